@@ -1,0 +1,3 @@
+export type { Logger, LogFields, LogLevel } from './types.ts';
+export { createLogger, type PinoLoggerOptions } from './pino.ts';
+export { silentLogger } from './silent.ts';
