@@ -35,7 +35,8 @@ export interface Service {
 
 /**
  * A change seen by a watcher. `service` is the whole (name, version) record
- * after the change; for `remove`, the last record before it vanished.
+ * after the change; for `remove`, the last record before it vanished (with
+ * the nodes it last had).
  */
 export interface RegistryEvent {
   type: 'add' | 'update' | 'remove';
