@@ -12,7 +12,9 @@
  * - a handler that throws does not end its subscription: the error is logged
  *   and counted; in a queue group the message is redelivered (to another
  *   member when there is one) up to `maxDeliveries` times, then published to
- *   the dead-letter topic `$dead-letter.<topic>` (see topic.ts).
+ *   the dead-letter topic `$dead-letter.<topic>` (see topic.ts), keeping its
+ *   headers and adding the DEAD_LETTER_HEADERS of topic.ts (original topic,
+ *   queue, message id, deliveries, last error code and message).
  */
 
 export type Headers = Record<string, string>;
@@ -57,7 +59,9 @@ export interface Broker {
   publish(topic: string, body: Uint8Array, opts?: PublishOptions): Promise<void>;
   /**
    * `topic` may use NATS-style wildcards: `*` matches one dot-separated token,
-   * `>` (last token only) matches one or more.
+   * `>` (last token only) matches one or more. A wildcard in first position
+   * does not match a first token starting with `$` (so `>` does not receive
+   * dead letters; subscribe to `$dead-letter.>` for those).
    */
   subscribe(topic: string, handler: BrokerHandler, opts?: SubscribeOptions): Promise<Subscription>;
 }

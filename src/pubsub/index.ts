@@ -1,0 +1,10 @@
+export type {
+  Headers, BrokerMessage, BrokerHandler, PublishOptions, SubscribeOptions, Subscription, Broker,
+} from './types.ts';
+export {
+  MAX_TOPIC_LENGTH, DEAD_LETTER_PREFIX, DEAD_LETTER_HEADERS,
+  parsePattern, parseTopic, tokensMatch, topicMatches, deadLetterTopic, isDeadLetterTopic, messageIds,
+} from './topic.ts';
+export {
+  MemoryBroker, type MemoryBrokerOptions, type MemoryBrokerConfig, type MemoryBrokerCounter, type MemoryBrokerStats,
+} from './memory.ts';
