@@ -58,7 +58,11 @@ export interface SelectOptions {
 export type Next = () => Node;
 
 export interface CallOutcome {
-  /** The error the call ended with, if any. Only node-level errors (connection, timeout, unavailable) count toward ejection. */
+  /**
+   * The error the call ended with, if any. Only node-level errors (connection,
+   * timeout, unavailable) count toward ejection; a cancellation (`CANCELLED`)
+   * says nothing about the node; any other error means the node answered.
+   */
   error?: unknown;
   /** How long the call took, ms. Feeds the latency EWMA. */
   latencyMs?: number;

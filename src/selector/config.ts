@@ -1,0 +1,101 @@
+import { z } from 'zod';
+import type { Random } from '../clock/types.ts';
+import { definedOnly, intIn, numIn, parseConfig } from '../config/validate.ts';
+import type { StrategyName } from './types.ts';
+
+/** Settings of the DefaultSelector. Every field is optional on input; defaults below. */
+export interface SelectorConfig {
+  /** Strategy used when `select` names none. Default `random`, as in Go Micro. */
+  strategy: StrategyName;
+  /**
+   * Consecutive node-level failures that eject a node. [1, 1000], default 1:
+   * a refused connection or a timeout already says the node is unwell, and
+   * the client's retry then goes elsewhere.
+   */
+  failureThreshold: number;
+  /** Length of a node's first ejection, ms. [1, 3600000], default 1000. */
+  ejectBaseMs: number;
+  /** Cap of the ejection length, which doubles with each further ejection, ms. [1, 3600000] and ≥ ejectBaseMs, default 30000. */
+  ejectMaxMs: number;
+  /**
+   * Random extra ejection time, as a fraction of the (capped) backoff: the
+   * backoff is multiplied by 1 + ejectJitter·u, u uniform in [0, 1). Spreads
+   * the return of nodes ejected together. [0, 1], default 0.2.
+   */
+  ejectJitter: number;
+  /** Weight of the newest latency sample in the per-node EWMA. (0, 1], default 0.3 (about the last 6 calls matter). */
+  ewmaAlpha: number;
+  /**
+   * Least-latency strategy: latencies below this count as this, ms. Keeps
+   * unmeasured nodes (EWMA 0) from winning every draw forever, and sub-floor
+   * noise from deciding between nodes (in-flight count decides instead).
+   * [0.001, 60000], default 1.
+   */
+  latencyFloorMs: number;
+  /**
+   * How long a registry lookup is reused when the registry cannot watch (or
+   * its watch ended), ms. With a working watch, results are reused until a
+   * watch event invalidates them and this is unused. 0 disables reuse.
+   * [0, 600000], default 1000.
+   */
+  cacheTtlMs: number;
+  /**
+   * Services whose lookups, watch and node stats are kept at once; beyond it
+   * the oldest is forgotten (bounded memory with callers that name many
+   * services). [1, 1000000], default 1024.
+   */
+  maxServices: number;
+}
+
+const schema = z.object({
+  strategy: z.enum(['random', 'roundRobin', 'leastLatency'], { error: 'must be one of random, roundRobin, leastLatency' }).default('random'),
+  failureThreshold: intIn(1, 1000).default(1),
+  ejectBaseMs: intIn(1, 3_600_000).default(1000),
+  ejectMaxMs: intIn(1, 3_600_000).default(30_000),
+  ejectJitter: numIn(0, 1).default(0.2),
+  ewmaAlpha: numIn(0, 1).refine((a) => a > 0, { error: 'must be a number in (0, 1]' }).default(0.3),
+  latencyFloorMs: numIn(0.001, 60_000).default(1),
+  cacheTtlMs: intIn(0, 600_000).default(1000),
+  maxServices: intIn(1, 1_000_000).default(1024),
+}).strict().refine((c) => c.ejectMaxMs >= c.ejectBaseMs, { path: ['ejectMaxMs'], error: 'must be ≥ selector.ejectBaseMs' });
+
+/** Fills defaults and validates; throws MeshError `INVALID_CONFIG` naming each bad field and its range. */
+export function parseSelectorConfig(input: Partial<SelectorConfig> | undefined): SelectorConfig {
+  return parseConfig(schema, definedOnly(input), 'selector');
+}
+
+/**
+ * Error codes that say something is wrong with the node or the path to it,
+ * not with the request: these count toward ejection. Anything else (a
+ * handler's BAD_REQUEST, NOT_FOUND, INTERNAL...) means the node answered.
+ */
+export const NODE_ERROR_CODES: ReadonlySet<string> = new Set([
+  'CONNECTION_REFUSED', 'CONNECTION_LOST', 'UNAVAILABLE', 'TIMEOUT', 'SERVER_STOPPING', 'PROTOCOL_ERROR',
+]);
+
+function codeOf(err: unknown): unknown {
+  return typeof err === 'object' && err !== null ? (err as { code?: unknown }).code : undefined;
+}
+
+/** Whether `err` (a MeshError or any object with a `code`) is a node-level failure. Matches on `code` only. */
+export function isNodeError(err: unknown): boolean {
+  const code = codeOf(err);
+  return typeof code === 'string' && NODE_ERROR_CODES.has(code);
+}
+
+/** A cancelled call says nothing about the node's health. */
+export function isCancellation(err: unknown): boolean {
+  return codeOf(err) === 'CANCELLED' || (err instanceof Error && err.name === 'AbortError');
+}
+
+/**
+ * Length of a node's `ejections`-th consecutive ejection (1-based):
+ * min(ejectMaxMs, ejectBaseMs · 2^(ejections−1)) · (1 + ejectJitter · u),
+ * u drawn from `random`. The cap applies before the jitter so nodes at the
+ * cap still come back spread out.
+ */
+export function ejectionBackoffMs(ejections: number, cfg: Pick<SelectorConfig, 'ejectBaseMs' | 'ejectMaxMs' | 'ejectJitter'>, random: Random): number {
+  const exp = Math.min(Math.max(ejections - 1, 0), 52);
+  const base = Math.min(cfg.ejectMaxMs, cfg.ejectBaseMs * 2 ** exp);
+  return cfg.ejectJitter === 0 ? base : base * (1 + cfg.ejectJitter * random.next());
+}
