@@ -3,7 +3,7 @@ export type {
 } from './types.ts';
 export { MemoryRegistry, type MemoryRegistryOptions } from './memory.ts';
 export {
-  StaticRegistry, type StaticRegistryOptions, STATIC_VERSION, ANY_SERVICE, parseHostPort, staticNodeId,
+  StaticRegistry, type StaticRegistryOptions, STATIC_VERSION, ANY_SERVICE, staticNodeId,
 } from './static.ts';
 export { AsyncQueue, type AsyncQueueOptions } from './watcher.ts';
 export { copyService, copyNode, sameService, validateService } from './util.ts';

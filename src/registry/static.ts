@@ -4,6 +4,7 @@ import { MemoryRegistry } from './memory.ts';
 import type { Node, QueryOptions, RegisterOptions, Registry, RegistryEvent, Service, WatchOptions, Watcher } from './types.ts';
 import { checkSignal, copyService, validateService } from './util.ts';
 import { AsyncQueue } from './watcher.ts';
+import { formatHostPort, tryParseHostPort } from '../net/address.ts';
 
 export interface StaticRegistryOptions {
   /**
@@ -23,20 +24,6 @@ export const STATIC_VERSION = '';
 /** Any service name without its own entry resolves to the `'*'` entry's addresses. */
 export const ANY_SERVICE = '*';
 
-/**
- * Splits `host:port` (IPv6 hosts in brackets: `[::1]:8080`); undefined when
- * it is not one, or the port is outside 1..65535.
- */
-export function parseHostPort(address: string): { host: string; port: number } | undefined {
-  const m = /^(?:\[([0-9A-Fa-f:.]+(?:%[\w.-]+)?)\]|([A-Za-z0-9_.-]+)):(\d{1,5})$/.exec(address);
-  if (m === null) return undefined;
-  const port = Number(m[3]);
-  if (port < 1 || port > 65535) return undefined;
-  const host = m[1] ?? m[2]!;
-  if (m[1] === undefined && (host.startsWith('.') || host.endsWith('-') || host.includes('..'))) return undefined;
-  return { host, port };
-}
-
 /** The id a configured node gets: derived from its address, so every process names it the same. */
 export function staticNodeId(host: string, port: number): string {
   return `static:${host.includes(':') ? `[${host.toLowerCase()}]` : host.toLowerCase()}:${port}`;
@@ -55,12 +42,12 @@ function parseEntries(services: Record<string, string[]>): Map<string, Node[]> {
     if (!Array.isArray(addresses) || addresses.length === 0) throw configError(`${where} must be a non-empty list of host:port addresses`);
     const nodes = new Map<string, Node>();
     addresses.forEach((raw, i) => {
-      const hp = typeof raw === 'string' ? parseHostPort(raw.trim()) : undefined;
-      if (hp === undefined) {
+      const hp = typeof raw === 'string' ? tryParseHostPort(raw.trim()) : undefined;
+      if (hp === undefined || hp.port === 0) {
         throw configError(`${where}[${i}] must be host:port with a port in [1, 65535], got ${JSON.stringify(raw)}`);
       }
       const id = staticNodeId(hp.host, hp.port);
-      const address = hp.host.includes(':') ? `[${hp.host}]:${hp.port}` : `${hp.host}:${hp.port}`;
+      const address = formatHostPort(hp.host, hp.port);
       nodes.set(id, { id, address, metadata: {} });
     });
     out.set(name, [...nodes.values()]);

@@ -99,7 +99,7 @@ export class DefaultSelector implements Selector {
     this.leastLatency = leastLatency({ latencyFloorMs: this.config.latencyFloorMs });
   }
 
-  select(service: string, opts?: SelectOptions): Promise<Next> {
+  select(service: string, opts?: SelectOptions): Next | Promise<Next> {
     try {
       if (this.closed) throw new MeshError('NOT_RUNNING', 'selector is closed', { id: ID });
       if (opts?.signal?.aborted) throw new MeshError('CANCELLED', `select of ${service} aborted`, { id: ID, cause: opts.signal.reason });
@@ -107,7 +107,7 @@ export class DefaultSelector implements Selector {
       const entry = st.entry;
       // Watch-guarded entries never expire: no clock read on the hot path.
       if (entry !== undefined && (entry.expiresAt === Infinity || this.clock.now() < entry.expiresAt)) {
-        return Promise.resolve(this.makeNext(st, entry, opts));
+        return this.makeNext(st, entry, opts);
       }
       return this.load(st).then((e) => this.makeNext(st, e, opts));
     } catch (err) {

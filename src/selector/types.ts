@@ -69,7 +69,13 @@ export interface CallOutcome {
 }
 
 export interface Selector {
-  select(service: string, opts?: SelectOptions): Promise<Next>;
+  /**
+   * Prepares node selection for one call. Returns the `Next` directly when
+   * the selector can answer from its cache (the hot path: no promise, no
+   * microtask); returns a Promise when it must consult the registry. Errors
+   * always come back as a rejected Promise. `await` handles both.
+   */
+  select(service: string, opts?: SelectOptions): Next | Promise<Next>;
   /** Reports the outcome of a call to `node`. Success resets its failures; node-level errors may eject it. */
   mark(service: string, node: Node, outcome?: CallOutcome): void;
   /** Forgets stats and ejections for `service`, or for everything when omitted. */

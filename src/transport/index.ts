@@ -4,4 +4,3 @@ export type {
 } from './types.ts';
 export { TcpTransport, type TcpTransportOptions } from './tcp.ts';
 export { MemoryNetwork, type MemoryNetworkOptions } from './memory.ts';
-export { parseHostPort, formatHostPort, type HostPort } from './address.ts';

@@ -2,7 +2,7 @@ import net from 'node:net';
 import type { Clock } from '../clock/types.ts';
 import { SystemClock } from '../clock/system.ts';
 import { MeshError } from '../errors/index.ts';
-import { formatHostPort, parseHostPort } from './address.ts';
+import { formatHostPort, parseHostPort } from '../net/address.ts';
 import type { DialOptions, Listener, ListenOptions, Socket, SocketHandlers, Transport } from './types.ts';
 
 export interface TcpTransportOptions {

@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { StaticRegistry, parseHostPort, staticNodeId } from '../../../src/registry/static.ts';
+import { StaticRegistry, staticNodeId } from '../../../src/registry/static.ts';
+import { tryParseHostPort } from '../../../src/net/address.ts';
 import { VirtualClock } from '../../../src/clock/virtual.ts';
 import type { RegistryEvent } from '../../../src/registry/types.ts';
 import { MeshError } from '../../../src/errors/index.ts';
@@ -58,8 +59,8 @@ test('static registry: bad addresses throw INVALID_CONFIG naming the entry', () 
       return true;
     });
   }
-  assert.deepEqual(parseHostPort('[fe80::1%eth0]:53'), { host: 'fe80::1%eth0', port: 53 });
-  assert.equal(parseHostPort('a..b:1'), undefined);
+  assert.deepEqual(tryParseHostPort('[fe80::1%eth0]:53'), { host: 'fe80::1%eth0', port: 53 });
+  assert.equal(tryParseHostPort('a..b:1'), undefined);
 });
 
 test('static registry: configured nodes cannot be deregistered; dynamic ones can', async () => {

@@ -8,7 +8,7 @@ import type { Filter, Strategy } from '../../../src/selector/types.ts';
 import type { Service } from '../../../src/registry/types.ts';
 import { fixture, node, svc, three, tick } from './fixture.ts';
 
-const errorOf = async (p: Promise<unknown>): Promise<MeshError> => {
+const errorOf = async (p: unknown): Promise<MeshError> => {
   try {
     await p;
   } catch (err) {

@@ -1,0 +1,49 @@
+// Benchmark server process. `raw`: a length-prefixed echo over node:net, the
+// baseline. `micromesh`: a service whose Bench.Echo returns its request.
+// Prints "READY <address>"; answers "cpu" on stdin with "CPU <µs used>" and
+// "rss" with "RSS <bytes> <µs used>".
+import net from 'node:net';
+import { createInterface } from 'node:readline';
+import { createService, silentLogger } from 'micromesh';
+
+const mode = process.argv[2];
+let address: string;
+
+if (mode === 'raw') {
+  const server = net.createServer({ noDelay: true }, (sock) => {
+    let pending: Buffer = Buffer.alloc(0);
+    sock.on('data', (chunk: Buffer) => {
+      const buf = pending.length > 0 ? Buffer.concat([pending, chunk]) : chunk;
+      // Echo every complete frame of this chunk in one write, keep the rest.
+      let off = 0;
+      while (buf.length - off >= 4) {
+        const len = buf.readUInt32BE(off);
+        if (buf.length - off < 4 + len) break;
+        off += 4 + len;
+      }
+      if (off > 0) sock.write(buf.subarray(0, off));
+      pending = off < buf.length ? Buffer.from(buf.subarray(off)) : Buffer.alloc(0);
+    });
+    sock.on('error', () => {});
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  address = `127.0.0.1:${(server.address() as net.AddressInfo).port}`;
+} else if (mode === 'micromesh') {
+  const svc = createService({ name: 'bench', logger: silentLogger }).handle('Bench', { Echo: (req: unknown) => req });
+  await svc.start();
+  address = svc.address!;
+} else {
+  throw new Error(`unknown mode ${mode}`);
+}
+
+console.log(`READY ${address}`);
+createInterface({ input: process.stdin }).on('line', (line) => {
+  if (line === 'rss') {
+    const cpu = process.cpuUsage();
+    console.log(`RSS ${process.memoryUsage().rss} ${cpu.user + cpu.system}`);
+  }
+  if (line === 'cpu') {
+    const cpu = process.cpuUsage();
+    console.log(`CPU ${cpu.user + cpu.system}`);
+  }
+}).on('close', () => process.exit(0));

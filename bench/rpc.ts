@@ -1,0 +1,102 @@
+// RPC benchmark: micromesh client.call vs a raw length-prefixed TCP echo,
+// server and client in separate processes on 127.0.0.1, 50-byte requests,
+// concurrency 1 and 64. Rows are interleaved over several rounds and each
+// row reports its median round, so both sides see the same machine load.
+//   npm run bench:rpc -- [--json] [--rounds 3] [--seconds 3] [--warmup 1]
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+
+const { values } = parseArgs({
+  options: {
+    json: { type: 'boolean', default: false },
+    rounds: { type: 'string', default: '3' },
+    seconds: { type: 'string', default: '3' },
+    warmup: { type: 'string', default: '1' },
+    concurrency: { type: 'string', default: '1,64' },
+  },
+});
+const here = (f: string): string => fileURLToPath(new URL(f, import.meta.url));
+const node = (args: string[]): ChildProcess => spawn(process.execPath, ['--import', 'tsx', ...args], { stdio: ['pipe', 'pipe', 'inherit'] });
+
+interface Sample {
+  rps: number; p50_us: number; p99_us: number; rss_mb: number; client_rss_mb: number;
+  client_cpu_us_per_call: number; server_cpu_us_per_call: number;
+}
+
+interface ServerProc { child: ChildProcess; address: string; ask(what: 'rss' | 'cpu'): Promise<number[]> }
+
+async function startServer(mode: string): Promise<ServerProc> {
+  const child = node([here('./rpc-server.ts'), mode]);
+  const lines = createInterface({ input: child.stdout! });
+  const waiters: ((l: string) => void)[] = [];
+  lines.on('line', (l) => waiters.shift()?.(l));
+  const next = (): Promise<string> => new Promise((r) => waiters.push(r));
+  const ready = await next();
+  const address = ready.replace(/^READY /, '');
+  return {
+    child,
+    address,
+    async ask(what) {
+      const p = next();
+      child.stdin!.write(`${what}\n`);
+      return (await p).split(' ').slice(1).map(Number);
+    },
+  };
+}
+
+async function runRow(mode: string, concurrency: number): Promise<Sample> {
+  const server = await startServer(mode);
+  const client = node([here('./rpc-client.ts'), mode, server.address, String(concurrency), values.warmup!, values.seconds!]);
+  let last = '';
+  let cpuStart: Promise<number[]> | undefined;
+  let cpuEnd: Promise<number[]> | undefined;
+  createInterface({ input: client.stdout! }).on('line', (line) => {
+    if (line === 'MEASURE') cpuStart = server.ask('cpu');
+    else if (line === 'MEASURED') cpuEnd = server.ask('cpu');
+    else last = line;
+  });
+  await once(client, 'exit');
+  const r = JSON.parse(last) as { requests: number; seconds: number; p50_us: number; p99_us: number; rss: number; cpu_us: number };
+  const serverCpu = (await cpuEnd!)[0]! - (await cpuStart!)[0]!;
+  const [rss] = await server.ask('rss');
+  server.child.stdin!.end();
+  await once(server.child, 'exit');
+  return {
+    rps: r.requests / r.seconds, p50_us: r.p50_us, p99_us: r.p99_us, rss_mb: rss! / 2 ** 20, client_rss_mb: r.rss / 2 ** 20,
+    client_cpu_us_per_call: r.cpu_us / r.requests, server_cpu_us_per_call: serverCpu / r.requests,
+  };
+}
+
+const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+const concurrencies = values.concurrency!.split(',').map(Number);
+const rows = concurrencies.flatMap((c) => [{ name: 'raw-tcp', mode: 'raw', c }, { name: 'micromesh', mode: 'micromesh', c }]);
+const samples = new Map<string, Sample[]>();
+for (let round = 0; round < Number(values.rounds); round++) {
+  for (const row of rows) {
+    const key = `${row.name}/${row.c}`;
+    const s = await runRow(row.mode, row.c);
+    samples.set(key, [...(samples.get(key) ?? []), s]);
+    if (!values.json) console.error(`round ${round + 1} ${key}: ${Math.round(s.rps)} req/s, p50 ${s.p50_us.toFixed(1)} µs`);
+  }
+}
+
+const results = rows.map((row) => {
+  const ss = samples.get(`${row.name}/${row.c}`)!;
+  // The median round by throughput, reported whole so its figures belong together.
+  const m = [...ss].sort((a, b) => a.rps - b.rps)[Math.floor(ss.length / 2)]!;
+  return {
+    name: row.name, concurrency: row.c, rps: Math.round(m.rps), p50_us: +m.p50_us.toFixed(1), p99_us: +m.p99_us.toFixed(1),
+    rss_mb: +m.rss_mb.toFixed(1), client_rss_mb: +m.client_rss_mb.toFixed(1),
+    client_cpu_us_per_call: +m.client_cpu_us_per_call.toFixed(2), server_cpu_us_per_call: +m.server_cpu_us_per_call.toFixed(2), rounds: ss.length,
+    rps_rounds: ss.map((s) => Math.round(s.rps)), p50_us_median_of_rounds: +median(ss.map((s) => s.p50_us)).toFixed(1),
+  };
+});
+for (const r of results.filter((x) => x.name === 'micromesh')) {
+  const base = results.find((x) => x.name === 'raw-tcp' && x.concurrency === r.concurrency)!;
+  Object.assign(r, { rps_vs_raw: +(r.rps / base.rps).toFixed(2), p50_vs_raw: +(r.p50_us / base.p50_us).toFixed(2) });
+}
+if (values.json) for (const r of results) console.log(JSON.stringify(r));
+else console.table(results.map(({ rps_rounds: _r, ...rest }) => rest));

@@ -1,0 +1,23 @@
+/**
+ * micromesh: peer-to-peer microservices with Go Micro's interfaces.
+ *
+ * @example
+ * import { createService } from 'micromesh';
+ * const svc = createService({ name: 'greeter' })
+ *   .handle('Greeter', { Hello: ({ name }: { name: string }) => ({ msg: `Hello ${name}` }) });
+ * await svc.run();
+ */
+export { createService } from './mesh/service.ts';
+export type { Service, ServiceOptions, ServiceStopOptions, Hook } from './mesh/types.ts';
+export type * from './rpc/types.ts';
+export type { RpcConfig } from './rpc/config.ts';
+export * from './errors/index.ts';
+export * from './clock/index.ts';
+export * from './codec/index.ts';
+export { MemoryRegistry, StaticRegistry, type MemoryRegistryOptions, type StaticRegistryOptions } from './registry/index.ts';
+export type * from './registry/types.ts';
+export * from './selector/index.ts';
+export * from './pubsub/index.ts';
+export * from './transport/index.ts';
+export { parseHostPort, tryParseHostPort, formatHostPort, type HostPort } from './net/address.ts';
+export { createLogger, silentLogger, type Logger, type LogLevel } from './log/index.ts';

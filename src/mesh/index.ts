@@ -1,0 +1,2 @@
+export type { Service, ServiceOptions, ServiceStopOptions, Hook } from './types.ts';
+export { createService } from './service.ts';

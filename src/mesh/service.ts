@@ -1,0 +1,199 @@
+import { SystemClock, SystemRandom } from '../clock/system.ts';
+import { defaultCodecs } from '../codec/codecs.ts';
+import { MeshError } from '../errors/index.ts';
+import { createLogger } from '../log/pino.ts';
+import { MemoryBroker } from '../pubsub/memory.ts';
+import { MemoryRegistry } from '../registry/memory.ts';
+import type { Service as ServiceRecord } from '../registry/types.ts';
+import { RpcClient } from '../rpc/client.ts';
+import { resolveRpcConfig } from '../rpc/config.ts';
+import { SessionPool } from '../rpc/pool.ts';
+import { CallScope } from '../rpc/scope.ts';
+import { RpcServer } from '../rpc/server.ts';
+import { createRpcStats } from '../rpc/stats.ts';
+import type { MessageHandler, SubscriberOptions } from '../rpc/types.ts';
+import { DefaultSelector } from '../selector/selector.ts';
+import { TcpTransport } from '../transport/tcp.ts';
+import type { TimerHandle } from '../clock/types.ts';
+import { debugHandler } from './health.ts';
+import type { Hook, Service, ServiceOptions, ServiceStopOptions } from './types.ts';
+
+/**
+ * Builds a Service: the composition root, the one place that constructs
+ * implementations (DEVELOPERS.md rule 1). Nothing is shared between two
+ * services unless passed in (registry, broker...).
+ */
+export function createService(options: ServiceOptions): Service {
+  if (typeof options.name !== 'string' || !/^[\w.-]{1,128}$/.test(options.name)) {
+    throw new MeshError('INVALID_CONFIG', `service.name must be 1 to 128 letters, digits, '.', '_' or '-', got ${JSON.stringify(options.name)}`);
+  }
+  const clock = options.clock ?? new SystemClock();
+  const random = options.random ?? new SystemRandom();
+  const logger = (options.logger ?? createLogger({ level: 'warn' })).child({ service: options.name });
+  const config = resolveRpcConfig(options.rpc);
+  const registry = options.registry ?? new MemoryRegistry({ clock });
+  const broker = options.broker ?? new MemoryBroker({ clock, random, logger });
+  const selector = options.selector ?? new DefaultSelector({ registry, clock, random });
+  const transport = options.transport ?? new TcpTransport({ clock, dialTimeoutMs: config.dialTimeoutMs });
+  const codecs = options.codecs ?? defaultCodecs();
+  const stats = createRpcStats();
+  const scope = new CallScope();
+  const pool = new SessionPool({ transport, clock, logger, config, stats });
+  const server = new RpcServer({
+    name: options.name, address: options.address ?? '127.0.0.1:0', advertise: options.advertise,
+    transport, pool, codecs, clock, logger, stats, scope, config, broker,
+  });
+  for (const mw of options.handlerMiddleware ?? []) server.use(mw);
+  const client = new RpcClient({ pool, selector, codecs, clock, scope, config, stats, broker, middleware: options.clientMiddleware });
+  return new ServiceImpl(options, { clock, random, logger, registry, broker, selector, pool, server, client, stats });
+}
+
+type Parts = Pick<Service, 'registry' | 'broker' | 'selector'> & {
+  clock: SystemClock | NonNullable<ServiceOptions['clock']>;
+  random: NonNullable<ServiceOptions['random']>;
+  logger: NonNullable<ServiceOptions['logger']>;
+  pool: SessionPool;
+  server: RpcServer;
+  client: RpcClient;
+  stats: ReturnType<typeof createRpcStats>;
+};
+
+class ServiceImpl implements Service {
+  readonly name: string;
+  readonly version: string;
+  readonly id: string;
+  readonly client: RpcClient;
+  readonly server: RpcServer;
+  readonly registry: Service['registry'];
+  readonly broker: Service['broker'];
+  readonly selector: Service['selector'];
+  private readonly opts: ServiceOptions;
+  private readonly p: Parts;
+  private startedAt = 0;
+  private starting: Promise<void> | undefined;
+  private stopping: Promise<void> | undefined;
+  private refresh: TimerHandle | undefined;
+
+  constructor(opts: ServiceOptions, parts: Parts) {
+    this.opts = opts;
+    this.p = parts;
+    this.name = opts.name;
+    this.version = opts.version ?? 'latest';
+    this.id = `${opts.name}-${Buffer.from(parts.random.bytes(6)).toString('hex')}`;
+    this.client = parts.client;
+    this.server = parts.server;
+    this.registry = parts.registry;
+    this.broker = parts.broker;
+    this.selector = parts.selector;
+    this.server.handle('Debug', debugHandler(parts.clock, () => this.startedAt, () => this.stats()));
+  }
+
+  get address(): string | undefined {
+    return this.server.address;
+  }
+
+  handle(name: string, handlers: object): this {
+    this.server.handle(name, handlers);
+    return this;
+  }
+
+  subscribe<T = unknown>(topic: string, handler: MessageHandler<T>, opts?: SubscriberOptions): this {
+    this.server.subscribe(topic, handler, opts);
+    return this;
+  }
+
+  stats(): Record<string, number> {
+    return { ...this.p.stats.snapshot() };
+  }
+
+  start(opts: { signal?: AbortSignal } = {}): Promise<void> {
+    if (this.starting === undefined || this.stopping !== undefined) {
+      this.stopping = undefined;
+      this.starting = this.doStart(opts).catch((err: unknown) => {
+        this.starting = undefined;
+        throw err;
+      });
+    }
+    return this.starting;
+  }
+
+  stop(opts: ServiceStopOptions = {}): Promise<void> {
+    // A service used only as a client was never started but still holds connections.
+    if (this.starting === undefined) return this.p.pool.close();
+    this.stopping ??= this.starting.catch(() => {}).then(() => this.doStop(opts));
+    return this.stopping;
+  }
+
+  async run(opts: { signal?: AbortSignal } = {}): Promise<void> {
+    await this.start(opts);
+    await new Promise<void>((resolve) => {
+      const done = (): void => {
+        process.off('SIGINT', done);
+        process.off('SIGTERM', done);
+        opts.signal?.removeEventListener('abort', done);
+        resolve();
+      };
+      process.once('SIGINT', done);
+      process.once('SIGTERM', done);
+      if (opts.signal?.aborted) done();
+      else opts.signal?.addEventListener('abort', done, { once: true });
+    });
+    await this.stop();
+  }
+
+  private record(): ServiceRecord {
+    return {
+      name: this.name,
+      version: this.version,
+      metadata: { ...this.opts.metadata },
+      endpoints: this.server.endpoints(),
+      nodes: [{ id: this.id, address: this.server.address!, metadata: { protocol: 'micromesh-rpc/1', ...this.opts.nodeMetadata } }],
+    };
+  }
+
+  private async doStart(opts: { signal?: AbortSignal }): Promise<void> {
+    await runHooks(this.opts.beforeStart);
+    this.p.pool.open();
+    await this.broker.start(opts);
+    await this.server.start(opts);
+    this.startedAt = this.p.clock.now();
+    await this.register(opts.signal);
+    this.scheduleRefresh();
+    await runHooks(this.opts.afterStart);
+    this.p.logger.info('service started', { id: this.id, address: this.address });
+  }
+
+  private async doStop(opts: ServiceStopOptions): Promise<void> {
+    await runHooks(this.opts.beforeStop);
+    this.p.clock.clearTimeout(this.refresh);
+    this.refresh = undefined;
+    // Deregister first so callers stop choosing us, then drain what is in flight.
+    await this.registry.deregister(this.record(), { signal: opts.signal }).catch((err: unknown) =>
+      this.p.logger.warn('deregister failed', { error: String(err) }));
+    await this.server.stop(opts);
+    await this.broker.stop();
+    await this.p.pool.close();
+    this.selector.close();
+    this.starting = undefined;
+    await runHooks(this.opts.afterStop);
+  }
+
+  private register(signal?: AbortSignal): Promise<void> {
+    const ttlMs = this.opts.registerTtlMs ?? 0;
+    return this.registry.register(this.record(), { signal, ttlMs: ttlMs > 0 ? ttlMs : undefined });
+  }
+
+  /** TTL registries forget us unless we re-register. */
+  private scheduleRefresh(): void {
+    const every = this.opts.registerIntervalMs ?? 0;
+    if (every <= 0) return;
+    this.refresh = this.p.clock.setTimeout(() => {
+      this.register().catch((err: unknown) => this.p.logger.warn('re-register failed', { error: String(err) }));
+      this.scheduleRefresh();
+    }, every);
+  }
+}
+
+async function runHooks(hooks: Hook[] | undefined): Promise<void> {
+  for (const h of hooks ?? []) await h();
+}

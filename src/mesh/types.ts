@@ -1,0 +1,93 @@
+/**
+ * The Service: Go Micro's micro.Service, the one object an application
+ * builds. It composes a client, a server, a registry, a broker and a
+ * selector, registers itself on start and deregisters before draining on stop.
+ */
+import type { Clock, Random } from '../clock/types.ts';
+import type { Codecs } from '../codec/types.ts';
+import type { Logger } from '../log/types.ts';
+import type { Broker } from '../pubsub/types.ts';
+import type { Registry } from '../registry/types.ts';
+import type { RpcConfig } from '../rpc/config.ts';
+import type {
+  Client, ClientMiddleware, HandlerMiddleware, MessageHandler, Metadata, Server, SubscriberOptions,
+} from '../rpc/types.ts';
+import type { Selector } from '../selector/types.ts';
+import type { Transport } from '../transport/types.ts';
+
+export type Hook = () => void | Promise<void>;
+
+export interface ServiceOptions {
+  /** Service name callers use, e.g. `greeter`. Required. */
+  name: string;
+  /** Default `latest`. */
+  version?: string;
+  /** Service-level metadata, published in the registry. */
+  metadata?: Metadata;
+  /** Metadata of this node (instance), published in the registry. */
+  nodeMetadata?: Metadata;
+  /** RPC listen address, `host:port`. Default `127.0.0.1:0`. */
+  address?: string;
+  /** Address announced in the registry when it differs from the bound one. */
+  advertise?: string;
+  /** Default: an in-process MemoryRegistry. */
+  registry?: Registry;
+  /** Default: an in-process MemoryBroker. */
+  broker?: Broker;
+  /** Default: DefaultSelector over the registry. */
+  selector?: Selector;
+  /** Default: TCP. */
+  transport?: Transport;
+  /** Default: CBOR (default content type) and JSON. */
+  codecs?: Codecs;
+  clock?: Clock;
+  random?: Random;
+  /** Default: pino at level `warn` on stderr. */
+  logger?: Logger;
+  /** RPC limits and timings (see RpcConfig). */
+  rpc?: Partial<RpcConfig>;
+  clientMiddleware?: ClientMiddleware[];
+  handlerMiddleware?: HandlerMiddleware[];
+  /**
+   * Re-register every this many ms, for registries that expire records
+   * (static with TTL, etcd). 0 (default) registers once.
+   */
+  registerIntervalMs?: number;
+  /** TTL passed to the registry on each registration, ms. Default 0 (none). */
+  registerTtlMs?: number;
+  beforeStart?: Hook[];
+  afterStart?: Hook[];
+  beforeStop?: Hook[];
+  afterStop?: Hook[];
+}
+
+export interface ServiceStopOptions {
+  signal?: AbortSignal;
+  /** Longest wait for in-flight calls. Default: rpc.drainTimeoutMs. */
+  drainTimeoutMs?: number;
+}
+
+export interface Service {
+  readonly name: string;
+  readonly version: string;
+  /** This instance's node id, unique per process start. */
+  readonly id: string;
+  /** The RPC address once started. */
+  readonly address: string | undefined;
+  readonly client: Client;
+  readonly server: Server;
+  readonly registry: Registry;
+  readonly broker: Broker;
+  readonly selector: Selector;
+  /** Exposes each method of `handlers` as endpoint `name.method`. Chainable. */
+  handle(name: string, handlers: object): this;
+  subscribe<T = unknown>(topic: string, handler: MessageHandler<T>, opts?: SubscriberOptions): this;
+  /** Starts broker and server, then registers. Idempotent. */
+  start(opts?: { signal?: AbortSignal }): Promise<void>;
+  /** Deregisters, drains in-flight calls (bounded), then stops everything. Idempotent. */
+  stop(opts?: ServiceStopOptions): Promise<void>;
+  /** start(), then wait for SIGINT/SIGTERM or `signal`, then stop(). */
+  run(opts?: { signal?: AbortSignal }): Promise<void>;
+  /** Counters of the RPC layer. */
+  stats(): Record<string, number>;
+}

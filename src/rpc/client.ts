@@ -1,0 +1,123 @@
+import { Encoder } from 'cbor-x';
+import type { Clock } from '../clock/types.ts';
+import type { Codec, Codecs } from '../codec/types.ts';
+import { MeshError, toMeshError } from '../errors/index.ts';
+import type { Broker } from '../pubsub/types.ts';
+import type { Node } from '../registry/types.ts';
+import type { Next, Selector } from '../selector/types.ts';
+import { ClientStreamImpl } from './client-stream.ts';
+import { UnaryInvocation, attemptBudget, defaultBackoff } from './unary.ts';
+import type { RpcConfig } from './config.ts';
+import type { SessionPool } from './pool.ts';
+import type { CallScope } from './scope.ts';
+import type { Session } from './session.ts';
+import type { RpcStats } from './stats.ts';
+import { CONTENT_TYPE_HEADER } from './subscriber.ts';
+import type {
+  CallHandler, CallOptions, Client, ClientMiddleware, ClientStream, Metadata, OutgoingCall, ClientPublishOptions,
+} from './types.ts';
+
+export interface RpcClientOptions {
+  pool: SessionPool;
+  selector: Selector;
+  codecs: Codecs;
+  clock: Clock;
+  scope: CallScope;
+  config: RpcConfig;
+  stats: RpcStats;
+  broker?: Broker;
+  middleware?: ClientMiddleware[];
+}
+
+/** Go Micro's RPC client: selection, retries on other nodes, deadlines and metadata that follow the call chain. */
+export class RpcClient implements Client {
+  private readonly opts: RpcClientOptions;
+  private readonly chain: CallHandler;
+  private readonly cbor = new Encoder({ useRecords: false, mapsAsObjects: true });
+
+  constructor(opts: RpcClientOptions) {
+    this.opts = opts;
+    let h: CallHandler = (call) => (call.kind === 'unary' ? this.invoke(call) : this.open(call));
+    const mw = opts.middleware ?? [];
+    for (let i = mw.length - 1; i >= 0; i--) h = mw[i]!(h);
+    this.chain = h;
+  }
+
+  call<Res = unknown>(service: string, endpoint: string, request: unknown, opts: CallOptions = {}): Promise<Res> {
+    return this.chain({ kind: 'unary', service, endpoint, request, options: opts }) as Promise<Res>;
+  }
+
+  stream<Req = unknown, Res = unknown>(service: string, endpoint: string, request?: Req, opts: CallOptions = {}): Promise<ClientStream<Req, Res>> {
+    return this.chain({ kind: 'stream', service, endpoint, request, options: opts }) as Promise<ClientStream<Req, Res>>;
+  }
+
+  async publish(topic: string, message: unknown, opts: ClientPublishOptions = {}): Promise<void> {
+    const broker = this.opts.broker;
+    if (broker === undefined) throw new MeshError('NOT_RUNNING', 'publish needs a broker; none is configured', { id: 'micromesh.client' });
+    const codec = this.codec(opts.contentType);
+    const headers = { ...this.opts.scope.current()?.metadata, ...opts.metadata, [CONTENT_TYPE_HEADER]: codec.contentType };
+    await broker.publish(topic, codec.encode(message), { headers, signal: opts.signal });
+  }
+
+  private codec(contentType: string | undefined): Codec {
+    return this.opts.codecs.get(contentType ?? this.opts.codecs.defaultContentType);
+  }
+
+  /** Caller metadata over inherited metadata, CBOR-encoded once per call (undefined when empty). */
+  private metadata(inherited: Readonly<Metadata> | undefined, own: Metadata | undefined): Uint8Array | undefined {
+    const hasInherited = inherited !== undefined && Object.keys(inherited).length > 0;
+    if (!hasInherited && (own === undefined || Object.keys(own).length === 0)) return undefined;
+    return this.cbor.encode(hasInherited ? { ...inherited, ...own } : own);
+  }
+
+  /** Unary call: the prologue runs once, attempts run in UnaryInvocation. */
+  private invoke(call: OutgoingCall): Promise<unknown> {
+    const o = call.options;
+    let codec: Codec;
+    let body: Uint8Array;
+    try {
+      codec = this.codec(o.contentType);
+      body = codec.encode(call.request);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    const parent = this.opts.scope.current();
+    const meta = this.metadata(parent?.metadata, o.metadata);
+    this.opts.stats.inc('callsStarted');
+    return new UnaryInvocation(this.opts, call.service, call.endpoint, o, codec, body, meta, parent?.deadline).run();
+  }
+
+  /** Opens a stream; retries only while connecting (nothing has been sent yet). */
+  private async open(call: OutgoingCall): Promise<ClientStream> {
+    const { clock, config, selector } = this.opts;
+    const o = call.options;
+    const codec = this.codec(o.contentType);
+    const body = call.request === undefined ? undefined : codec.encode(call.request);
+    const parent = this.opts.scope.current();
+    const meta = this.metadata(parent?.metadata, o.metadata);
+    // Streams run as long as they need unless a timeout is asked for or inherited.
+    const budget = attemptBudget(o.timeoutMs ?? 0, parent?.deadline, clock.now());
+    if (budget < 0) throw new MeshError('TIMEOUT', 'deadline inherited from the caller has passed', { id: 'micromesh.client' });
+    const retries = o.retries ?? config.retries;
+    let next: Next | undefined;
+    for (let attempt = 0; ; attempt++) {
+      let node: Node | undefined;
+      try {
+        if (o.address === undefined) {
+          next ??= await selector.select(call.service, o.select);
+          node = next();
+        }
+        const s = this.opts.pool.get(o.address ?? node!.address, o.signal);
+        const session: Session = s instanceof Promise ? await s : s;
+        const local = session.openStream(call.service, call.endpoint, codec.contentType, budget, meta, body, o.signal);
+        if (node !== undefined) selector.mark(call.service, node, {});
+        return new ClientStreamImpl(local, codec);
+      } catch (e) {
+        const err = toMeshError(e, 'micromesh.client');
+        if (node !== undefined) selector.mark(call.service, node, { error: err });
+        if (!err.retryable || attempt >= retries || o.signal?.aborted) throw err;
+        await clock.sleep((o.backoff ?? defaultBackoff)(attempt + 1), o.signal).catch(() => {});
+      }
+    }
+  }
+}

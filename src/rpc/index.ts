@@ -1,0 +1,8 @@
+export type * from './types.ts';
+export { RpcClient, type RpcClientOptions } from './client.ts';
+export { defaultBackoff } from './unary.ts';
+export { RpcServer, type RpcServerOptions } from './server.ts';
+export { SessionPool, type SessionPoolOptions } from './pool.ts';
+export { CallScope } from './scope.ts';
+export { resolveRpcConfig, RPC_DEFAULTS, type RpcConfig } from './config.ts';
+export { createRpcStats, RPC_COUNTERS, type RpcStats, type RpcCounter } from './stats.ts';

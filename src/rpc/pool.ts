@@ -1,0 +1,151 @@
+import type { Clock } from '../clock/types.ts';
+import { MeshError } from '../errors/index.ts';
+import type { Logger } from '../log/types.ts';
+import { parseHostPort } from '../net/address.ts';
+import type { Socket, Transport } from '../transport/types.ts';
+import type { RemoteCall } from './calls.ts';
+import type { RpcConfig } from './config.ts';
+import { Session } from './session.ts';
+import type { RpcStats } from './stats.ts';
+
+export interface SessionPoolOptions {
+  transport: Transport;
+  clock: Clock;
+  logger: Logger;
+  config: RpcConfig;
+  stats: RpcStats;
+}
+
+/**
+ * One persistent connection per peer, shared by the client (calls out) and
+ * the server (calls in). A connection a peer opened to us is reused for our
+ * calls to that peer when its Hello names its server address, so two peers
+ * that call each other share one connection.
+ */
+export class SessionPool {
+  private readonly sessions = new Map<string, Session>();
+  private readonly dialing = new Map<string, Promise<Session>>();
+  private readonly all = new Set<Session>();
+  private readonly opts: SessionPoolOptions;
+  /** Our server's address, announced to peers; set by the server once it listens. */
+  advertiseAddress: string | undefined;
+  /** Inbound call handler; set by the server while it runs. */
+  dispatch: ((call: RemoteCall) => void) | undefined;
+  private closed = false;
+
+  constructor(opts: SessionPoolOptions) {
+    this.opts = opts;
+  }
+
+  /** The session to `address`: the open one, or a new dial (concurrent callers share it). */
+  get(address: string, signal?: AbortSignal): Session | Promise<Session> {
+    const s = this.sessions.get(address);
+    if (s !== undefined && s.usable) return s;
+    if (this.closed) return Promise.reject(new MeshError('NOT_RUNNING', 'client is closed'));
+    let p = this.dialing.get(address);
+    if (p === undefined) {
+      p = this.dial(address);
+      this.dialing.set(address, p);
+      const clear = (): void => {
+        if (this.dialing.get(address) === p) this.dialing.delete(address);
+      };
+      p.then(clear, clear);
+    }
+    return signal === undefined ? p : raceAbort(p, signal, address);
+  }
+
+  /** Takes over a socket a peer opened to our server. */
+  adopt(socket: Socket): Session {
+    this.opts.stats.inc('connectionsAccepted');
+    return this.track(new Session(socket, this.sessionOptions('acceptor')));
+  }
+
+  /** Allows dialing again after `close()` (a service restarting). */
+  open(): void {
+    this.closed = false;
+  }
+
+  /** Every open session (for draining and stats). */
+  sessionsOpen(): Session[] {
+    return [...this.all];
+  }
+
+  /** Closes every connection; open calls fail with CONNECTION_LOST. Idempotent. */
+  async close(): Promise<void> {
+    this.closed = true;
+    const waits = [...this.all].map((s) => {
+      s.close();
+      return s.whenClosed();
+    });
+    await Promise.all(waits);
+  }
+
+  private async dial(address: string): Promise<Session> {
+    const socket = await this.opts.transport.dial(address, { timeoutMs: this.opts.config.dialTimeoutMs });
+    this.opts.stats.inc('connectionsOpened');
+    const session = this.track(new Session(socket, this.sessionOptions('dialer')));
+    if (this.closed) session.close();
+    else this.sessions.set(address, session);
+    return session;
+  }
+
+  private sessionOptions(role: 'dialer' | 'acceptor') {
+    return {
+      role,
+      config: this.opts.config,
+      clock: this.opts.clock,
+      logger: this.opts.logger,
+      stats: this.opts.stats,
+      advertiseAddress: this.advertiseAddress,
+      onRequest: (call: RemoteCall) => {
+        if (this.dispatch) this.dispatch(call);
+        else call.reject(new MeshError('NOT_FOUND', 'this node serves no RPC', { id: 'micromesh.server' }));
+      },
+      onHello: (s: Session) => this.onHello(s),
+      onClose: (s: Session) => this.onClose(s),
+    };
+  }
+
+  private track(session: Session): Session {
+    this.all.add(session);
+    return session;
+  }
+
+  private onHello(s: Session): void {
+    const claimed = s.peer?.address;
+    if (s.peerGoingAway) {
+      for (const [addr, cur] of this.sessions) if (cur === s) this.sessions.delete(addr);
+      return;
+    }
+    if (claimed === undefined || this.sessions.get(claimed)?.usable) return;
+    // Only trust a claimed address on the host the connection really comes from.
+    try {
+      if (parseHostPort(claimed).host !== parseHostPort(s.socket.remoteAddress).host) return;
+    } catch {
+      return;
+    }
+    this.sessions.set(claimed, s);
+  }
+
+  private onClose(s: Session): void {
+    this.all.delete(s);
+    this.opts.stats.inc('connectionsClosed');
+    this.opts.stats.inc('bytesWritten', s.writer.bytesWritten);
+    for (const [addr, cur] of this.sessions) if (cur === s) this.sessions.delete(addr);
+  }
+}
+
+function raceAbort<T>(p: Promise<T>, signal: AbortSignal, address: string): Promise<T> {
+  if (signal.aborted) return Promise.reject(new MeshError('CANCELLED', `dial ${address}: aborted`, { cause: signal.reason }));
+  return new Promise((resolve, reject) => {
+    const onAbort = (): void => reject(new MeshError('CANCELLED', `dial ${address}: aborted`, { cause: signal.reason }));
+    signal.addEventListener('abort', onAbort, { once: true });
+    p.then((v) => {
+      signal.removeEventListener('abort', onAbort);
+      resolve(v);
+    }, (e: unknown) => {
+      signal.removeEventListener('abort', onAbort);
+      reject(e);
+    });
+  });
+}

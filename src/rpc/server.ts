@@ -1,0 +1,259 @@
+import type { Clock } from '../clock/types.ts';
+import type { Codec, Codecs } from '../codec/types.ts';
+import { MeshError, toMeshError } from '../errors/index.ts';
+import type { Logger } from '../log/types.ts';
+import type { Broker, Subscription } from '../pubsub/types.ts';
+import type { Endpoint } from '../registry/types.ts';
+import type { Listener, Transport } from '../transport/types.ts';
+import type { RemoteCall, Route } from './calls.ts';
+import type { RpcConfig } from './config.ts';
+import { ServerContext } from './context.ts';
+import type { SessionPool } from './pool.ts';
+import type { CallScope } from './scope.ts';
+import type { RpcStats } from './stats.ts';
+import { streamResponse, decodeInput, isAsyncIterable } from './server-streams.ts';
+import { subscribeAll, type SubscriberEntry } from './subscriber.ts';
+import type {
+  EndpointInfo, Handler, HandlerMiddleware, MessageHandler, Server, ServerStartOptions, ServerStopOptions, SubscriberOptions,
+} from './types.ts';
+
+export interface RpcServerOptions {
+  /** The service name requests must carry. */
+  name: string;
+  /** Listen address, `host:port`. Default `127.0.0.1:0`. */
+  address?: string;
+  /** Address announced to peers when it differs from the bound one (e.g. listening on 0.0.0.0). */
+  advertise?: string;
+  transport: Transport;
+  pool: SessionPool;
+  codecs: Codecs;
+  clock: Clock;
+  logger: Logger;
+  stats: RpcStats;
+  scope: CallScope;
+  config: RpcConfig;
+  broker?: Broker;
+}
+
+interface HandlerEntry {
+  handler: Handler;
+  info: EndpointInfo;
+  streams: boolean;
+}
+
+/** What a route resolves to, cached on the route (per connection) until handlers change. */
+interface Resolved {
+  version: number;
+  entry: HandlerEntry | undefined;
+  codec: Codec | undefined;
+  error: MeshError | undefined;
+}
+
+/** Go Micro's server: exposes handler objects as `Name.Method` endpoints over the session pool. */
+export class RpcServer implements Server {
+  private readonly opts: RpcServerOptions;
+  private readonly handlers = new Map<string, HandlerEntry>();
+  private readonly middleware: HandlerMiddleware[] = [];
+  private readonly subscribers: SubscriberEntry[] = [];
+  private subscriptions: Subscription[] = [];
+  private listener: Listener | undefined;
+  private version = 0;
+  private starting: Promise<void> | undefined;
+  private stopping: Promise<void> | undefined;
+  private draining = false;
+
+  constructor(opts: RpcServerOptions) {
+    this.opts = opts;
+  }
+
+  get address(): string | undefined {
+    return this.listener === undefined ? undefined : (this.opts.advertise ?? this.listener.address);
+  }
+
+  handle(name: string, handlers: object): void {
+    if (!/^[A-Za-z_][\w-]*$/.test(name)) throw new MeshError('INVALID_ARGUMENT', `handler name "${name}" must be an identifier (letters, digits, _ or -)`);
+    let added = 0;
+    for (const method of methodNames(handlers)) {
+      const fn = (handlers as Record<string, unknown>)[method] as (...args: unknown[]) => unknown;
+      const info = { service: this.opts.name, endpoint: `${name}.${method}` };
+      let h: Handler = fn.bind(handlers) as Handler;
+      for (let i = this.middleware.length - 1; i >= 0; i--) h = this.middleware[i]!(h, info);
+      this.handlers.set(info.endpoint, { handler: h, info, streams: isAsyncGeneratorFunction(fn) });
+      added++;
+    }
+    if (added === 0) throw new MeshError('INVALID_ARGUMENT', `handler "${name}" has no methods to expose`);
+    this.version++;
+  }
+
+  use(middleware: HandlerMiddleware): void {
+    this.middleware.push(middleware);
+  }
+
+  subscribe<T = unknown>(topic: string, handler: MessageHandler<T>, opts: SubscriberOptions = {}): void {
+    this.subscribers.push({ topic, handler: handler as MessageHandler, queue: opts.queue });
+  }
+
+  /** The endpoints this server exposes, for the registry. */
+  endpoints(): Endpoint[] {
+    return [...this.handlers.values()].map((e) => {
+      const metadata: Record<string, string> = {};
+      if (e.streams) metadata.stream = 'true';
+      return { name: e.info.endpoint, metadata };
+    });
+  }
+
+  start(opts: ServerStartOptions = {}): Promise<void> {
+    if (this.starting === undefined || this.stopping !== undefined) {
+      this.stopping = undefined;
+      this.starting = this.doStart(opts).catch((err: unknown) => {
+        this.starting = undefined;
+        throw err;
+      });
+    }
+    return this.starting;
+  }
+
+  stop(opts: ServerStopOptions = {}): Promise<void> {
+    if (this.starting === undefined) return Promise.resolve();
+    this.stopping ??= this.doStop(opts);
+    return this.stopping;
+  }
+
+  private async doStart(opts: ServerStartOptions): Promise<void> {
+    const { transport, pool } = this.opts;
+    this.draining = false;
+    if (this.subscribers.length > 0 && this.opts.broker === undefined) {
+      throw new MeshError('INVALID_CONFIG', `server ${this.opts.name}: subscribe() needs a broker`);
+    }
+    this.listener = await transport.listen(this.opts.address ?? '127.0.0.1:0', (socket) => pool.adopt(socket), opts);
+    pool.advertiseAddress = this.address;
+    pool.dispatch = (call) => this.dispatch(call);
+    if (this.opts.broker) this.subscriptions = await subscribeAll(this.opts.broker, this.subscribers, this.opts.codecs, this.opts.logger, opts.signal);
+    this.opts.logger.info('server listening', { service: this.opts.name, address: this.address });
+  }
+
+  private async doStop(opts: ServerStopOptions): Promise<void> {
+    const { pool, clock } = this.opts;
+    await Promise.all(this.subscriptions.map((s) => s.unsubscribe()));
+    this.subscriptions = [];
+    this.draining = true;
+    await this.listener?.close();
+    for (const s of pool.sessionsOpen()) s.goAway('server stopping');
+    const limit = clock.now() + (opts.drainTimeoutMs ?? this.opts.config.drainTimeoutMs);
+    while (this.inFlight() > 0 && clock.now() < limit && !opts.signal?.aborted) await clock.sleep(5);
+    const left = this.inFlight();
+    if (left > 0) {
+      this.opts.logger.warn('drain timeout: cancelling in-flight calls', { service: this.opts.name, calls: left });
+      const err = new MeshError('SERVER_STOPPING', 'server stopped before the call completed', { id: this.opts.name });
+      for (const s of pool.sessionsOpen()) for (const call of [...s.remote.values()]) call.reject(err);
+    }
+    if (pool.dispatch !== undefined) pool.dispatch = undefined;
+    this.listener = undefined;
+    this.starting = undefined;
+  }
+
+  private inFlight(): number {
+    let n = 0;
+    for (const s of this.opts.pool.sessionsOpen()) n += s.remote.size;
+    return n;
+  }
+
+  private resolve(route: Route): Resolved {
+    const cached = route.cache as Resolved | undefined;
+    if (cached !== undefined && cached.version === this.version) return cached;
+    const r: Resolved = { version: this.version, entry: undefined, codec: undefined, error: undefined };
+    if (route.service !== this.opts.name) {
+      r.error = new MeshError('NOT_FOUND', `service "${route.service}" is not served here (this is "${this.opts.name}")`, { id: this.opts.name });
+    } else if ((r.entry = this.handlers.get(route.endpoint)) === undefined) {
+      r.error = new MeshError('NOT_FOUND', `unknown endpoint "${route.endpoint}" on service "${this.opts.name}"`, { id: this.opts.name });
+    } else if (!this.opts.codecs.has(route.contentType)) {
+      r.error = new MeshError('UNSUPPORTED_CONTENT_TYPE', `unsupported content type "${route.contentType}"; supported: ${this.opts.codecs.list().join(', ')}`, { id: this.opts.name });
+    } else {
+      r.codec = this.opts.codecs.get(route.contentType);
+    }
+    route.cache = r;
+    return r;
+  }
+
+  private dispatch(call: RemoteCall): void {
+    const { stats, clock, scope } = this.opts;
+    if (this.draining) return call.reject(new MeshError('SERVER_STOPPING', 'server is stopping', { id: this.opts.name }));
+    const r = this.resolve(call.route);
+    if (r.error !== undefined) return call.reject(r.error);
+    const codec = r.codec!;
+    const entry = r.entry!;
+    stats.inc('requestsServed');
+    const deadline = call.timeoutMs > 0 ? clock.now() + call.timeoutMs : undefined;
+    if (deadline !== undefined) call.armDeadline(deadline);
+    let input: unknown;
+    if (call.input !== undefined) {
+      input = decodeInput(call.input, codec);
+    } else {
+      try {
+        input = codec.decode(call.body);
+      } catch (err) {
+        stats.inc('decodeErrors');
+        return call.reject(toMeshError(err, this.opts.name));
+      }
+    }
+    const ctx = new ServerContext(call, deadline, call.session.cbor);
+    let result: unknown;
+    try {
+      result = scope.run(ctx, entry.handler, input, ctx);
+    } catch (err) {
+      return this.failed(call, err);
+    }
+    if (result instanceof Promise) {
+      result.then((value) => this.succeeded(call, codec, entry, value), (err: unknown) => this.failed(call, err));
+    } else {
+      this.succeeded(call, codec, entry, result);
+    }
+  }
+
+  private succeeded(call: RemoteCall, codec: Codec, entry: HandlerEntry, value: unknown): void {
+    if (call.finished) return;
+    if (isAsyncIterable(value)) {
+      if (!call.streaming) {
+        return call.reject(new MeshError('BAD_REQUEST', `${entry.info.endpoint} streams its response: call it with client.stream()`, { id: this.opts.name }));
+      }
+      void streamResponse(call, codec, value, this.opts.name, (err) => this.failed(call, err));
+      return;
+    }
+    let bytes: Uint8Array;
+    try {
+      bytes = codec.encode(value);
+    } catch (err) {
+      return this.failed(call, err);
+    }
+    const limit = call.session.peerMaxFrameBytes;
+    if (bytes.length > limit) {
+      return call.reject(new MeshError('FRAME_TOO_LARGE', `response of ${bytes.length} bytes exceeds the limit of ${limit} bytes`, { id: this.opts.name }));
+    }
+    call.respond(bytes);
+  }
+
+  private failed(call: RemoteCall, err: unknown): void {
+    if (call.finished) return;
+    this.opts.stats.inc('handlerErrors');
+    const e = toMeshError(err, this.opts.name);
+    if (e.code === 'INTERNAL') this.opts.logger.warn('handler failed', { endpoint: call.route.endpoint, error: e.detail });
+    call.reject(e);
+  }
+}
+
+/** Own and inherited methods (class instances and plain objects), minus the constructor. */
+function methodNames(obj: object): string[] {
+  const names = new Set<string>();
+  for (let o: object | null = obj; o !== null && o !== Object.prototype; o = Object.getPrototypeOf(o)) {
+    for (const k of Object.getOwnPropertyNames(o)) {
+      if (k === 'constructor' || names.has(k)) continue;
+      const d = Object.getOwnPropertyDescriptor(o, k);
+      if (d !== undefined && typeof d.value === 'function') names.add(k);
+    }
+  }
+  return [...names];
+}
+
+function isAsyncGeneratorFunction(fn: unknown): boolean {
+  return Object.prototype.toString.call(fn) === '[object AsyncGeneratorFunction]';
+}

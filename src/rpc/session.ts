@@ -1,0 +1,433 @@
+import { Encoder } from 'cbor-x';
+import type { Clock, TimerHandle } from '../clock/types.ts';
+import { MeshError, fromWire } from '../errors/index.ts';
+import type { Logger } from '../log/types.ts';
+import type { Socket } from '../transport/types.ts';
+import type { RpcConfig } from './config.ts';
+import { DeadlineWheel, type Expirable } from './deadlines.ts';
+import { Flag, FrameParser, FrameType, INLINE_ROUTE } from './frame.ts';
+import { LocalCall, RemoteCall, UnaryCall, type Route } from './calls.ts';
+import type { RpcStats } from './stats.ts';
+import { FrameWriter } from './writer.ts';
+
+/** Window a peer is assumed to grant before its Hello arrives (the smallest it may configure). */
+export const MIN_WINDOW_BYTES = 64 * 1024;
+const EMPTY = new Uint8Array(0);
+
+export interface SessionOptions {
+  /** The dialer numbers its streams odd, the acceptor even (HTTP/2's rule), so both may open streams. */
+  role: 'dialer' | 'acceptor';
+  config: RpcConfig;
+  clock: Clock;
+  logger: Logger;
+  stats: RpcStats;
+  /** Our RPC server address, announced in Hello so the peer can reuse this connection to call us. */
+  advertiseAddress?: string;
+  /** Inbound calls; without it they fail with NOT_FOUND. */
+  onRequest?: (call: RemoteCall) => void;
+  onHello?: (session: Session) => void;
+  onClose?: (session: Session, err: MeshError | undefined) => void;
+}
+
+interface PeerHello {
+  address?: string;
+  maxFrameBytes: number;
+  windowBytes: number;
+}
+
+/** Timers and deadlines of a session share one wheel; each item knows how to expire. */
+interface Expiring extends Expirable {
+  expire(): void;
+}
+
+/**
+ * One connection to a peer, multiplexing any number of calls and streams in
+ * both directions (docs/PROTOCOL.md "RPC"). It frames and routes bytes;
+ * encoding values is the client's and server's business.
+ */
+export class Session {
+  readonly socket: Socket;
+  readonly opts: SessionOptions;
+  readonly writer: FrameWriter;
+  readonly wheel: DeadlineWheel<Expiring>;
+  readonly cbor = new Encoder({ useRecords: false, mapsAsObjects: true });
+  readonly local = new Map<number, LocalCall | UnaryCall>();
+  readonly remote = new Map<number, RemoteCall>();
+  peer: PeerHello | undefined;
+  /** Set once closed; every later operation fails with it. */
+  closedWith: MeshError | undefined;
+  /** The peer sent GoAway: open no new streams here. */
+  peerGoingAway = false;
+  /** We sent GoAway: refuse new inbound streams. */
+  goingAway = false;
+  private nextId: number;
+  private readonly parser: FrameParser;
+  /** service → endpoint → content type → route id; nested so no key string is built per call. */
+  private readonly outRoutes = new Map<string, Map<string, Map<string, number>>>();
+  private routeCount = 0;
+  private readonly inRoutes: (Route | undefined)[] = [];
+  private pingTimer: TimerHandle | undefined;
+  private pingSentAt = 0;
+  /** Bumped per request sent or received; the keepalive timer pings only when it stood still. */
+  private activity = 0;
+  private activitySeen = -1;
+  private readonly prefix = new Uint8Array(64);
+  private closeWaiters: (() => void)[] = [];
+
+  constructor(socket: Socket, opts: SessionOptions) {
+    this.socket = socket;
+    this.opts = opts;
+    this.nextId = opts.role === 'dialer' ? 1 : 2;
+    this.writer = new FrameWriter(socket, opts.config.flushBytes);
+    this.wheel = new DeadlineWheel<Expiring>(opts.clock, opts.config.deadlineResolutionMs, (item) => item.expire());
+    this.parser = new FrameParser(opts.config.maxFrameBytes, {
+      frame: (type, flags, stream, payload) => this.onFrame(type, flags, stream, payload),
+      oversized: (type, _flags, stream, bytes) => this.onOversized(type, stream, bytes),
+      malformed: (reason) => this.protocolError(reason),
+    });
+    socket.attach({
+      data: (chunk) => {
+        this.opts.stats.inc('bytesRead', chunk.length);
+        // Anything from the peer proves it alive: an outstanding ping need not be answered in time.
+        this.pingSentAt = 0;
+        this.parser.push(chunk);
+      },
+      close: (err) => this.onSocketClose(err),
+    });
+    const hello: Record<string, unknown> = { v: 1, maxFrameBytes: opts.config.maxFrameBytes, windowBytes: opts.config.initialWindowBytes };
+    if (opts.advertiseAddress !== undefined) hello.address = opts.advertiseAddress;
+    this.writer.frame(FrameType.Hello, 0, 0, this.cbor.encode(hello));
+    this.schedulePing();
+  }
+
+  get closed(): boolean {
+    return this.closedWith !== undefined;
+  }
+
+  /** Whether new calls may be opened on this session. */
+  get usable(): boolean {
+    return this.closedWith === undefined && !this.peerGoingAway;
+  }
+
+  /** Largest message the peer accepts (its Hello, or our own limit before it arrives). */
+  get peerMaxFrameBytes(): number {
+    return this.peer?.maxFrameBytes ?? this.opts.config.maxFrameBytes;
+  }
+
+  get peerWindowBytes(): number {
+    return this.peer?.windowBytes ?? MIN_WINDOW_BYTES;
+  }
+
+  /** Streams open in either direction. */
+  get activeStreams(): number {
+    return this.local.size + this.remote.size;
+  }
+
+  /** Allocates the next id for a stream we open. Ids wrap at 2^32 keeping their parity. */
+  allocateId(): number {
+    let id = this.nextId;
+    while (this.local.has(id)) id = (id + 2) >>> 0 || (this.opts.role === 'dialer' ? 1 : 2);
+    this.nextId = (id + 2) >>> 0 || (this.opts.role === 'dialer' ? 1 : 2);
+    return id;
+  }
+
+  /**
+   * Writes a Request frame. The route (service, endpoint, content type) is sent
+   * once per connection as a Route frame and then referred to by a 16-bit id.
+   */
+  writeRequest(id: number, service: string, endpoint: string, contentType: string, flags: number,
+    timeoutMs: number, metadata: Uint8Array | undefined, body: Uint8Array): void {
+    let byEndpoint = this.outRoutes.get(service);
+    if (byEndpoint === undefined) this.outRoutes.set(service, (byEndpoint = new Map()));
+    let byType = byEndpoint.get(endpoint);
+    if (byType === undefined) byEndpoint.set(endpoint, (byType = new Map()));
+    let route = byType.get(contentType);
+    let inline: Uint8Array | undefined;
+    if (route === undefined) {
+      const triple = this.cbor.encode([service, endpoint, contentType]);
+      if (this.routeCount < this.opts.config.maxRoutes) {
+        route = this.routeCount++;
+        byType.set(contentType, route);
+        const payload = new Uint8Array(2 + triple.length);
+        payload[0] = route >>> 8;
+        payload[1] = route & 0xff;
+        payload.set(triple, 2);
+        this.writer.frame(FrameType.Route, 0, 0, payload);
+      } else {
+        route = INLINE_ROUTE;
+        inline = triple;
+      }
+    }
+    const metaLen = metadata?.length ?? 0;
+    const fixed = 8 + metaLen + (inline ? 2 + inline.length : 0);
+    const p = fixed <= this.prefix.length ? this.prefix : new Uint8Array(fixed);
+    p[0] = route >>> 8;
+    p[1] = route & 0xff;
+    p[2] = timeoutMs >>> 24;
+    p[3] = (timeoutMs >>> 16) & 0xff;
+    p[4] = (timeoutMs >>> 8) & 0xff;
+    p[5] = timeoutMs & 0xff;
+    p[6] = metaLen >>> 8;
+    p[7] = metaLen & 0xff;
+    if (metaLen > 0) p.set(metadata!, 8);
+    if (inline) {
+      p[8 + metaLen] = inline.length >>> 8;
+      p[9 + metaLen] = inline.length & 0xff;
+      p.set(inline, 10 + metaLen);
+    }
+    this.writer.frame2(FrameType.Request, flags, id, p, fixed, body);
+    this.activity++;
+  }
+
+  /** Opens a unary call; resolves with the response payload, rejects with a MeshError. */
+  unary(service: string, endpoint: string, contentType: string, timeoutMs: number,
+    metadata: Uint8Array | undefined, body: Uint8Array, signal: AbortSignal | undefined): Promise<Uint8Array> {
+    const failure = this.cannotOpen(body, signal);
+    if (failure !== undefined) return Promise.reject(failure);
+    const id = this.allocateId();
+    const call = new UnaryCall(this, id);
+    const p = new Promise<Uint8Array>((resolve, reject) => {
+      call.resolveFn = resolve;
+      call.rejectFn = reject;
+    });
+    this.local.set(id, call);
+    if (timeoutMs > 0) this.wheel.add(call, this.opts.clock.now() + timeoutMs);
+    if (signal !== undefined) call.watch(signal);
+    this.writeRequest(id, service, endpoint, contentType, Flag.EndStream, timeoutMs, metadata, body);
+    return p;
+  }
+
+  /**
+   * Opens a stream. With a `body` the caller's side is complete at once
+   * (server stream); without one the caller sends DATA frames and End.
+   */
+  openStream(service: string, endpoint: string, contentType: string, timeoutMs: number,
+    metadata: Uint8Array | undefined, body: Uint8Array | undefined, signal: AbortSignal | undefined): LocalCall {
+    const failure = this.cannotOpen(body, signal);
+    if (failure !== undefined) throw failure;
+    const id = this.allocateId();
+    const call = new LocalCall(this, id);
+    this.local.set(id, call);
+    if (timeoutMs > 0) this.wheel.add(call, this.opts.clock.now() + timeoutMs);
+    if (signal !== undefined) call.watch(signal);
+    const flags = Flag.Streaming | (body === undefined ? Flag.InputStream : Flag.EndStream);
+    this.writeRequest(id, service, endpoint, contentType, flags, timeoutMs, metadata, body ?? EMPTY);
+    if (body !== undefined) call.sentEnd = true;
+    return call;
+  }
+
+  private cannotOpen(body: Uint8Array | undefined, signal: AbortSignal | undefined): MeshError | undefined {
+    if (this.closedWith !== undefined) return this.closedWith;
+    if (signal?.aborted) return new MeshError('CANCELLED', 'call aborted by the caller', { id: 'micromesh.client', cause: signal.reason });
+    if (body !== undefined && body.length > this.peerMaxFrameBytes) {
+      return new MeshError('FRAME_TOO_LARGE', `request of ${body.length} bytes exceeds the limit of ${this.peerMaxFrameBytes} bytes`, { id: 'micromesh.client' });
+    }
+    return undefined;
+  }
+
+  /** Stops taking new inbound streams; the peer learns it through GoAway. Idempotent. */
+  goAway(reason: string): void {
+    if (this.goingAway || this.closed) return;
+    this.goingAway = true;
+    this.writer.frame(FrameType.GoAway, 0, 0, this.cbor.encode({ reason }));
+  }
+
+  /** Closes gracefully once no stream is open in either direction. */
+  closeWhenIdle(): void {
+    if (this.activeStreams === 0) this.close();
+  }
+
+  /** Resolves once the session has closed. */
+  whenClosed(): Promise<void> {
+    if (this.closed) return Promise.resolve();
+    return new Promise((r) => this.closeWaiters.push(r));
+  }
+
+  /** Flushes and closes. Open calls fail with CONNECTION_LOST. Idempotent. */
+  close(err?: MeshError): void {
+    if (this.closed) return;
+    this.writer.flush();
+    this.socket.end();
+    this.teardown(err ?? new MeshError('CONNECTION_LOST', `connection to ${this.socket.remoteAddress} closed`));
+  }
+
+  /** Called by streams when they finish, so a draining session can close. */
+  streamDone(): void {
+    if ((this.goingAway || this.peerGoingAway) && this.activeStreams === 0) this.close();
+  }
+
+  private onFrame(type: number, flags: number, stream: number, payload: Uint8Array): void {
+    switch (type) {
+      case FrameType.Request:
+        return this.onRequestFrame(flags, stream, payload);
+      case FrameType.Data:
+      case FrameType.End:
+      case FrameType.Error:
+      case FrameType.Credit:
+      case FrameType.Cancel: {
+        if (stream === 0) return this.protocolError(`frame type ${type} on stream 0`);
+        const local = (stream & 1) === (this.opts.role === 'dialer' ? 1 : 0);
+        const call = local ? this.local.get(stream) : this.remote.get(stream);
+        // Frames for finished streams are normal races (a cancel crossing a response).
+        if (call === undefined) return this.opts.stats.inc('lateFrames');
+        call.onFrame(type, flags, payload);
+        return;
+      }
+      case FrameType.Hello:
+        return this.onHello(payload);
+      case FrameType.Route:
+        return this.onRoute(payload);
+      case FrameType.Ping:
+        if ((flags & Flag.Ack) === 0) this.writer.frame(FrameType.Ping, Flag.Ack, 0, payload.slice());
+        return;
+      case FrameType.GoAway:
+        this.peerGoingAway = true;
+        this.opts.onHello?.(this); // lets the pool stop handing this session out
+        this.streamDone();
+        return;
+    }
+  }
+
+  private onHello(payload: Uint8Array): void {
+    let h: Record<string, unknown>;
+    try {
+      h = this.cbor.decode(payload) as Record<string, unknown>;
+    } catch {
+      return this.protocolError('undecodable Hello');
+    }
+    const maxFrameBytes = typeof h.maxFrameBytes === 'number' ? h.maxFrameBytes : this.opts.config.maxFrameBytes;
+    const windowBytes = typeof h.windowBytes === 'number' && h.windowBytes >= MIN_WINDOW_BYTES ? h.windowBytes : MIN_WINDOW_BYTES;
+    this.peer = { maxFrameBytes, windowBytes, address: typeof h.address === 'string' ? h.address : undefined };
+    // Streams opened before Hello assumed the minimum window; top them up.
+    for (const call of this.local.values()) call.grantInitial(windowBytes - MIN_WINDOW_BYTES);
+    for (const call of this.remote.values()) call.grantInitial(windowBytes - MIN_WINDOW_BYTES);
+    this.opts.onHello?.(this);
+  }
+
+  private onRoute(payload: Uint8Array): void {
+    if (payload.length < 3) return this.protocolError('short Route frame');
+    const id = (payload[0]! << 8) | payload[1]!;
+    if (id >= this.opts.config.maxRoutes) return this.protocolError(`route id ${id} beyond the limit ${this.opts.config.maxRoutes}`);
+    const route = this.decodeRoute(payload.subarray(2));
+    if (route === undefined) return this.protocolError('undecodable Route frame');
+    this.inRoutes[id] = route;
+  }
+
+  private decodeRoute(bytes: Uint8Array): Route | undefined {
+    try {
+      const t = this.cbor.decode(bytes) as unknown;
+      if (!Array.isArray(t) || t.length !== 3 || !t.every((s) => typeof s === 'string' && s.length <= 1024)) return undefined;
+      return { service: t[0], endpoint: t[1], contentType: t[2], cache: undefined };
+    } catch {
+      return undefined;
+    }
+  }
+
+  private onRequestFrame(flags: number, stream: number, p: Uint8Array): void {
+    if (p.length < 8) return this.protocolError('short Request frame');
+    const routeId = (p[0]! << 8) | p[1]!;
+    const timeoutMs = ((p[2]! << 24) | (p[3]! << 16) | (p[4]! << 8) | p[5]!) >>> 0;
+    const metaLen = (p[6]! << 8) | p[7]!;
+    let off = 8 + metaLen;
+    if (off > p.length) return this.protocolError('Request metadata overruns the frame');
+    let route: Route | undefined;
+    if (routeId === INLINE_ROUTE) {
+      if (off + 2 > p.length) return this.protocolError('short inline route');
+      const len = (p[off]! << 8) | p[off + 1]!;
+      route = this.decodeRoute(p.subarray(off + 2, off + 2 + len));
+      off += 2 + len;
+    } else {
+      route = this.inRoutes[routeId];
+    }
+    if (route === undefined || off > p.length) return this.protocolError(`Request names unknown route ${routeId}`);
+    if (this.remote.has(stream) || (stream & 1) === (this.opts.role === 'dialer' ? 1 : 0) || stream === 0) {
+      return this.protocolError(`Request reuses or misnumbers stream ${stream}`);
+    }
+    const call = new RemoteCall(this, stream, route, flags, timeoutMs, metaLen > 0 ? p.subarray(8, 8 + metaLen) : undefined, p.subarray(off));
+    if (this.goingAway) return call.reject(new MeshError('SERVER_STOPPING', 'server is stopping', { id: 'micromesh.server' }));
+    if (this.remote.size >= this.opts.config.maxConcurrentStreams) {
+      this.opts.stats.inc('streamsRefused');
+      return call.reject(new MeshError('UNAVAILABLE', `more than ${this.opts.config.maxConcurrentStreams} concurrent streams on one connection`, { id: 'micromesh.server' }));
+    }
+    this.remote.set(stream, call);
+    this.activity++;
+    if (this.opts.onRequest === undefined) {
+      return call.reject(new MeshError('NOT_FOUND', 'this node serves no RPC', { id: 'micromesh.server' }));
+    }
+    this.opts.onRequest(call);
+  }
+
+  private onOversized(type: number, stream: number, bytes: number): void {
+    this.opts.stats.inc('framesOversized');
+    const limit = this.opts.config.maxFrameBytes;
+    this.opts.logger.warn('oversized frame skipped', { type, stream, bytes, limit, peer: this.socket.remoteAddress });
+    const err = new MeshError('FRAME_TOO_LARGE', `message of ${bytes} bytes exceeds the limit of ${limit} bytes`, { id: 'micromesh.rpc' });
+    const local = (stream & 1) === (this.opts.role === 'dialer' ? 1 : 0);
+    if (type === FrameType.Request && !local && stream !== 0 && !this.remote.has(stream)) {
+      this.writer.frame(FrameType.Error, 0, stream, this.cbor.encode(err.toWire()));
+      return;
+    }
+    const call = local ? this.local.get(stream) : this.remote.get(stream);
+    call?.abortWith(err);
+  }
+
+  /** Bytes that can't be frames: close only this connection (logged and counted). */
+  protocolError(reason: string): void {
+    this.opts.stats.inc('protocolErrors');
+    this.opts.logger.warn('closing connection after protocol error', { reason, peer: this.socket.remoteAddress });
+    this.socket.destroy(new Error(reason));
+    this.teardown(new MeshError('PROTOCOL_ERROR', `connection to ${this.socket.remoteAddress}: ${reason}`));
+  }
+
+  private onSocketClose(err: Error | undefined): void {
+    const cause = err instanceof MeshError && err.code === 'CONNECTION_LOST' ? err : undefined;
+    this.teardown(cause ?? new MeshError('CONNECTION_LOST', `connection to ${this.socket.remoteAddress} lost`, { cause: err }));
+  }
+
+  private teardown(err: MeshError): void {
+    if (this.closedWith !== undefined) return;
+    this.closedWith = err;
+    this.opts.clock.clearTimeout(this.pingTimer);
+    for (const call of [...this.local.values()]) call.abortWith(err);
+    for (const call of [...this.remote.values()]) call.abortWith(err);
+    this.local.clear();
+    this.remote.clear();
+    this.wheel.clear();
+    if (!this.socket.closed) this.socket.destroy();
+    this.opts.onClose?.(this, err);
+    const ws = this.closeWaiters;
+    this.closeWaiters = [];
+    for (const w of ws) w();
+  }
+
+  /** Idle connections are pinged so a vanished peer is noticed even when no call is open. */
+  private schedulePing(): void {
+    const every = this.opts.config.keepaliveIntervalMs;
+    if (every === 0) return;
+    this.pingTimer = this.opts.clock.setTimeout(() => {
+      if (this.closed) return;
+      const now = this.opts.clock.now();
+      if (this.pingSentAt !== 0 && now - this.pingSentAt > this.opts.config.keepaliveTimeoutMs) {
+        this.opts.stats.inc('keepaliveTimeouts');
+        this.socket.destroy(new Error('keepalive timeout'));
+        this.teardown(new MeshError('CONNECTION_LOST', `connection to ${this.socket.remoteAddress}: no answer to keepalive`));
+        return;
+      }
+      if (this.pingSentAt === 0 && this.activity === this.activitySeen) {
+        this.pingSentAt = now;
+        this.writer.frame(FrameType.Ping, 0, 0, new Uint8Array(8));
+      }
+      this.activitySeen = this.activity;
+      this.schedulePing();
+    }, Math.min(every, this.opts.config.keepaliveTimeoutMs), { unref: true });
+  }
+
+  /** Decodes a wire error payload (always CBOR). */
+  decodeError(payload: Uint8Array): MeshError {
+    try {
+      return fromWire(this.cbor.decode(payload));
+    } catch {
+      return new MeshError('PROTOCOL_ERROR', 'undecodable error from peer');
+    }
+  }
+}

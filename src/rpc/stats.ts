@@ -1,0 +1,16 @@
+import { Counters } from '../metrics/counters.ts';
+
+/** Counters kept by the RPC layer (client, server and connections together). */
+export const RPC_COUNTERS = [
+  'bytesRead', 'bytesWritten', 'connectionsOpened', 'connectionsAccepted', 'connectionsClosed',
+  'callsStarted', 'callsSucceeded', 'callsFailed', 'retries', 'timeouts', 'cancellations',
+  'requestsServed', 'handlerErrors', 'framesOversized', 'protocolErrors', 'lateFrames',
+  'streamsRefused', 'keepaliveTimeouts', 'decodeErrors',
+] as const;
+
+export type RpcCounter = (typeof RPC_COUNTERS)[number];
+export type RpcStats = Counters<RpcCounter>;
+
+export function createRpcStats(): RpcStats {
+  return new Counters(RPC_COUNTERS);
+}

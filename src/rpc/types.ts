@@ -1,0 +1,153 @@
+/**
+ * Client and Server: request/response and streaming RPC over direct,
+ * multiplexed connections (Go Micro's client and server packages).
+ */
+import type { Metadata } from '../registry/types.ts';
+import type { SelectOptions } from '../selector/types.ts';
+
+export type { Metadata };
+
+// ---------------------------------------------------------------- client
+
+export interface CallOptions {
+  /**
+   * Timeout of each attempt, ms. Default 5000 (Go Micro's). The remaining
+   * time travels with the request so the server knows its deadline. A
+   * deadline inherited from an enclosing handler is never extended.
+   */
+  timeoutMs?: number;
+  /** Extra attempts after a retryable failure (timeout, unavailable, connection lost), each on another node. Default 1. */
+  retries?: number;
+  /** Aborting cancels the call; the server's handler sees its own signal fire. */
+  signal?: AbortSignal;
+  /** Sent with the request; merged over metadata inherited from an enclosing handler. */
+  metadata?: Metadata;
+  /** Call this `host:port` directly, bypassing registry and selector. */
+  address?: string;
+  /** Content type of the request; the response comes back in the same. Default: the client's default (CBOR). */
+  contentType?: string;
+  /** Node selection: strategy and filters. */
+  select?: SelectOptions;
+  /** Delay before retry `attempt` (1-based), ms. Default: 0 for the first retry, then 100, 200, ... capped at 2000. */
+  backoff?: (attempt: number) => number;
+}
+
+/** The client's side of a stream. Iterate it for the server's messages; errors arrive as thrown MeshErrors. */
+export interface ClientStream<Req = unknown, Res = unknown> extends AsyncIterable<Res> {
+  /** Sends one message; resolves once flow-control credit allowed it onto the wire buffer. */
+  send(message: Req, opts?: { signal?: AbortSignal }): Promise<void>;
+  /** No more messages from this side (half-close). Idempotent. */
+  end(): void;
+  /** Abandons the stream; the server's handler signal fires. Idempotent. */
+  cancel(reason?: string): void;
+  /** For client-streaming calls: ends the sending side if still open and resolves with the single response. */
+  response(): Promise<Res>;
+}
+
+/** A call as client middleware sees it. */
+export interface OutgoingCall {
+  kind: 'unary' | 'stream';
+  service: string;
+  endpoint: string;
+  /** The request value (unary, server stream) or undefined (input stream). */
+  request: unknown;
+  options: CallOptions;
+}
+
+/** Performs a call: resolves with the response (unary) or the opened ClientStream (stream). */
+export type CallHandler = (call: OutgoingCall) => Promise<unknown>;
+
+/** Client middleware (Go Micro's client wrapper): wraps every call and stream. */
+export type ClientMiddleware = (next: CallHandler) => CallHandler;
+
+export interface ClientPublishOptions {
+  metadata?: Metadata;
+  contentType?: string;
+  signal?: AbortSignal;
+}
+
+export interface Client {
+  /** Unary call: `call('greeter', 'Greeter.Hello', {name: 'Ada'})`. */
+  call<Res = unknown>(service: string, endpoint: string, request: unknown, opts?: CallOptions): Promise<Res>;
+  /**
+   * Opens a stream. With a `request` it is a server stream (the handler gets
+   * that value); without one the caller streams its messages with `send` and
+   * the handler gets an AsyncIterable (client or bidirectional stream).
+   */
+  stream<Req = unknown, Res = unknown>(service: string, endpoint: string, request?: Req, opts?: CallOptions): Promise<ClientStream<Req, Res>>;
+  /** Publishes through the broker, encoded with the client's codec. */
+  publish(topic: string, message: unknown, opts?: ClientPublishOptions): Promise<void>;
+}
+
+// ---------------------------------------------------------------- server
+
+export interface HandlerContext {
+  readonly service: string;
+  /** `Name.Method`. */
+  readonly endpoint: string;
+  /** The caller's metadata (including what it inherited). */
+  readonly metadata: Readonly<Metadata>;
+  /** Absolute deadline on this node's Clock, undefined when the caller set none. */
+  readonly deadline: number | undefined;
+  /** Fires when the caller cancels, the deadline passes, or the server stops hard. */
+  readonly signal: AbortSignal;
+  readonly contentType: string;
+  /** The caller's transport address. */
+  readonly remoteAddress: string;
+}
+
+/**
+ * A handler. Its input is the request value, or an AsyncIterable of values
+ * when the caller streams. Returning an AsyncIterable (e.g. an async
+ * generator) streams the response; throwing a MeshError sends it to the
+ * caller as is, anything else becomes INTERNAL.
+ */
+export type Handler<Req = any, Res = any> = (request: Req, ctx: HandlerContext) => Res | Promise<Res> | AsyncIterable<Res>;
+
+export interface EndpointInfo {
+  service: string;
+  endpoint: string;
+}
+
+/** Handler middleware (Go Micro's handler wrapper), applied once per endpoint at registration. */
+export type HandlerMiddleware = (next: Handler, endpoint: EndpointInfo) => Handler;
+
+/** What a subscriber handler receives besides the decoded message. */
+export interface MessageContext {
+  readonly id: string;
+  readonly topic: string;
+  readonly metadata: Readonly<Metadata>;
+  /** 1 on first delivery; higher on queue-group redelivery. */
+  readonly deliveryAttempt: number;
+}
+
+export type MessageHandler<T = any> = (message: T, ctx: MessageContext) => void | Promise<void>;
+
+export interface SubscriberOptions {
+  /** Queue group: each message goes to one subscriber of the group. */
+  queue?: string;
+}
+
+export interface ServerStartOptions {
+  signal?: AbortSignal;
+}
+
+export interface ServerStopOptions {
+  signal?: AbortSignal;
+  /** Longest wait for in-flight calls before they are cancelled. Default: the server's drainTimeoutMs. */
+  drainTimeoutMs?: number;
+}
+
+export interface Server {
+  /** The listening address once started (`host:port`). */
+  readonly address: string | undefined;
+  /** Exposes every method of `handlers` as endpoint `name.method`. */
+  handle(name: string, handlers: object): void;
+  /** Adds handler middleware; it applies to endpoints registered after it. */
+  use(middleware: HandlerMiddleware): void;
+  subscribe<T = unknown>(topic: string, handler: MessageHandler<T>, opts?: SubscriberOptions): void;
+  /** Idempotent. */
+  start(opts?: ServerStartOptions): Promise<void>;
+  /** Stops accepting, drains in-flight calls (bounded), then closes. Idempotent. */
+  stop(opts?: ServerStopOptions): Promise<void>;
+}

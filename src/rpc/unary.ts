@@ -1,0 +1,114 @@
+import type { Codec } from '../codec/types.ts';
+import { MeshError, toMeshError } from '../errors/index.ts';
+import type { Node } from '../registry/types.ts';
+import type { Next } from '../selector/types.ts';
+import type { RpcClientOptions } from './client.ts';
+import type { Session } from './session.ts';
+import type { CallOptions } from './types.ts';
+
+/** Default retry delays: the first retry goes at once (to another node), later ones back off. */
+export function defaultBackoff(attempt: number): number {
+  return attempt <= 1 ? 0 : Math.min(100 * 2 ** (attempt - 2), 2000);
+}
+
+/**
+ * Milliseconds an attempt may take: its own timeout, never beyond an
+ * inherited deadline. 0 means unbounded; negative means the deadline passed.
+ */
+export function attemptBudget(timeoutMs: number, deadline: number | undefined, now: number): number {
+  if (deadline === undefined) return timeoutMs;
+  const left = Math.floor(deadline - now);
+  if (left <= 0) return -1;
+  return timeoutMs > 0 ? Math.min(timeoutMs, left) : left;
+}
+
+/**
+ * One unary call through its attempts. The first attempt chains promises
+ * directly (no async functions, one promise hop when the selector and the
+ * connection are ready); only a failure takes the retry path.
+ */
+export class UnaryInvocation {
+  private readonly c: RpcClientOptions;
+  private readonly service: string;
+  private readonly endpoint: string;
+  private readonly o: CallOptions;
+  private readonly codec: Codec;
+  private readonly body: Uint8Array;
+  private readonly meta: Uint8Array | undefined;
+  private readonly deadline: number | undefined;
+  private readonly timeoutMs: number;
+  private next: Next | undefined;
+  private node: Node | undefined;
+  private start = 0;
+  private attempt = 0;
+
+  constructor(c: RpcClientOptions, service: string, endpoint: string, o: CallOptions, codec: Codec, body: Uint8Array,
+    meta: Uint8Array | undefined, deadline: number | undefined) {
+    this.c = c;
+    this.service = service;
+    this.endpoint = endpoint;
+    this.o = o;
+    this.codec = codec;
+    this.body = body;
+    this.meta = meta;
+    this.deadline = deadline;
+    this.timeoutMs = o.timeoutMs ?? c.config.callTimeoutMs;
+  }
+
+  run(): Promise<unknown> {
+    const o = this.o;
+    this.node = undefined;
+    try {
+      if (o.address === undefined) {
+        if (this.next === undefined) {
+          const sel = this.c.selector.select(this.service, o.select);
+          if (sel instanceof Promise) return sel.then((n) => this.withNext(n), (e: unknown) => this.failed(e));
+          this.next = sel;
+        }
+        this.node = this.next();
+      }
+      const s = this.c.pool.get(o.address ?? this.node!.address, o.signal);
+      if (s instanceof Promise) return s.then((session) => this.send(session), (e: unknown) => this.failed(e));
+      return this.send(s);
+    } catch (e) {
+      return this.failed(e);
+    }
+  }
+
+  private withNext(n: Next): Promise<unknown> {
+    this.next = n;
+    return this.run();
+  }
+
+  private send(session: Session): Promise<unknown> {
+    const now = this.c.clock.now();
+    this.start = now;
+    const budget = attemptBudget(this.timeoutMs, this.deadline, now);
+    if (budget < 0) return this.failed(new MeshError('TIMEOUT', 'deadline inherited from the caller has passed', { id: 'micromesh.client' }));
+    return session.unary(this.service, this.endpoint, this.codec.contentType, budget, this.meta, this.body, this.o.signal)
+      .then((payload) => this.succeeded(payload), (e: unknown) => this.failed(e));
+  }
+
+  private succeeded(payload: Uint8Array): unknown {
+    const c = this.c;
+    if (this.node !== undefined) c.selector.mark(this.service, this.node, { latencyMs: c.clock.now() - this.start });
+    c.stats.inc('callsSucceeded');
+    return this.codec.decode(payload);
+  }
+
+  private failed(e: unknown): Promise<unknown> {
+    const c = this.c;
+    const err = toMeshError(e, 'micromesh.client');
+    if (this.node !== undefined) c.selector.mark(this.service, this.node, { error: err, latencyMs: c.clock.now() - this.start });
+    const retries = this.o.retries ?? c.config.retries;
+    if (!err.retryable || this.attempt >= retries || this.o.signal?.aborted) {
+      c.stats.inc('callsFailed');
+      return Promise.reject(err);
+    }
+    this.attempt++;
+    c.stats.inc('retries');
+    const wait = (this.o.backoff ?? defaultBackoff)(this.attempt);
+    if (wait <= 0) return this.run();
+    return c.clock.sleep(wait, this.o.signal).then(() => this.run(), () => Promise.reject(err));
+  }
+}
