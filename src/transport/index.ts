@@ -4,3 +4,7 @@ export type {
 } from './types.ts';
 export { TcpTransport, type TcpTransportOptions } from './tcp.ts';
 export { MemoryNetwork, type MemoryNetworkOptions } from './memory.ts';
+export { UdpNetwork, UdpEndpoint, type UdpNetworkOptions, type UdpCounter } from './udp.ts';
+export {
+  MemoryPacketNetwork, MemoryPacketEndpoint, gateStreams, type MemoryPacketNetworkOptions, type MemoryPacketStats, type LinkProfile,
+} from './memory-packet.ts';
