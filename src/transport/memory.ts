@@ -32,8 +32,12 @@ export class MemoryNetwork {
     this.opts = opts;
   }
 
-  transport(): Transport {
-    return new MemoryTransport(this);
+  /**
+   * A transport on `host`: sockets it dials get local addresses on that host,
+   * as a process's would. Default host `mem-client`.
+   */
+  transport(host = 'mem-client'): Transport {
+    return new MemoryTransport(this, host);
   }
 
   /** Makes dials to `host` time out (host crash) or work again. */
@@ -59,9 +63,11 @@ export class MemoryNetwork {
 class MemoryTransport implements Transport {
   readonly name = 'memory';
   private readonly net: MemoryNetwork;
+  private readonly host: string;
 
-  constructor(net: MemoryNetwork) {
+  constructor(net: MemoryNetwork, host: string) {
     this.net = net;
+    this.host = host;
   }
 
   async listen(address: string, onSocket: (socket: Socket) => void, opts: ListenOptions = {}): Promise<Listener> {
@@ -95,7 +101,7 @@ class MemoryTransport implements Transport {
     }
     const accept = this.net.listeners.get(address);
     if (accept === undefined) throw new MeshError('CONNECTION_REFUSED', `${address}: connection refused`);
-    const local = `${this.net.allocate('mem-client:0')}`;
+    const local = this.net.allocate(`${this.host}:0`);
     const a = new MemorySocket(this.net, local, address);
     const b = new MemorySocket(this.net, address, local);
     a.peer = b;

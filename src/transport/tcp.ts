@@ -94,7 +94,12 @@ class TcpListener implements Listener {
   }
 
   close(): Promise<void> {
-    this.closing ??= new Promise((resolve) => this.server.close(() => resolve()));
+    // net.Server.close() calls back only after every accepted connection has
+    // ended; the listening socket itself closes at once, which is all we promise.
+    if (this.closing === undefined) {
+      this.server.close();
+      this.closing = Promise.resolve();
+    }
     return this.closing;
   }
 }
