@@ -1,0 +1,231 @@
+import { WireState, type IndirectPingMsg } from './wire.ts';
+import type { MemberRecord } from './members.ts';
+import type { ShellContext } from './shell.ts';
+import type { StreamIO, TcpPingResult } from './streams.ts';
+import type { TimerHandle } from '../clock/types.ts';
+import type { ProbeOutcome } from './types.ts';
+
+/** One probe of one member, from the direct ping to its verdict. */
+interface ProbeRun {
+  readonly kind: 'probe';
+  readonly target: MemberRecord;
+  /** The target's incarnation when the probe began: a verdict about an older life is void. */
+  readonly incarnation: number;
+  readonly seq: number;
+  readonly deadlineMs: number;
+  expectedNacks: number;
+  nacks: number;
+  done: boolean;
+  timer: TimerHandle | undefined;
+  waiters: ((o: ProbeOutcome) => void)[] | undefined;
+}
+
+/** An indirect ping we relay for another member. */
+interface Relay {
+  readonly kind: 'relay';
+  readonly requester: string;
+  readonly requesterSeq: number;
+  readonly nack: boolean;
+  timer: TimerHandle | undefined;
+}
+
+const SEQ_MODULUS = 0x1_0000_0000;
+
+/**
+ * The failure detector's probe cycle (memberlist's probeNode): direct ping,
+ * then after probeTimeoutMs k indirect pings (whose relays nack if the target
+ * stays silent) and a TCP ping in parallel, then a verdict at the end of the
+ * health-scaled probe interval. A TCP ping refused by the target's own port
+ * ends the probe at once with "dead" when refusedAsDead is on.
+ */
+export class Prober {
+  private readonly sh: ShellContext;
+  private readonly streams: StreamIO;
+  private readonly pending = new Map<number, ProbeRun | Relay>();
+  private readonly active = new Map<string, ProbeRun>();
+  private seq: number;
+
+  constructor(shell: ShellContext, streams: StreamIO) {
+    this.sh = shell;
+    this.streams = streams;
+    this.seq = shell.random.int(SEQ_MODULUS);
+  }
+
+  /** Probes the next member of the round-robin, if any is live. */
+  probeNext(): void {
+    const m = this.sh.state.table.nextProbeTarget();
+    if (m !== undefined) this.probe(m);
+  }
+
+  /** Probes `m` (joining a probe already in flight for it); `waiter` gets the outcome. */
+  probe(m: MemberRecord, waiter?: (o: ProbeOutcome) => void): void {
+    const sh = this.sh;
+    const existing = this.active.get(m.id);
+    if (existing !== undefined && existing.target === m) {
+      if (waiter) (existing.waiters ??= []).push(waiter);
+      return;
+    }
+    sh.counters.inc('probes');
+    const seq = this.nextSeq();
+    const run: ProbeRun = {
+      kind: 'probe', target: m, incarnation: m.incarnation, seq,
+      deadlineMs: sh.clock.now() + sh.state.awareness.scaleMs(sh.cfg.probeIntervalMs),
+      expectedNacks: 0, nacks: 0, done: false, timer: undefined, waiters: waiter ? [waiter] : undefined,
+    };
+    this.pending.set(seq, run);
+    this.active.set(m.id, run);
+    const self = sh.state.self;
+    const ping = sh.wire.ping(seq, m.id, self.id);
+    // Buddy system (Lifeguard): tell a suspect it is suspected, first thing in
+    // the packet, so it refutes at once (and its refutation rides on the ack).
+    if (m.state === WireState.Suspect && sh.cfg.lifeguard) {
+      sh.sendPacket(m.address, [sh.wire.suspect(m.id, m.incarnation, self.id), ping]);
+    } else {
+      sh.sendPacket(m.address, [ping]);
+    }
+    run.timer = sh.clock.setTimeout(() => this.directTimedOut(run), sh.cfg.probeTimeoutMs);
+  }
+
+  onAck(seq: number): void {
+    const p = this.pending.get(seq);
+    if (p === undefined) {
+      this.sh.counters.inc('unexpectedAcks');
+      return;
+    }
+    if (p.kind === 'relay') {
+      this.pending.delete(seq);
+      this.sh.clock.clearTimeout(p.timer);
+      this.sh.sendPacket(p.requester, [this.sh.wire.ack(p.requesterSeq)]);
+      return;
+    }
+    this.finish(p, 'alive');
+  }
+
+  onNack(seq: number): void {
+    const p = this.pending.get(seq);
+    if (p === undefined || p.kind !== 'probe') {
+      this.sh.counters.inc('unexpectedAcks');
+      return;
+    }
+    this.sh.counters.inc('nacksReceived');
+    p.nacks++;
+  }
+
+  /** Another member asks us to ping `msg.target` on its behalf. */
+  relay(from: string, msg: IndirectPingMsg): void {
+    const sh = this.sh;
+    sh.counters.inc('relayedPings');
+    const seq = this.nextSeq();
+    const r: Relay = { kind: 'relay', requester: from, requesterSeq: msg.seq, nack: msg.nack, timer: undefined };
+    this.pending.set(seq, r);
+    sh.sendPacket(msg.targetAddress, [sh.wire.ping(seq, msg.target, sh.state.self.id)]);
+    r.timer = sh.clock.setTimeout(() => {
+      if (this.pending.get(seq) !== r) return;
+      this.pending.delete(seq);
+      if (r.nack && sh.running) sh.sendPacket(r.requester, [sh.wire.nack(r.requesterSeq)]);
+      sh.afterChange();
+    }, sh.cfg.probeTimeoutMs);
+  }
+
+  /**
+   * A connection to `m` was refused elsewhere (say by its RPC port): confirm
+   * on its own SWIM port. Refused again is proof; anything else gets a
+   * normal probe.
+   */
+  confirmRefused(m: MemberRecord): void {
+    const sh = this.sh;
+    const incarnation = m.incarnation;
+    sh.counters.inc('tcpProbes');
+    void this.streams.tcpPing(m.address, this.nextSeq(), m.id, sh.cfg.probeIntervalMs).then((r) => {
+      if (!sh.running) return;
+      if (r === 'refused') this.refused(m, incarnation);
+      else if (r === 'ok') sh.counters.inc('tcpProbesSucceeded');
+      else if (m.isLive) this.probe(m);
+      sh.afterChange();
+    });
+  }
+
+  /** Cancels every timer (the node stops); waiters get `unknown`. */
+  stop(): void {
+    for (const p of this.pending.values()) this.sh.clock.clearTimeout(p.timer);
+    for (const run of this.active.values()) {
+      run.done = true;
+      for (const w of run.waiters ?? []) w('unknown');
+    }
+    this.pending.clear();
+    this.active.clear();
+  }
+
+  private directTimedOut(run: ProbeRun): void {
+    const sh = this.sh;
+    if (run.done || !sh.running) return;
+    const target = run.target;
+    const peers = sh.state.table.randomMembers(sh.cfg.indirectChecks, (m) => m !== target && m.state === WireState.Alive);
+    const wantNack = sh.cfg.lifeguard;
+    for (const p of peers) {
+      sh.sendPacket(p.address, [sh.wire.indirectPing(run.seq, target.id, target.address, wantNack)]);
+      sh.counters.inc('indirectProbesSent');
+      if (wantNack) run.expectedNacks++;
+    }
+    const remaining = Math.max(0, run.deadlineMs - sh.clock.now());
+    if (sh.cfg.tcpFallbackProbe) {
+      sh.counters.inc('tcpProbes');
+      void this.streams.tcpPing(target.address, run.seq, target.id, remaining).then((r) => this.tcpResult(run, r));
+    }
+    run.timer = sh.clock.setTimeout(() => this.deadlinePassed(run), remaining);
+    sh.afterChange();
+  }
+
+  private tcpResult(run: ProbeRun, r: TcpPingResult): void {
+    const sh = this.sh;
+    if (run.done || !sh.running) return;
+    if (r === 'ok') {
+      // UDP failed where TCP works: a network problem, not a failure (memberlist logs the same).
+      sh.counters.inc('tcpProbesSucceeded');
+      sh.counters.inc('udpOnlyFailures');
+      sh.limited.warn('udp-only', 'UDP probe failed but TCP succeeded; UDP may be blocked', { member: run.target.id });
+      this.finish(run, 'alive');
+    } else if (r === 'refused' && sh.cfg.refusedAsDead) {
+      this.finish(run, 'dead');
+    }
+    sh.afterChange();
+  }
+
+  private deadlinePassed(run: ProbeRun): void {
+    if (run.done || !this.sh.running) return;
+    this.finish(run, 'suspect');
+    this.sh.afterChange();
+  }
+
+  private finish(run: ProbeRun, outcome: 'alive' | 'suspect' | 'dead'): void {
+    const sh = this.sh;
+    run.done = true;
+    sh.clock.clearTimeout(run.timer);
+    this.pending.delete(run.seq);
+    if (this.active.get(run.target.id) === run) this.active.delete(run.target.id);
+    const now = sh.clock.now();
+    if (outcome === 'alive') {
+      sh.counters.inc('probesSucceeded');
+      sh.state.awareness.applyDelta(-1);
+    } else if (outcome === 'suspect') {
+      sh.counters.inc('probesFailed');
+      // Missing nacks mean our own network or process is the slow part.
+      sh.state.awareness.applyDelta(run.expectedNacks > 0 ? run.expectedNacks - run.nacks : 1);
+      sh.state.suspectAfterFailedProbe(run.target, run.incarnation, now);
+    } else {
+      this.refused(run.target, run.incarnation);
+    }
+    for (const w of run.waiters ?? []) w(outcome);
+  }
+
+  private refused(m: MemberRecord, incarnation: number): void {
+    if (!m.isLive || m.incarnation !== incarnation) return;
+    this.sh.counters.inc('refusedDeaths');
+    this.sh.state.declareDead(m, incarnation, this.sh.clock.now());
+  }
+
+  private nextSeq(): number {
+    this.seq = (this.seq + 1) % SEQ_MODULUS;
+    return this.seq;
+  }
+}

@@ -1,0 +1,61 @@
+/**
+ * The counters a SWIM node keeps (exposed by `stats()`). They are what the
+ * simulator and the dashboard measure: traffic, drops of bad input by reason,
+ * probe outcomes and the suspicion lifecycle.
+ */
+export const SWIM_COUNTERS = [
+  // Traffic (UDP and stream frames alike; bytes include envelopes).
+  'packetsSent', 'bytesSent', 'packetsReceived', 'bytesReceived', 'streamBytesSent', 'streamBytesReceived',
+  /** Gossip rounds that sent at least one packet, and eager ones among them. */
+  'gossipRounds', 'eagerGossipRounds',
+  // Bad input, dropped: by reason.
+  /** Not an envelope, undecodable CBOR, or a message of the wrong shape. */
+  'droppedMalformed',
+  /** Envelope version or flags we do not speak. */
+  'droppedBadVersion',
+  /** Another cluster name. */
+  'droppedWrongCluster',
+  /** Plaintext while we require encryption. */
+  'droppedUnencrypted',
+  /** Encrypted with no key of ours (or tampered), or encrypted while we have no keys. */
+  'droppedUndecryptable',
+  /** Messages of a type this version does not know (skipped, the rest of the packet is used). */
+  'unknownMessages',
+  /** Alive messages whose metadata exceeds metaMaxBytes. */
+  'droppedMetaTooLarge',
+  /** Stream frames over pushPullMaxBytes. */
+  'droppedFrameTooLarge',
+  /** Pings addressed to another node id (a stale address). */
+  'misaddressedPings',
+  /** Acks and nacks for no pending probe (late, or duplicated). */
+  'unexpectedAcks',
+  // Probing.
+  'probes', 'probesSucceeded', 'probesFailed', 'indirectProbesSent', 'nacksReceived', 'relayedPings',
+  'tcpProbes', 'tcpProbesSucceeded',
+  /** Members declared dead at once because their own port refused a TCP probe. */
+  'refusedDeaths',
+  /** Probes that failed over UDP but succeeded over TCP ("UDP may be blocked"). */
+  'udpOnlyFailures',
+  // Suspicion lifecycle, as seen by this node.
+  /** Suspicions this node started (it suspected an alive member). */
+  'suspicionsStarted',
+  /** Suspicions this node learned (started by it or by others): alive → suspect transitions. */
+  'suspicionsSeen',
+  'suspicionConfirmations',
+  /** Suspicion timers of this node that ran out, declaring the member dead. */
+  'deathsDeclared',
+  /** Of those, ones that ran out before k confirmations arrived (memberlist's degraded.timeout). */
+  'degradedTimeouts',
+  /** Times this node refuted a suspicion or death about itself. */
+  'refutations',
+  /** Another process claimed this node's id from another address. */
+  'nameConflicts',
+  // Push-pull.
+  'pushPulls', 'pushPullFailures', 'pushPullsServed', 'pushPullsRefused', 'streamErrors',
+  /** Broadcasts dropped because the queue was full. */
+  'broadcastsDropped',
+  /** Event listeners that threw. */
+  'listenerErrors',
+] as const;
+
+export type SwimCounter = (typeof SWIM_COUNTERS)[number];
