@@ -1,6 +1,7 @@
 import { MeshError } from '../errors/index.ts';
 import { Flag, FrameType } from './frame.ts';
 import { CreditGate, MessageQueue } from './flow.ts';
+import type { Bucket, Expirable } from './deadlines.ts';
 import type { Session } from './session.ts';
 
 /** A decoded route, shared by every request naming it; the server caches its resolved handler in `cache`. */
@@ -37,7 +38,9 @@ function creditReturner(session: Session, id: number): (bytes: number) => void {
  * from streams so the common case allocates as little as possible.
  */
 export class UnaryCall {
-  deadlineSlot = 0;
+  dlBucket: Bucket | undefined = undefined;
+  dlPrev: Expirable | undefined = undefined;
+  dlNext: Expirable | undefined = undefined;
   readonly session: Session;
   readonly id: number;
   resolveFn: ((payload: Uint8Array) => void) | undefined;
@@ -116,7 +119,9 @@ export class UnaryCall {
 
 /** A stream this side opened: incoming messages feed a MessageQueue, sends wait for credit. */
 export class LocalCall {
-  deadlineSlot = 0;
+  dlBucket: Bucket | undefined = undefined;
+  dlPrev: Expirable | undefined = undefined;
+  dlNext: Expirable | undefined = undefined;
   readonly session: Session;
   readonly id: number;
   readonly incoming: MessageQueue;
@@ -222,7 +227,9 @@ export class LocalCall {
 
 /** A call the peer opened; the server drives it. */
 export class RemoteCall {
-  deadlineSlot = 0;
+  dlBucket: Bucket | undefined = undefined;
+  dlPrev: Expirable | undefined = undefined;
+  dlNext: Expirable | undefined = undefined;
   readonly session: Session;
   readonly id: number;
   readonly route: Route;

@@ -1,22 +1,36 @@
 import type { Clock, TimerHandle } from '../clock/types.ts';
 
-/** Something that can expire; the wheel keeps its slot on it to remove it in O(1). */
+/**
+ * Something that can expire. The wheel links items into per-slot lists
+ * through these fields (intrusive, so adding and removing never hashes an
+ * object); implementations initialise them to undefined in their constructor.
+ */
 export interface Expirable {
-  deadlineSlot: number;
+  dlBucket: Bucket | undefined;
+  dlPrev: Expirable | undefined;
+  dlNext: Expirable | undefined;
+}
+
+/** The calls due in one slot, as a doubly-linked list. */
+export interface Bucket {
+  slot: number;
+  head: Expirable | undefined;
 }
 
 /**
  * A timing wheel for per-call deadlines. One Clock timer serves every pending
- * call: adding and removing an entry are a Set insert/delete (~40 ns), where
- * a Node timer per call costs ~400 ns with churn, which matters at 10^5
- * calls/s. Deadlines fire up to `resolutionMs` late, never early.
+ * call; adding and removing an entry are a few pointer writes (a Node timer
+ * per call costs ~400 ns with churn, a Set of calls per slot ~380 ns, both of
+ * which show at 10^5 calls/s). Deadlines fire up to `resolutionMs` late,
+ * never early.
  */
 export class DeadlineWheel<T extends Expirable> {
-  private readonly buckets = new Map<number, Set<T>>();
-  /** Min-heap of slots that have (or had) a bucket. */
+  private readonly buckets = new Map<number, Bucket>();
+  /** Min-heap of the slots that have a bucket (one entry per bucket). */
   private readonly slots: number[] = [];
   private timer: TimerHandle | undefined;
   private armedSlot = Infinity;
+  private count = 0;
   private readonly clock: Clock;
   private readonly resolutionMs: number;
   private readonly onExpire: (item: T) => void;
@@ -27,32 +41,41 @@ export class DeadlineWheel<T extends Expirable> {
     this.onExpire = onExpire;
   }
 
-  /** Schedules `item` to expire at clock time `at`. */
+  /** Schedules `item` to expire at clock time `at`. The item must not be scheduled already. */
   add(item: T, at: number): void {
     const slot = Math.ceil(at / this.resolutionMs);
-    item.deadlineSlot = slot;
     let bucket = this.buckets.get(slot);
     if (bucket === undefined) {
-      bucket = new Set();
+      bucket = { slot, head: undefined };
       this.buckets.set(slot, bucket);
       this.pushSlot(slot);
     }
-    bucket.add(item);
+    item.dlBucket = bucket;
+    item.dlPrev = undefined;
+    item.dlNext = bucket.head;
+    if (bucket.head !== undefined) bucket.head.dlPrev = item;
+    bucket.head = item;
+    this.count++;
     if (slot < this.armedSlot) this.arm(slot);
   }
 
   /** Forgets `item` (it completed). A no-op if it already expired or was removed. */
   remove(item: T): void {
-    // Empty buckets stay until their slot is pruned, so each bucket keeps
-    // exactly one heap entry even when calls start and end within one slot.
-    this.buckets.get(item.deadlineSlot)?.delete(item);
+    const bucket = item.dlBucket;
+    if (bucket === undefined) return;
+    // Empty buckets stay until their slot is pruned, so each keeps exactly one heap entry.
+    if (item.dlPrev !== undefined) item.dlPrev.dlNext = item.dlNext;
+    else bucket.head = item.dlNext;
+    if (item.dlNext !== undefined) item.dlNext.dlPrev = item.dlPrev;
+    item.dlBucket = undefined;
+    item.dlPrev = undefined;
+    item.dlNext = undefined;
+    this.count--;
   }
 
   /** Number of pending entries (for tests and leak checks). */
   size(): number {
-    let n = 0;
-    for (const b of this.buckets.values()) n += b.size;
-    return n;
+    return this.count;
   }
 
   /** Cancels the timer and forgets everything. */
@@ -60,8 +83,16 @@ export class DeadlineWheel<T extends Expirable> {
     this.clock.clearTimeout(this.timer);
     this.timer = undefined;
     this.armedSlot = Infinity;
+    for (const b of this.buckets.values()) {
+      for (let it = b.head; it !== undefined;) {
+        const next = it.dlNext;
+        it.dlBucket = it.dlPrev = it.dlNext = undefined;
+        it = next;
+      }
+    }
     this.buckets.clear();
     this.slots.length = 0;
+    this.count = 0;
   }
 
   private arm(slot: number): void {
@@ -75,14 +106,21 @@ export class DeadlineWheel<T extends Expirable> {
     this.armedSlot = Infinity;
     const nowSlot = Math.floor(this.clock.now() / this.resolutionMs);
     while (this.slots.length > 0 && this.slots[0]! <= nowSlot) {
-      const slot = this.popSlot();
-      const bucket = this.buckets.get(slot);
-      if (bucket === undefined) continue;
-      this.buckets.delete(slot);
-      for (const item of bucket) this.onExpire(item);
+      const bucket = this.buckets.get(this.popSlot())!;
+      this.buckets.delete(bucket.slot);
+      // Detach the list first: expiry callbacks may add or remove other items.
+      let it = bucket.head;
+      bucket.head = undefined;
+      while (it !== undefined) {
+        const next = it.dlNext;
+        it.dlBucket = it.dlPrev = it.dlNext = undefined;
+        this.count--;
+        this.onExpire(it as T);
+        it = next;
+      }
     }
     // Prune buckets that emptied, then arm for the next live one.
-    while (this.slots.length > 0 && (this.buckets.get(this.slots[0]!)?.size ?? 0) === 0) {
+    while (this.slots.length > 0 && this.buckets.get(this.slots[0]!)!.head === undefined) {
       this.buckets.delete(this.popSlot());
     }
     if (this.slots.length > 0) this.arm(this.slots[0]!);

@@ -40,6 +40,7 @@ interface Expiring extends Expirable {
   expire(): void;
 }
 
+
 /**
  * One connection to a peer, multiplexing any number of calls and streams in
  * both directions (docs/PROTOCOL.md "RPC"). It frames and routes bytes;

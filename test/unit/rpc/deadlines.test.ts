@@ -1,10 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { DeadlineWheel } from '../../../src/rpc/deadlines.ts';
+import { DeadlineWheel, type Expirable } from '../../../src/rpc/deadlines.ts';
 import { VirtualClock } from '../../../src/clock/virtual.ts';
 
-interface Item { name: string; deadlineSlot: number }
-const item = (name: string): Item => ({ name, deadlineSlot: 0 });
+interface Item extends Expirable { name: string }
+const item = (name: string): Item => ({ name, dlBucket: undefined, dlPrev: undefined, dlNext: undefined });
 
 test('entries expire in deadline order, never early, at most one resolution late', () => {
   const clock = new VirtualClock();
