@@ -173,7 +173,7 @@ class ServiceImpl implements Service {
     await this.server.stop(opts);
     await this.broker.stop();
     await this.p.pool.close();
-    this.selector.close();
+    // The selector stays usable: a restarted service calls out again (its watches are in-process).
     this.starting = undefined;
     await runHooks(this.opts.afterStop);
   }
