@@ -1,4 +1,5 @@
 import type { Clock, TimerHandle } from './types.ts';
+import { MinHeap } from './heap.ts';
 import { sleepOn } from './util.ts';
 
 interface VirtualTimer extends TimerHandle {
@@ -16,7 +17,7 @@ interface VirtualTimer extends TimerHandle {
 export class VirtualClock implements Clock {
   private current = 0;
   private seq = 0;
-  private heap: VirtualTimer[] = [];
+  private readonly heap = new MinHeap<VirtualTimer>((a, b) => a.at < b.at || (a.at === b.at && a.seq < b.seq));
   private cancelled = 0;
 
   private readonly epochMs: number;
@@ -36,7 +37,7 @@ export class VirtualClock implements Clock {
 
   setTimeout(fn: () => void, ms: number): TimerHandle {
     const timer: VirtualTimer = { __timer: true, at: this.current + Math.max(0, ms), seq: this.seq++, fn };
-    this.push(timer);
+    this.heap.push(timer);
     return timer;
   }
 
@@ -46,7 +47,7 @@ export class VirtualClock implements Clock {
     t.fn = undefined;
     this.cancelled++;
     // Rebuild when dead entries dominate, so cancelled timers can't grow the heap without bound.
-    if (this.cancelled > 1024 && this.cancelled > this.heap.length / 2) this.compact();
+    if (this.cancelled > 1024 && this.cancelled > this.heap.size / 2) this.compact();
   }
 
   sleep(ms: number, signal?: AbortSignal): Promise<void> {
@@ -55,13 +56,13 @@ export class VirtualClock implements Clock {
 
   /** Number of timers still due to fire. */
   pending(): number {
-    return this.heap.length - this.cancelled;
+    return this.heap.size - this.cancelled;
   }
 
   /** Time of the next live timer, or undefined when idle. */
   nextDue(): number | undefined {
     this.dropCancelledTop();
-    return this.heap[0]?.at;
+    return this.heap.peek()?.at;
   }
 
   /** Fires every timer due within `ms` from now, then sets now to now + ms. */
@@ -73,7 +74,7 @@ export class VirtualClock implements Clock {
   runUntilTime(t: number): void {
     for (;;) {
       this.dropCancelledTop();
-      const top = this.heap[0];
+      const top = this.heap.peek();
       if (top === undefined || top.at > t) break;
       this.fireTop();
     }
@@ -88,7 +89,7 @@ export class VirtualClock implements Clock {
     const end = this.current + limitMs;
     while (!done()) {
       this.dropCancelledTop();
-      const top = this.heap[0];
+      const top = this.heap.peek();
       if (top === undefined || top.at > end) {
         if (end > this.current) this.current = end;
         return done();
@@ -103,7 +104,7 @@ export class VirtualClock implements Clock {
     let fired = 0;
     while (fired < maxTimers) {
       this.dropCancelledTop();
-      if (this.heap.length === 0) break;
+      if (this.heap.size === 0) break;
       this.fireTop();
       fired++;
     }
@@ -111,7 +112,7 @@ export class VirtualClock implements Clock {
   }
 
   private fireTop(): void {
-    const t = this.pop()!;
+    const t = this.heap.pop()!;
     const fn = t.fn!;
     t.fn = undefined;
     if (t.at > this.current) this.current = t.at;
@@ -119,56 +120,14 @@ export class VirtualClock implements Clock {
   }
 
   private dropCancelledTop(): void {
-    while (this.heap.length > 0 && this.heap[0]!.fn === undefined) {
-      this.pop();
+    while (this.heap.size > 0 && this.heap.peek()!.fn === undefined) {
+      this.heap.pop();
       this.cancelled--;
     }
   }
 
   private compact(): void {
-    this.heap = this.heap.filter((t) => t.fn !== undefined);
+    this.heap.retain((t) => t.fn !== undefined);
     this.cancelled = 0;
-    for (let i = (this.heap.length >> 1) - 1; i >= 0; i--) this.siftDown(i);
-  }
-
-  private less(a: VirtualTimer, b: VirtualTimer): boolean {
-    return a.at < b.at || (a.at === b.at && a.seq < b.seq);
-  }
-
-  private push(t: VirtualTimer): void {
-    const h = this.heap;
-    h.push(t);
-    let i = h.length - 1;
-    while (i > 0) {
-      const p = (i - 1) >> 1;
-      if (!this.less(h[i]!, h[p]!)) break;
-      [h[i], h[p]] = [h[p]!, h[i]!];
-      i = p;
-    }
-  }
-
-  private pop(): VirtualTimer | undefined {
-    const h = this.heap;
-    const top = h[0];
-    const last = h.pop();
-    if (h.length > 0 && last !== undefined) {
-      h[0] = last;
-      this.siftDown(0);
-    }
-    return top;
-  }
-
-  private siftDown(i: number): void {
-    const h = this.heap;
-    for (;;) {
-      const l = 2 * i + 1;
-      const r = l + 1;
-      let m = i;
-      if (l < h.length && this.less(h[l]!, h[m]!)) m = l;
-      if (r < h.length && this.less(h[r]!, h[m]!)) m = r;
-      if (m === i) return;
-      [h[i], h[m]] = [h[m]!, h[i]!];
-      i = m;
-    }
   }
 }

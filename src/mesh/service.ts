@@ -15,6 +15,7 @@ import type { MessageHandler, SubscriberOptions } from '../rpc/types.ts';
 import { DefaultSelector } from '../selector/selector.ts';
 import { TcpTransport } from '../transport/tcp.ts';
 import type { TimerHandle } from '../clock/types.ts';
+import { Lifecycle } from '../lifecycle/lifecycle.ts';
 import { debugHandler } from './health.ts';
 import type { Hook, Service, ServiceOptions, ServiceStopOptions } from './types.ts';
 
@@ -70,8 +71,7 @@ class ServiceImpl implements Service {
   private readonly opts: ServiceOptions;
   private readonly p: Parts;
   private startedAt = 0;
-  private starting: Promise<void> | undefined;
-  private stopping: Promise<void> | undefined;
+  private readonly lifecycle = new Lifecycle();
   private refresh: TimerHandle | undefined;
 
   constructor(opts: ServiceOptions, parts: Parts) {
@@ -107,21 +107,13 @@ class ServiceImpl implements Service {
   }
 
   start(opts: { signal?: AbortSignal } = {}): Promise<void> {
-    if (this.starting === undefined || this.stopping !== undefined) {
-      this.stopping = undefined;
-      this.starting = this.doStart(opts).catch((err: unknown) => {
-        this.starting = undefined;
-        throw err;
-      });
-    }
-    return this.starting;
+    return this.lifecycle.start(() => this.doStart(opts));
   }
 
   stop(opts: ServiceStopOptions = {}): Promise<void> {
     // A service used only as a client was never started but still holds connections.
-    if (this.starting === undefined) return this.p.pool.close();
-    this.stopping ??= this.starting.catch(() => {}).then(() => this.doStop(opts));
-    return this.stopping;
+    if (this.lifecycle.state === 'stopped') return this.p.pool.close();
+    return this.lifecycle.stop(() => this.doStop(opts));
   }
 
   async run(opts: { signal?: AbortSignal } = {}): Promise<void> {
@@ -174,7 +166,6 @@ class ServiceImpl implements Service {
     await this.broker.stop();
     await this.p.pool.close();
     // The selector stays usable: a restarted service calls out again (its watches are in-process).
-    this.starting = undefined;
     await runHooks(this.opts.afterStop);
   }
 

@@ -34,17 +34,16 @@ function creditReturner(session: Session, id: number): (bytes: number) => void {
 }
 
 /**
- * A unary call this side opened: one request, one response. Kept separate
- * from streams so the common case allocates as little as possible.
+ * What unary calls and streams this side opened have in common: deadline
+ * links, cancellation by signal, timeout and abort. Subclasses say whether
+ * the call is still open and how it fails.
  */
-export class UnaryCall {
+abstract class Outgoing {
   dlBucket: Bucket | undefined = undefined;
   dlPrev: Expirable | undefined = undefined;
   dlNext: Expirable | undefined = undefined;
   readonly session: Session;
   readonly id: number;
-  resolveFn: ((payload: Uint8Array) => void) | undefined;
-  rejectFn: ((err: MeshError) => void) | undefined;
   private signal: AbortSignal | undefined;
   private onAbort: (() => void) | undefined;
 
@@ -53,11 +52,59 @@ export class UnaryCall {
     this.id = id;
   }
 
+  protected abstract get open(): boolean;
+  protected abstract fail(err: MeshError): void;
+
   /** Cancels the call when `signal` aborts. */
   watch(signal: AbortSignal): void {
     this.signal = signal;
     this.onAbort = () => this.cancel('CANCELLED', 'call aborted by the caller');
     signal.addEventListener('abort', this.onAbort, { once: true });
+  }
+
+  /** The deadline passed. */
+  expire(): void {
+    this.session.opts.stats.inc('timeouts');
+    this.cancel('TIMEOUT', 'deadline exceeded');
+  }
+
+  /** Tells the peer to stop, then fails locally with `code`. */
+  cancel(code: 'CANCELLED' | 'TIMEOUT' | 'PROTOCOL_ERROR', detail: string): void {
+    if (!this.open) return;
+    this.sendCancel(code);
+    if (code === 'CANCELLED') this.session.opts.stats.inc('cancellations');
+    this.fail(new MeshError(code, detail, { id: 'micromesh.client', cause: code === 'CANCELLED' ? this.signal?.reason : undefined }));
+  }
+
+  /** Fails without telling the peer (it is gone), except for a message it refused as too large. */
+  abortWith(err: MeshError): void {
+    if (err.code === 'FRAME_TOO_LARGE') this.sendCancel(err.code);
+    this.fail(err);
+  }
+
+  /** Leaves the session's tables and stops watching the signal. */
+  protected detach(): void {
+    const s = this.session;
+    s.local.delete(this.id);
+    s.wheel.remove(this);
+    if (this.onAbort) this.signal!.removeEventListener('abort', this.onAbort);
+  }
+
+  private sendCancel(code: string): void {
+    if (!this.session.closed) this.session.writer.frame(FrameType.Cancel, 0, this.id, this.session.cbor.encode({ code }));
+  }
+}
+
+/**
+ * A unary call this side opened: one request, one response. Kept separate
+ * from streams so the common case allocates as little as possible.
+ */
+export class UnaryCall extends Outgoing {
+  resolveFn: ((payload: Uint8Array) => void) | undefined;
+  rejectFn: ((err: MeshError) => void) | undefined;
+
+  protected get open(): boolean {
+    return this.resolveFn !== undefined;
   }
 
   grantInitial(): void {}
@@ -80,26 +127,7 @@ export class UnaryCall {
     }
   }
 
-  expire(): void {
-    this.session.opts.stats.inc('timeouts');
-    this.cancel('TIMEOUT', 'deadline exceeded');
-  }
-
-  cancel(code: 'CANCELLED' | 'TIMEOUT', detail: string): void {
-    if (this.resolveFn === undefined) return;
-    if (!this.session.closed) this.session.writer.frame(FrameType.Cancel, 0, this.id, this.session.cbor.encode({ code }));
-    if (code === 'CANCELLED') this.session.opts.stats.inc('cancellations');
-    this.fail(new MeshError(code, detail, { id: 'micromesh.client', cause: code === 'CANCELLED' ? this.signal?.reason : undefined }));
-  }
-
-  abortWith(err: MeshError): void {
-    if (err.code === 'FRAME_TOO_LARGE' && !this.session.closed) {
-      this.session.writer.frame(FrameType.Cancel, 0, this.id, this.session.cbor.encode({ code: err.code }));
-    }
-    this.fail(err);
-  }
-
-  private fail(err: MeshError): void {
+  protected fail(err: MeshError): void {
     const reject = this.rejectFn;
     if (reject === undefined) return;
     this.finish();
@@ -109,42 +137,29 @@ export class UnaryCall {
   private finish(): void {
     this.resolveFn = undefined;
     this.rejectFn = undefined;
+    this.detach();
     const s = this.session;
-    s.local.delete(this.id);
-    s.wheel.remove(this);
-    if (this.onAbort) this.signal!.removeEventListener('abort', this.onAbort);
     if (s.goingAway || s.peerGoingAway) s.streamDone();
   }
 }
 
 /** A stream this side opened: incoming messages feed a MessageQueue, sends wait for credit. */
-export class LocalCall {
-  dlBucket: Bucket | undefined = undefined;
-  dlPrev: Expirable | undefined = undefined;
-  dlNext: Expirable | undefined = undefined;
-  readonly session: Session;
-  readonly id: number;
+export class LocalCall extends Outgoing {
   readonly incoming: MessageQueue;
   readonly sendGate: CreditGate;
   private readonly preHello: boolean;
-  private signal: AbortSignal | undefined;
-  private onAbort: (() => void) | undefined;
   private done = false;
   sentEnd = false;
 
   constructor(session: Session, id: number) {
-    this.session = session;
-    this.id = id;
+    super(session, id);
     this.preHello = session.peer === undefined;
     this.incoming = new MessageQueue(creditReturner(session, id), () => this.cancel('CANCELLED', 'consumer stopped reading'));
     this.sendGate = new CreditGate(session.peerWindowBytes);
   }
 
-  /** Cancels the call when `signal` aborts. */
-  watch(signal: AbortSignal): void {
-    this.signal = signal;
-    this.onAbort = () => this.cancel('CANCELLED', 'call aborted by the caller');
-    signal.addEventListener('abort', this.onAbort, { once: true });
+  protected get open(): boolean {
+    return !this.done;
   }
 
   grantInitial(extra: number): void {
@@ -172,28 +187,6 @@ export class LocalCall {
     }
   }
 
-  /** The deadline passed. */
-  expire(): void {
-    this.session.opts.stats.inc('timeouts');
-    this.cancel('TIMEOUT', 'deadline exceeded');
-  }
-
-  /** Tells the peer to stop, then fails locally with `code`. */
-  cancel(code: 'CANCELLED' | 'TIMEOUT' | 'PROTOCOL_ERROR', detail: string): void {
-    if (this.done) return;
-    if (!this.session.closed) this.session.writer.frame(FrameType.Cancel, 0, this.id, this.session.cbor.encode({ code }));
-    if (code === 'CANCELLED') this.session.opts.stats.inc('cancellations');
-    this.fail(new MeshError(code, detail, { id: 'micromesh.client', cause: code === 'CANCELLED' ? this.signal?.reason : undefined }));
-  }
-
-  /** Fails without telling the peer (it is gone, or already told). */
-  abortWith(err: MeshError): void {
-    if (err.code === 'FRAME_TOO_LARGE' && !this.session.closed) {
-      this.session.writer.frame(FrameType.Cancel, 0, this.id, this.session.cbor.encode({ code: err.code }));
-    }
-    this.fail(err);
-  }
-
   /** Marks our sending side finished. */
   markSentEnd(): void {
     this.sentEnd = true;
@@ -207,7 +200,7 @@ export class LocalCall {
     this.finish();
   }
 
-  private fail(err: MeshError): void {
+  protected fail(err: MeshError): void {
     if (this.done) return;
     this.incoming.fail(err);
     this.sendGate.fail(err);
@@ -218,9 +211,7 @@ export class LocalCall {
   private finish(): void {
     if (this.done) return;
     this.done = true;
-    this.session.local.delete(this.id);
-    this.session.wheel.remove(this);
-    if (this.onAbort) this.signal!.removeEventListener('abort', this.onAbort);
+    this.detach();
     this.session.streamDone();
   }
 }

@@ -1,3 +1,4 @@
+import { MinHeap } from '../clock/heap.ts';
 import type { Clock, TimerHandle } from '../clock/types.ts';
 
 /**
@@ -27,7 +28,7 @@ export interface Bucket {
 export class DeadlineWheel<T extends Expirable> {
   private readonly buckets = new Map<number, Bucket>();
   /** Min-heap of the slots that have a bucket (one entry per bucket). */
-  private readonly slots: number[] = [];
+  private readonly slots = new MinHeap<number>((a, b) => a < b);
   private timer: TimerHandle | undefined;
   private armedSlot = Infinity;
   private count = 0;
@@ -48,7 +49,7 @@ export class DeadlineWheel<T extends Expirable> {
     if (bucket === undefined) {
       bucket = { slot, head: undefined };
       this.buckets.set(slot, bucket);
-      this.pushSlot(slot);
+      this.slots.push(slot);
     }
     item.dlBucket = bucket;
     item.dlPrev = undefined;
@@ -91,7 +92,7 @@ export class DeadlineWheel<T extends Expirable> {
       }
     }
     this.buckets.clear();
-    this.slots.length = 0;
+    this.slots.clear();
     this.count = 0;
   }
 
@@ -105,8 +106,8 @@ export class DeadlineWheel<T extends Expirable> {
     this.timer = undefined;
     this.armedSlot = Infinity;
     const nowSlot = Math.floor(this.clock.now() / this.resolutionMs);
-    while (this.slots.length > 0 && this.slots[0]! <= nowSlot) {
-      const bucket = this.buckets.get(this.popSlot())!;
+    while (this.slots.size > 0 && this.slots.peek()! <= nowSlot) {
+      const bucket = this.buckets.get(this.slots.pop()!)!;
       this.buckets.delete(bucket.slot);
       // Detach the list first: expiry callbacks may add or remove other items.
       let it = bucket.head;
@@ -120,42 +121,9 @@ export class DeadlineWheel<T extends Expirable> {
       }
     }
     // Prune buckets that emptied, then arm for the next live one.
-    while (this.slots.length > 0 && this.buckets.get(this.slots[0]!)!.head === undefined) {
-      this.buckets.delete(this.popSlot());
+    while (this.slots.size > 0 && this.buckets.get(this.slots.peek()!)!.head === undefined) {
+      this.buckets.delete(this.slots.pop()!);
     }
-    if (this.slots.length > 0) this.arm(this.slots[0]!);
-  }
-
-  private pushSlot(slot: number): void {
-    const h = this.slots;
-    h.push(slot);
-    let i = h.length - 1;
-    while (i > 0) {
-      const p = (i - 1) >> 1;
-      if (h[p]! <= h[i]!) break;
-      [h[i], h[p]] = [h[p]!, h[i]!];
-      i = p;
-    }
-  }
-
-  private popSlot(): number {
-    const h = this.slots;
-    const top = h[0]!;
-    const last = h.pop()!;
-    if (h.length > 0) {
-      h[0] = last;
-      let i = 0;
-      for (;;) {
-        const l = 2 * i + 1;
-        const r = l + 1;
-        let m = i;
-        if (l < h.length && h[l]! < h[m]!) m = l;
-        if (r < h.length && h[r]! < h[m]!) m = r;
-        if (m === i) break;
-        [h[i], h[m]] = [h[m]!, h[i]!];
-        i = m;
-      }
-    }
-    return top;
+    if (this.slots.size > 0) this.arm(this.slots.peek()!);
   }
 }

@@ -4,6 +4,7 @@ import { MeshError, toMeshError } from '../errors/index.ts';
 import type { Logger } from '../log/types.ts';
 import type { Broker, Subscription } from '../pubsub/types.ts';
 import type { Endpoint } from '../registry/types.ts';
+import { Lifecycle } from '../lifecycle/lifecycle.ts';
 import type { Listener, Transport } from '../transport/types.ts';
 import type { RemoteCall, Route } from './calls.ts';
 import type { RpcConfig } from './config.ts';
@@ -58,8 +59,7 @@ export class RpcServer implements Server {
   private subscriptions: Subscription[] = [];
   private listener: Listener | undefined;
   private version = 0;
-  private starting: Promise<void> | undefined;
-  private stopping: Promise<void> | undefined;
+  private readonly lifecycle = new Lifecycle();
   private draining = false;
 
   constructor(opts: RpcServerOptions) {
@@ -103,20 +103,11 @@ export class RpcServer implements Server {
   }
 
   start(opts: ServerStartOptions = {}): Promise<void> {
-    if (this.starting === undefined || this.stopping !== undefined) {
-      this.stopping = undefined;
-      this.starting = this.doStart(opts).catch((err: unknown) => {
-        this.starting = undefined;
-        throw err;
-      });
-    }
-    return this.starting;
+    return this.lifecycle.start(() => this.doStart(opts));
   }
 
   stop(opts: ServerStopOptions = {}): Promise<void> {
-    if (this.starting === undefined) return Promise.resolve();
-    this.stopping ??= this.doStop(opts);
-    return this.stopping;
+    return this.lifecycle.stop(() => this.doStop(opts));
   }
 
   private async doStart(opts: ServerStartOptions): Promise<void> {
@@ -149,7 +140,6 @@ export class RpcServer implements Server {
     }
     if (pool.dispatch !== undefined) pool.dispatch = undefined;
     this.listener = undefined;
-    this.starting = undefined;
   }
 
   private inFlight(): number {
