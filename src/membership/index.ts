@@ -1,0 +1,2 @@
+export type { Membership, MemberView, MembershipEvent, MembershipListener, RecordData } from './types.ts';
+export { MemoryMembership, MemoryMembershipNetwork } from './memory.ts';
