@@ -42,6 +42,9 @@ interface HandlerEntry {
   streams: boolean;
 }
 
+/** Service name of node-level internal endpoints (e.g. the direct broker's delivery) that every server answers. */
+export const INTERNAL_SERVICE = '$mesh';
+
 /** What a route resolves to, cached on the route (per connection) until handlers change. */
 interface Resolved {
   version: number;
@@ -54,6 +57,7 @@ interface Resolved {
 export class RpcServer implements Server {
   private readonly opts: RpcServerOptions;
   private readonly handlers = new Map<string, HandlerEntry>();
+  private readonly internal = new Map<string, HandlerEntry>();
   private readonly middleware: HandlerMiddleware[] = [];
   private readonly subscribers: SubscriberEntry[] = [];
   private subscriptions: Subscription[] = [];
@@ -71,14 +75,28 @@ export class RpcServer implements Server {
   }
 
   handle(name: string, handlers: object): void {
+    this.register(this.handlers, this.opts.name, name, handlers);
+  }
+
+  /**
+   * Exposes `handlers` as node-level endpoints under the service name
+   * `$mesh`, answered by every server whatever its service name and left out
+   * of the registry: the plumbing of other concepts (broker delivery, state
+   * fetches) rides the same connections as application calls.
+   */
+  handleInternal(name: string, handlers: object): void {
+    this.register(this.internal, INTERNAL_SERVICE, name, handlers);
+  }
+
+  private register(table: Map<string, HandlerEntry>, service: string, name: string, handlers: object): void {
     if (!/^[A-Za-z_][\w-]*$/.test(name)) throw new MeshError('INVALID_ARGUMENT', `handler name "${name}" must be an identifier (letters, digits, _ or -)`);
     let added = 0;
     for (const method of methodNames(handlers)) {
       const fn = (handlers as Record<string, unknown>)[method] as (...args: unknown[]) => unknown;
-      const info = { service: this.opts.name, endpoint: `${name}.${method}` };
+      const info = { service, endpoint: `${name}.${method}` };
       let h: Handler = fn.bind(handlers) as Handler;
       for (let i = this.middleware.length - 1; i >= 0; i--) h = this.middleware[i]!(h, info);
-      this.handlers.set(info.endpoint, { handler: h, info, streams: isAsyncGeneratorFunction(fn) });
+      table.set(info.endpoint, { handler: h, info, streams: isAsyncGeneratorFunction(fn) });
       added++;
     }
     if (added === 0) throw new MeshError('INVALID_ARGUMENT', `handler "${name}" has no methods to expose`);
@@ -152,9 +170,10 @@ export class RpcServer implements Server {
     const cached = route.cache as Resolved | undefined;
     if (cached !== undefined && cached.version === this.version) return cached;
     const r: Resolved = { version: this.version, entry: undefined, codec: undefined, error: undefined };
-    if (route.service !== this.opts.name) {
+    const table = route.service === INTERNAL_SERVICE ? this.internal : this.handlers;
+    if (table === this.handlers && route.service !== this.opts.name) {
       r.error = new MeshError('NOT_FOUND', `service "${route.service}" is not served here (this is "${this.opts.name}")`, { id: this.opts.name });
-    } else if ((r.entry = this.handlers.get(route.endpoint)) === undefined) {
+    } else if ((r.entry = table.get(route.endpoint)) === undefined) {
       r.error = new MeshError('NOT_FOUND', `unknown endpoint "${route.endpoint}" on service "${this.opts.name}"`, { id: this.opts.name });
     } else if (!this.opts.codecs.has(route.contentType)) {
       r.error = new MeshError('UNSUPPORTED_CONTENT_TYPE', `unsupported content type "${route.contentType}"; supported: ${this.opts.codecs.list().join(', ')}`, { id: this.opts.name });

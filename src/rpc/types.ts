@@ -143,6 +143,11 @@ export interface Server {
   readonly address: string | undefined;
   /** Exposes every method of `handlers` as endpoint `name.method`. */
   handle(name: string, handlers: object): void;
+  /**
+   * Exposes `handlers` as node-level endpoints under the reserved service
+   * name `$mesh` (every server answers them; they are not registered).
+   */
+  handleInternal(name: string, handlers: object): void;
   /** Adds handler middleware; it applies to endpoints registered after it. */
   use(middleware: HandlerMiddleware): void;
   subscribe<T = unknown>(topic: string, handler: MessageHandler<T>, opts?: SubscriberOptions): void;

@@ -83,7 +83,7 @@ export function rpcBehaviour(name: string, kit: TransportKit): void {
   }
 
   test(`${name}: unary call, typed errors, unknown endpoint/service, JSON content type`, async () => {
-    const { client, address, stop } = await pair();
+    const { client, server, address, stop } = await pair();
     const c = client.client;
     assert.deepEqual(await c.call('greeter', 'Greeter.Hello', { name: 'Ada' }, { address }), { msg: 'Hello Ada' });
     await assert.rejects(c.call('greeter', 'Greeter.Fail', {}, { address }), (e: unknown) =>
@@ -95,6 +95,11 @@ export function rpcBehaviour(name: string, kit: TransportKit): void {
     assert.deepEqual(await c.call('greeter', 'Greeter.Hello', { name: 'J' }, { address, contentType: 'application/json' }), { msg: 'Hello J' });
     await assert.rejects(c.call('greeter', 'Greeter.Hello', {}, { address, contentType: 'text/plain' }), code('UNSUPPORTED_CONTENT_TYPE'));
     await assert.rejects(c.call('greeter', 'Greeter.Count', { n: 1 }, { address }), code('BAD_REQUEST'));
+    // Internal endpoints answer under $mesh whatever the service name, and only there.
+    server.server.handleInternal('Node', { Id: () => 'node-1' });
+    assert.equal(await c.call('$mesh', 'Node.Id', {}, { address }), 'node-1');
+    await assert.rejects(c.call('greeter', 'Node.Id', {}, { address }), code('NOT_FOUND'));
+    await assert.rejects(c.call('$mesh', 'Greeter.Hello', {}, { address }), code('NOT_FOUND'));
     await stop();
   });
 
