@@ -44,6 +44,8 @@ export const ERROR_CODES = {
   INVALID_ARGUMENT: { status: 400, retryable: false },
   /** The component is stopped or was never started. */
   NOT_RUNNING: { status: 503, retryable: false },
+  /** A node's membership record would exceed its size limit. */
+  MEMBERSHIP_RECORD_TOO_LARGE: { status: 413, retryable: false },
   /** A bounded queue (e.g. a registry watcher) overflowed. */
   QUEUE_OVERFLOW: { status: 503, retryable: false },
 } as const satisfies Record<string, { status: number; retryable: boolean }>;

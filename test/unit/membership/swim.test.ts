@@ -1,0 +1,55 @@
+// SwimMembership over real SWIM nodes (UDP + TCP on 127.0.0.1, short timers)
+// with RPC servers for record fetches.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createSwimNode } from '../../../src/swim/node.ts';
+import type { SwimNode } from '../../../src/swim/types.ts';
+import { UdpNetwork } from '../../../src/transport/udp.ts';
+import { TcpTransport } from '../../../src/transport/tcp.ts';
+import { SwimMembership } from '../../../src/membership/swim.ts';
+import { MeshRegistry } from '../../../src/registry/mesh.ts';
+import { silentLogger } from '../../../src/log/index.ts';
+import { makePeer, type Peer } from '../rpc/harness.ts';
+
+interface MeshPeer { swim: SwimNode; rpc: Peer; membership: SwimMembership; registry: MeshRegistry }
+
+async function peer(name: string): Promise<MeshPeer> {
+  const rpc = makePeer(new TcpTransport(), { name });
+  await rpc.server.start();
+  const swim = createSwimNode({
+    name, bindAddress: '127.0.0.1:0', packets: new UdpNetwork(), streams: new TcpTransport(), profile: 'local',
+    config: { probeIntervalMs: 200, probeTimeoutMs: 100, gossipIntervalMs: 50, pushPullIntervalMs: 2000 },
+  });
+  await swim.start();
+  const membership = new SwimMembership({ swim, client: rpc.client, server: rpc.server, rpcAddress: rpc.server.address!, logger: silentLogger });
+  return { swim, rpc, membership, registry: new MeshRegistry({ membership }) };
+}
+
+async function until(cond: () => boolean | Promise<boolean>, what: string, ms = 10_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!(await cond())) {
+    if (Date.now() > end) assert.fail(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+test('records travel inline or by fetch, services appear everywhere, and a stopped node vanishes', async () => {
+  const peers = [await peer('n0'), await peer('n1'), await peer('n2')];
+  for (const p of peers.slice(1)) await p.swim.join([peers[0]!.swim.address]);
+  // n1's record is small (inline in SWIM metadata); n2's is large (fetched over RPC).
+  await peers[1]!.registry.register({ name: 'small', version: '1', metadata: {}, endpoints: [], nodes: [{ id: 'n1', address: peers[1]!.rpc.server.address!, metadata: {} }] });
+  const endpoints = Array.from({ length: 40 }, (_, i) => ({ name: `Big.Endpoint${i}`, metadata: { doc: 'x'.repeat(20) } }));
+  await peers[2]!.registry.register({ name: 'big', version: '2', metadata: {}, endpoints, nodes: [{ id: 'n2', address: peers[2]!.rpc.server.address!, metadata: {} }] });
+  await until(async () => (await peers[0]!.registry.getService('small')).length === 1 && (await peers[0]!.registry.getService('big')).length === 1, 'services on n0');
+  assert.equal((await peers[0]!.registry.getService('big'))[0]!.endpoints.length, 40);
+  assert.ok(peers[0]!.rpc.stats.get('callsSucceeded') >= 1 || peers[0]!.rpc.stats.get('callsStarted') >= 1, 'n0 fetched the big record over RPC');
+  // A graceful leave removes n2's services everywhere.
+  await peers[2]!.swim.leave();
+  await until(async () => (await peers[0]!.registry.getService('big')).length === 0 && (await peers[1]!.registry.getService('big')).length === 0, 'big gone');
+  for (const p of peers) {
+    p.registry.close();
+    p.membership.close();
+    await p.swim.stop();
+    await p.rpc.stop();
+  }
+});
