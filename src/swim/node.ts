@@ -10,16 +10,17 @@ import { BroadcastQueue } from './broadcasts.ts';
 import { resolveSwimConfig, type SwimConfig } from './config.ts';
 import { EventQueue } from './events.ts';
 import { RateLimitedLog } from './log-limit.ts';
-import { pushPullScaleMs, retransmitLimit } from './math.ts';
+import { pushPullScaleMs } from './math.ts';
 import { MemberRecord } from './members.ts';
 import { Prober } from './probe.ts';
 import { Envelope, Keyring } from './security.ts';
 import type { ShellContext } from './shell.ts';
 import { Membership, type MembershipEffects } from './state.ts';
 import { SWIM_COUNTERS, type SwimCounter } from './stats.ts';
-import { DROP_COUNTER, StreamIO } from './streams.ts';
+import { PacketIO } from './packets.ts';
+import { StreamIO } from './streams.ts';
 import type { Member, ProbeOutcome, SwimEventType, SwimListener, SwimNode, SwimNodeOptions, SwimStats } from './types.ts';
-import { MessageType, SwimWire, WireState, type SwimMessage } from './wire.ts';
+import { SwimWire, WireState } from './wire.ts';
 
 /** Creates a SWIM node (not started). Throws MeshError `INVALID_CONFIG`, `SWIM_META_TOO_LARGE` or `SWIM_INVALID_KEY` on bad options. */
 export function createSwimNode(opts: SwimNodeOptions): SwimNode {
@@ -49,7 +50,8 @@ class SwimNodeImpl implements SwimNode, ShellContext {
   readonly counters = new Counters<SwimCounter>(SWIM_COUNTERS);
   readonly state: Membership;
   readonly streams: Transport;
-  private readonly packets: PacketNetwork;
+  private readonly network: PacketNetwork;
+  private readonly packets: PacketIO;
   private readonly io: StreamIO;
   private readonly prober: Prober;
   private readonly events: EventQueue;
@@ -58,18 +60,14 @@ class SwimNodeImpl implements SwimNode, ShellContext {
   private readonly controller = new AbortController();
   private readonly opts: SwimNodeOptions;
   private phase: Phase = 'new';
-  private endpoint: PacketTransport | undefined;
   private startPromise: Promise<void> | undefined;
   private stopPromise: Promise<void> | undefined;
   private leavePromise: Promise<void> | undefined;
-  private maxPacketBytes: number;
-  private readonly parts: Uint8Array[] = [];
   private readonly loopTimers: (TimerHandle | undefined)[] = [undefined, undefined, undefined];
   private readonly suspicionTimers = new Map<string, TimerHandle>();
   private urgent = false;
   private gossipLoop = false;
   private lastEagerMs = -Infinity;
-  private gossipNowMs = 0;
 
   constructor(opts: SwimNodeOptions) {
     this.opts = opts;
@@ -82,9 +80,8 @@ class SwimNodeImpl implements SwimNode, ShellContext {
     this.limited = new RateLimitedLog(this.log, this.clock);
     this.keyring = opts.keys !== undefined && opts.keys.length > 0 ? new Keyring(opts.keys) : undefined;
     this.envelope = new Envelope(this.cfg.clusterName, this.keyring);
-    this.packets = opts.packets;
+    this.network = opts.packets;
     this.streams = opts.streams;
-    this.maxPacketBytes = this.cfg.maxPacketBytes;
     this.queue = new BroadcastQueue(this.cfg.broadcastQueueMax);
     this.events = new EventQueue((err, ev) => {
       this.counters.inc('listenerErrors');
@@ -98,6 +95,7 @@ class SwimNodeImpl implements SwimNode, ShellContext {
     this.state = new Membership(this.cfg, self, this.random, this.wire, this.fx, this.counters);
     this.io = new StreamIO(this);
     this.prober = new Prober(this, this.io);
+    this.packets = new PacketIO(this, this.queue, () => this.prober);
   }
 
   get address(): string {
@@ -137,7 +135,7 @@ class SwimNodeImpl implements SwimNode, ShellContext {
   async join(seeds: readonly string[], opts: { signal?: AbortSignal } = {}): Promise<number> {
     if (this.phase !== 'running') throw new MeshError('NOT_RUNNING', 'start the SWIM node before joining');
     opts.signal?.throwIfAborted();
-    const own = new Set([this.address, this.endpoint?.address]);
+    const own = new Set([this.address, this.packets.endpoint?.address]);
     const targets = [...new Set(seeds)].filter((s) => !own.has(s));
     for (const s of targets) {
       if (typeof s !== 'string' || tryParseHostPort(s) === undefined) {
@@ -233,7 +231,7 @@ class SwimNodeImpl implements SwimNode, ShellContext {
 
   gossipOnce(): void {
     if (!this.running) return;
-    this.gossipRound();
+    this.packets.gossipRound();
     this.afterChange();
   }
 
@@ -255,25 +253,7 @@ class SwimNodeImpl implements SwimNode, ShellContext {
   // ---- ShellContext
 
   sendPacket(to: string, msgs: readonly Uint8Array[], piggyback = true): void {
-    const ep = this.endpoint;
-    if (ep === undefined || this.phase !== 'running') return;
-    const parts = this.parts;
-    let bytes = 0;
-    for (const m of msgs) {
-      parts.push(m);
-      bytes += m.length;
-    }
-    const room = this.maxPacketBytes - this.envelope.overhead - bytes;
-    if (piggyback && room > 0 && this.queue.size > 0) {
-      bytes += this.queue.take(room, retransmitLimit(this.cfg.retransmitMult, this.state.table.size), parts);
-    }
-    if (bytes > 0) {
-      const packet = this.envelope.seal(parts, bytes);
-      this.counters.inc('packetsSent');
-      this.counters.inc('bytesSent', packet.length);
-      ep.send(to, packet);
-    }
-    parts.length = 0;
+    this.packets.send(to, msgs, piggyback);
   }
 
   afterChange(): void {
@@ -282,7 +262,7 @@ class SwimNodeImpl implements SwimNode, ShellContext {
       const now = this.clock.now();
       if (this.cfg.gossipEagerly && this.cfg.gossipIntervalMs > 0 && this.running && now - this.lastEagerMs >= this.cfg.gossipIntervalMs) {
         this.lastEagerMs = now;
-        if (this.gossipRound()) this.counters.inc('eagerGossipRounds');
+        if (this.packets.gossipRound()) this.counters.inc('eagerGossipRounds');
       }
     }
     this.events.flush();
@@ -297,13 +277,14 @@ class SwimNodeImpl implements SwimNode, ShellContext {
       await this.io.close();
       throw new MeshError('NOT_RUNNING', 'the SWIM node was stopped while starting');
     }
-    this.endpoint = ep;
-    this.maxPacketBytes = Math.min(this.cfg.maxPacketBytes, ep.maxPacketBytes);
+    this.packets.attach(ep);
     const self = this.state.self;
     self.address = this.opts.advertiseAddress ?? ep.address;
-    ep.onPacket(this.onPacket);
     this.phase = 'running';
     this.fx.event('join', self);
+    // Our own alive goes out like any news (as memberlist's setAlive does):
+    // after a join it spreads from us as well as from the seed.
+    this.fx.broadcast(self.id, this.state.encodeAlive(self), false);
     if (this.opts.startLoops !== false) {
       // Random stagger, so nodes started together do not probe in lockstep.
       const { probeIntervalMs, gossipIntervalMs, pushPullIntervalMs } = this.cfg;
@@ -319,7 +300,7 @@ class SwimNodeImpl implements SwimNode, ShellContext {
   private async bind(signal: AbortSignal | undefined): Promise<PacketTransport> {
     const anyPort = this.opts.bindAddress.endsWith(':0');
     for (let attempt = 1; ; attempt++) {
-      const ep = await this.packets.bind(this.opts.bindAddress, { signal });
+      const ep = await this.network.bind(this.opts.bindAddress, { signal });
       try {
         await this.io.listen(ep.address, signal);
         return ep;
@@ -339,7 +320,7 @@ class SwimNodeImpl implements SwimNode, ShellContext {
     this.prober.stop();
     this.queue.clear();
     this.events.clear();
-    await this.endpoint?.close();
+    await this.packets.endpoint?.close();
     await this.io.close();
   }
 
@@ -354,78 +335,6 @@ class SwimNodeImpl implements SwimNode, ShellContext {
     }
     await this.stop();
   }
-
-  private readonly onPacket = (from: string, packet: Uint8Array): void => {
-    if (this.phase !== 'running') return;
-    const c = this.counters;
-    c.inc('packetsReceived');
-    c.inc('bytesReceived', packet.length);
-    const body = this.envelope.open(packet);
-    if (typeof body === 'string') {
-      c.inc(DROP_COUNTER[body]);
-      this.limited.warn(`packet-${body}`, `dropped a packet: ${body}`, { from });
-      return;
-    }
-    const msgs: SwimMessage[] = [];
-    const bad = this.wire.decodeSequence(body, msgs);
-    if (bad.malformed > 0) {
-      c.inc('droppedMalformed', bad.malformed);
-      this.limited.warn('packet-malformed', 'dropped malformed messages', { from });
-    }
-    if (bad.unknown > 0) c.inc('unknownMessages', bad.unknown);
-    const now = this.clock.now();
-    for (const m of msgs) this.dispatch(from, m, now);
-    this.afterChange();
-  };
-
-  private dispatch(from: string, m: SwimMessage, now: number): void {
-    switch (m.type) {
-      case MessageType.Ping:
-        if (m.target === this.id) this.sendPacket(from, [this.wire.ack(m.seq)]);
-        else this.counters.inc('misaddressedPings');
-        return;
-      case MessageType.IndirectPing:
-        this.prober.relay(from, m);
-        return;
-      case MessageType.Ack:
-        this.prober.onAck(m.seq);
-        return;
-      case MessageType.Nack:
-        this.prober.onNack(m.seq);
-        return;
-      case MessageType.Alive:
-        this.state.onAlive(m, now);
-        return;
-      case MessageType.Suspect:
-        this.state.onSuspect(m, now);
-        return;
-      case MessageType.Dead:
-        this.state.onDead(m, now);
-        return;
-      default:
-        // Push-pull is for streams only.
-        this.counters.inc('droppedMalformed');
-    }
-  }
-
-  /** One gossip round; returns whether anything was sent. */
-  private gossipRound(): boolean {
-    if (this.queue.size === 0) return false;
-    this.gossipNowMs = this.clock.now();
-    const targets = this.state.table.randomMembers(this.cfg.gossipNodes, this.gossipTarget);
-    let sent = false;
-    for (const t of targets) {
-      if (this.queue.size === 0) break;
-      this.sendPacket(t.address, []);
-      sent = true;
-    }
-    if (sent) this.counters.inc('gossipRounds');
-    return sent;
-  }
-
-  /** Live members, and recently dead ones so that a wrongly declared node hears the news and refutes. */
-  private readonly gossipTarget = (m: MemberRecord): boolean =>
-    m.isLive || this.gossipNowMs - m.stateChangeMs < this.cfg.gossipToTheDeadMs;
 
   private readonly probeTick = (): void => {
     if (!this.running) return;
@@ -443,7 +352,7 @@ class SwimNodeImpl implements SwimNode, ShellContext {
   private readonly gossipTick = (): void => {
     this.loopTimers[1] = undefined;
     if (!this.running) return;
-    this.gossipRound();
+    this.packets.gossipRound();
     this.afterChange();
     this.armGossip();
   };

@@ -136,13 +136,13 @@ export class Prober {
     const sh = this.sh;
     const incarnation = m.incarnation;
     sh.counters.inc('tcpProbes');
-    void this.streams.tcpPing(m.address, this.nextSeq(), m.id, sh.cfg.probeIntervalMs).then((r) => {
+    this.streams.tcpPing(m.address, this.nextSeq(), m.id, sh.cfg.probeIntervalMs).then((r) => {
       if (!sh.running) return;
       if (r === 'refused') this.refused(m, incarnation);
       else if (r === 'ok') sh.counters.inc('tcpProbesSucceeded');
       else if (m.isLive) this.probe(m);
       sh.afterChange();
-    });
+    }, (err: unknown) => this.failed(err));
   }
 
   /** Cancels every timer (the node stops); waiters get `unknown`. */
@@ -170,7 +170,7 @@ export class Prober {
     const remaining = Math.max(0, run.deadlineMs - sh.clock.now());
     if (sh.cfg.tcpFallbackProbe) {
       sh.counters.inc('tcpProbes');
-      void this.streams.tcpPing(target.address, run.seq, target.id, remaining).then((r) => this.tcpResult(run, r));
+      this.streams.tcpPing(target.address, run.seq, target.id, remaining).then((r) => this.tcpResult(run, r), (err: unknown) => this.failed(err));
     }
     run.timer = sh.clock.setTimeout(() => this.deadlinePassed(run), remaining);
     sh.afterChange();
@@ -222,6 +222,11 @@ export class Prober {
     if (!m.isLive || m.incarnation !== incarnation) return;
     this.sh.counters.inc('refusedDeaths');
     this.sh.state.declareDead(m, incarnation, this.sh.clock.now());
+  }
+
+  private failed(err: unknown): void {
+    this.sh.counters.inc('internalErrors');
+    this.sh.log.error('error in a TCP probe', { err: String(err) });
   }
 
   private nextSeq(): number {

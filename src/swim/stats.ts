@@ -56,6 +56,8 @@ export const SWIM_COUNTERS = [
   'broadcastsDropped',
   /** Event listeners that threw. */
   'listenerErrors',
+  /** Unexpected errors caught while handling input (a bug if ever non-zero; the input is dropped). */
+  'internalErrors',
 ] as const;
 
 export type SwimCounter = (typeof SWIM_COUNTERS)[number];

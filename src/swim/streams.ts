@@ -165,10 +165,16 @@ export class StreamIO {
     }
     this.inbound++;
     this.sockets.add(socket);
-    void this.serve(socket).finally(() => {
-      this.inbound--;
-      this.sockets.delete(socket);
-    });
+    this.serve(socket)
+      .catch((err: unknown) => {
+        sh.counters.inc('internalErrors');
+        sh.log.error('error while serving a stream', { from: socket.remoteAddress, err: String(err) });
+        socket.destroy();
+      })
+      .finally(() => {
+        this.inbound--;
+        this.sockets.delete(socket);
+      });
   }
 
   private async serve(socket: Socket): Promise<void> {

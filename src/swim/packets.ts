@@ -1,0 +1,143 @@
+import type { PacketTransport } from '../transport/types.ts';
+import type { BroadcastQueue } from './broadcasts.ts';
+import { retransmitLimit } from './math.ts';
+import type { MemberRecord } from './members.ts';
+import type { Prober } from './probe.ts';
+import type { ShellContext } from './shell.ts';
+import { DROP_COUNTER } from './streams.ts';
+import { MessageType, type SwimMessage } from './wire.ts';
+
+/**
+ * The UDP side of a node, synchronous end to end: a received packet is
+ * opened, decoded, applied and answered before `receive` returns, and every
+ * packet sent is topped up with queued broadcasts (piggybacking).
+ */
+export class PacketIO {
+  endpoint: PacketTransport | undefined;
+  /** The smaller of our config's limit and the transport's. */
+  maxPacketBytes: number;
+  private readonly sh: ShellContext;
+  private readonly queue: BroadcastQueue;
+  private readonly prober: () => Prober;
+  private readonly parts: Uint8Array[] = [];
+  private gossipNowMs = 0;
+
+  constructor(shell: ShellContext, queue: BroadcastQueue, prober: () => Prober) {
+    this.sh = shell;
+    this.queue = queue;
+    this.prober = prober;
+    this.maxPacketBytes = shell.cfg.maxPacketBytes;
+  }
+
+  attach(ep: PacketTransport): void {
+    this.endpoint = ep;
+    this.maxPacketBytes = Math.min(this.sh.cfg.maxPacketBytes, ep.maxPacketBytes);
+    ep.onPacket(this.receive);
+  }
+
+  /** Sends `msgs` in one packet, topped up with broadcasts unless `piggyback` is false; nothing when both are empty. */
+  send(to: string, msgs: readonly Uint8Array[], piggyback = true): void {
+    const sh = this.sh;
+    const ep = this.endpoint;
+    if (ep === undefined || !sh.running) return;
+    const parts = this.parts;
+    let bytes = 0;
+    for (const m of msgs) {
+      parts.push(m);
+      bytes += m.length;
+    }
+    const room = this.maxPacketBytes - sh.envelope.overhead - bytes;
+    if (piggyback && room > 0 && this.queue.size > 0) {
+      bytes += this.queue.take(room, retransmitLimit(sh.cfg.retransmitMult, sh.state.table.size), parts);
+    }
+    if (bytes > 0) {
+      const packet = sh.envelope.seal(parts, bytes);
+      sh.counters.inc('packetsSent');
+      sh.counters.inc('bytesSent', packet.length);
+      ep.send(to, packet);
+    }
+    parts.length = 0;
+  }
+
+  /** One gossip round: a packet of broadcasts to each of gossipNodes random peers. Returns whether anything went out. */
+  gossipRound(): boolean {
+    if (this.queue.size === 0) return false;
+    this.gossipNowMs = this.sh.clock.now();
+    const targets = this.sh.state.table.randomMembers(this.sh.cfg.gossipNodes, this.gossipTarget);
+    let sent = false;
+    for (const t of targets) {
+      if (this.queue.size === 0) break;
+      this.send(t.address, []);
+      sent = true;
+    }
+    if (sent) this.sh.counters.inc('gossipRounds');
+    return sent;
+  }
+
+  /** Live members, and recently dead ones so that a wrongly declared node hears the news and refutes. */
+  private readonly gossipTarget = (m: MemberRecord): boolean =>
+    m.isLive || this.gossipNowMs - m.stateChangeMs < this.sh.cfg.gossipToTheDeadMs;
+
+  private readonly receive = (from: string, packet: Uint8Array): void => {
+    const sh = this.sh;
+    if (!sh.running) return;
+    const c = sh.counters;
+    c.inc('packetsReceived');
+    c.inc('bytesReceived', packet.length);
+    const body = sh.envelope.open(packet);
+    if (typeof body === 'string') {
+      c.inc(DROP_COUNTER[body]);
+      sh.limited.warn(`packet-${body}`, `dropped a packet: ${body}`, { from });
+      return;
+    }
+    const msgs: SwimMessage[] = [];
+    const bad = sh.wire.decodeSequence(body, msgs);
+    if (bad.malformed > 0) {
+      c.inc('droppedMalformed', bad.malformed);
+      sh.limited.warn('packet-malformed', 'dropped malformed messages', { from });
+    }
+    if (bad.unknown > 0) c.inc('unknownMessages', bad.unknown);
+    const now = sh.clock.now();
+    try {
+      for (const m of msgs) this.dispatch(from, m, now);
+    } catch (err) {
+      // Never let a bug turn bad input into a crashed node (the socket's event would throw).
+      c.inc('internalErrors');
+      sh.log.error('error while handling a packet', { from, err: String(err) });
+    }
+    sh.afterChange();
+  };
+
+  // Messages are applied in packet order: a buddy-system suspicion comes
+  // before the ping, so our refutation is queued in time to ride on the ack.
+  private dispatch(from: string, m: SwimMessage, now: number): void {
+    const sh = this.sh;
+    switch (m.type) {
+      case MessageType.Ping:
+        if (m.target === sh.state.self.id) this.send(from, [sh.wire.ack(m.seq)]);
+        else sh.counters.inc('misaddressedPings');
+        return;
+      case MessageType.IndirectPing:
+        this.prober().relay(from, m);
+        return;
+      case MessageType.Ack:
+        this.prober().onAck(m.seq);
+        return;
+      case MessageType.Nack:
+        this.prober().onNack(m.seq);
+        return;
+      case MessageType.Alive:
+        sh.state.onAlive(m, now);
+        return;
+      case MessageType.Suspect:
+        sh.state.onSuspect(m, now);
+        return;
+      case MessageType.Dead:
+        sh.state.onDead(m, now);
+        return;
+      default:
+        // Push-pull is for streams only.
+        sh.counters.inc('droppedMalformed');
+    }
+  }
+}
