@@ -8,3 +8,6 @@ export {
 export {
   MemoryBroker, type MemoryBrokerOptions, type MemoryBrokerConfig, type MemoryBrokerCounter, type MemoryBrokerStats,
 } from './memory.ts';
+export { DirectBroker, type PeerBrokerOptions, type PeerBrokerStats } from './direct.ts';
+export { PEER_BROKER_DEFAULTS, type PeerBrokerConfig } from './peer-config.ts';
+export { SUBS_KEY } from './subs-record.ts';

@@ -1,0 +1,114 @@
+import { MeshError } from '../errors/index.ts';
+import { REFUSED, type Outcome } from './local.ts';
+import { parseTopic } from './topic.ts';
+import type { Headers } from './types.ts';
+
+/**
+ * The direct delivery call, `$mesh` `Broker.Deliver` (docs/protocol-pubsub.md).
+ * Encoded by the RPC codec (CBOR); these helpers build and validate the
+ * plain values. One request carries a batch of messages from one holder to
+ * one node; positional arrays keep each message small.
+ *
+ *   request  { n: sender node id, p: id prefix,
+ *              m: [ [seq, topic, headers, body]                              broadcast
+ *                 | [seq, topic, headers, body, queue, attempt, tried?] ] }   queue group
+ *   response { r?: outcome[] }   one per queue-group message, in order:
+ *              0 handled | 1 no member | 2 busy | 3 not running
+ *              | [code, message, member] the handler failed
+ *
+ * A message's id is `<p>-<seq in base 36>`: every message a holder sends
+ * carries an id it generated itself, so the prefix goes once per batch.
+ */
+
+/** Service and endpoint of the delivery call. */
+export const DELIVER_SERVICE = '$mesh';
+export const DELIVER_HANDLER = 'Broker';
+export const DELIVER_ENDPOINT = `${DELIVER_HANDLER}.Deliver`;
+
+export type WireMessage =
+  | [number, string, Headers, Uint8Array]
+  | [number, string, Headers, Uint8Array, string, number]
+  | [number, string, Headers, Uint8Array, string, number, string[]];
+
+export interface DeliverRequest {
+  n: string;
+  p: string;
+  m: WireMessage[];
+}
+
+export interface DeliverResponse {
+  r?: WireOutcome[];
+}
+
+export type WireOutcome = 0 | 1 | 2 | 3 | [string, string, string];
+
+/** A validated message of a request. */
+export interface Delivery {
+  id: string;
+  topic: string;
+  tokens: string[];
+  headers: Headers;
+  body: Uint8Array;
+  queue: string | undefined;
+  attempt: number;
+  tried: string[] | undefined;
+}
+
+/** Largest batch accepted, in messages (a malformed or hostile request is refused before any work). */
+export const MAX_WIRE_MESSAGES = 65_536;
+
+function bad(detail: string): MeshError {
+  return new MeshError('BAD_REQUEST', `malformed Broker.Deliver request: ${detail}`, { id: 'micromesh.broker' });
+}
+
+function isHeaders(v: unknown): v is Headers {
+  if (v === null || typeof v !== 'object' || Array.isArray(v)) return false;
+  for (const x of Object.values(v as Record<string, unknown>)) if (typeof x !== 'string') return false;
+  return true;
+}
+
+/** Validates a request; throws MeshError BAD_REQUEST naming the first problem. */
+export function decodeDeliver(req: unknown): { sender: string; messages: Delivery[] } {
+  if (req === null || typeof req !== 'object') throw bad('not a map');
+  const r = req as Partial<DeliverRequest>;
+  if (typeof r.n !== 'string' || typeof r.p !== 'string' || !Array.isArray(r.m)) throw bad('n, p and m are required');
+  if (r.m.length > MAX_WIRE_MESSAGES) throw bad(`${r.m.length} messages, more than ${MAX_WIRE_MESSAGES}`);
+  const messages: Delivery[] = new Array(r.m.length);
+  for (let i = 0; i < r.m.length; i++) {
+    const w = r.m[i] as unknown[];
+    if (!Array.isArray(w) || (w.length !== 4 && w.length !== 6 && w.length !== 7)) throw bad(`message ${i} has the wrong shape`);
+    const [seq, topic, headers, body, queue, attempt, tried] = w;
+    if (typeof seq !== 'number' || !Number.isSafeInteger(seq) || seq < 0) throw bad(`message ${i}: seq must be a non-negative integer`);
+    if (typeof topic !== 'string') throw bad(`message ${i}: topic must be a string`);
+    if (!isHeaders(headers)) throw bad(`message ${i}: headers must map strings to strings`);
+    if (!(body instanceof Uint8Array)) throw bad(`message ${i}: body must be bytes`);
+    let tokens: string[];
+    try {
+      tokens = parseTopic(topic);
+    } catch (err) {
+      throw bad(`message ${i}: ${(err as Error).message}`);
+    }
+    const m: Delivery = { id: `${r.p}-${seq.toString(36)}`, topic, tokens, headers, body, queue: undefined, attempt: 1, tried: undefined };
+    if (w.length > 4) {
+      if (typeof queue !== 'string' || queue.length === 0) throw bad(`message ${i}: queue must be a non-empty string`);
+      if (typeof attempt !== 'number' || !Number.isInteger(attempt) || attempt < 1) throw bad(`message ${i}: attempt must be a positive integer`);
+      if (tried !== undefined && (!Array.isArray(tried) || !tried.every((t) => typeof t === 'string'))) throw bad(`message ${i}: tried must be a list of member ids`);
+      m.queue = queue;
+      m.attempt = attempt;
+      m.tried = tried as string[] | undefined;
+    }
+    messages[i] = m;
+  }
+  return { sender: r.n, messages };
+}
+
+export function encodeOutcome(o: Outcome): WireOutcome {
+  return typeof o === 'number' ? o : [o.code, o.message, o.member];
+}
+
+/** Reads one outcome of a response; anything unexpected counts as a failure of the member. */
+export function decodeOutcome(w: unknown): Outcome {
+  if (w === 0 || w === REFUSED.noMember || w === REFUSED.busy || w === REFUSED.notRunning) return w;
+  if (Array.isArray(w) && w.length === 3 && w.every((x) => typeof x === 'string')) return { code: w[0], message: w[1], member: w[2] };
+  return { code: 'PROTOCOL_ERROR', message: 'malformed delivery outcome', member: '' };
+}
