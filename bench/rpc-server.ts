@@ -29,7 +29,7 @@ if (mode === 'raw') {
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   address = `127.0.0.1:${(server.address() as net.AddressInfo).port}`;
 } else if (mode === 'micromesh') {
-  const svc = createService({ name: 'bench', logger: silentLogger }).handle('Bench', { Echo: (req: unknown) => req });
+  const svc = createService({ name: 'bench', logger: silentLogger, mesh: false }).handle('Bench', { Echo: (req: unknown) => req });
   await svc.start();
   address = svc.address!;
 } else {

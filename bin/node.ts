@@ -37,7 +37,7 @@ program.command('run')
   .option('--address <host:port>', 'RPC listen address', '127.0.0.1:0')
   .option('--demo', 'serve Greeter.Hello and Greeter.Stream')
   .action(async (o: { name: string; address: string; demo?: boolean }) => {
-    const svc = createService({ name: o.name, address: o.address, logger: logger() });
+    const svc = createService({ name: o.name, address: o.address, logger: logger(), mesh: { mdns: false } });
     if (o.demo) svc.handle('Greeter', new Greeter());
     await svc.start();
     console.log(JSON.stringify({ service: svc.name, id: svc.id, address: svc.address }));

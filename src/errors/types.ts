@@ -38,6 +38,8 @@ export const ERROR_CODES = {
   SERVER_STOPPING: { status: 503, retryable: true },
   /** The registry knows no such service. */
   SERVICE_NOT_FOUND: { status: 404, retryable: false },
+  /** This node knows no other mesh member: discovery and seeds found nobody. */
+  NO_MESH_FOUND: { status: 503, retryable: false },
   /** The service exists but no node passes the filters or is out of backoff. */
   NONE_AVAILABLE: { status: 503, retryable: false },
   INVALID_CONFIG: { status: 400, retryable: false },

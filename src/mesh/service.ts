@@ -17,6 +17,13 @@ import { TcpTransport } from '../transport/tcp.ts';
 import type { TimerHandle } from '../clock/types.ts';
 import { Lifecycle } from '../lifecycle/lifecycle.ts';
 import { debugHandler } from './health.ts';
+import { formatHostPort, parseHostPort } from '../net/address.ts';
+import { isUnspecified, primaryIPv4 } from '../net/interfaces.ts';
+import { buildMesh } from './build.ts';
+import type { MeshNode } from './node.ts';
+import { ReportingSelector } from './selector.ts';
+import type { ClientMiddleware } from '../rpc/types.ts';
+import type { MeshOptions } from './types.ts';
 import type { Hook, Service, ServiceOptions, ServiceStopOptions } from './types.ts';
 
 /**
@@ -32,24 +39,35 @@ export function createService(options: ServiceOptions): Service {
   const random = options.random ?? new SystemRandom();
   const logger = (options.logger ?? createLogger({ level: 'warn' })).child({ service: options.name });
   const config = resolveRpcConfig(options.rpc);
-  const registry = options.registry ?? new MemoryRegistry({ clock });
-  const broker = options.broker ?? new MemoryBroker({ clock, random, logger });
-  const selector = options.selector ?? new DefaultSelector({ registry, clock, random });
   const transport = options.transport ?? new TcpTransport({ clock, dialTimeoutMs: config.dialTimeoutMs });
+  const id = `${options.name}-${Buffer.from(random.bytes(6)).toString('hex')}`;
+  // On the mesh unless told otherwise, or given a registry of its own.
+  const meshOptions = options.mesh === false || (options.mesh === undefined && options.registry !== undefined)
+    ? undefined
+    : (typeof options.mesh === 'object' ? options.mesh : {});
+  const address = options.address ?? (meshOptions ? '0.0.0.0:0' : '127.0.0.1:0');
+  const advertise = options.advertise ?? (meshOptions && isUnspecified(parseHostPort(address).host) ? formatHostPort(primaryIPv4(), 0) : undefined);
+  const mesh = meshOptions ? buildMesh(meshOptions, { nodeId: id, rpcBind: address, clock, random, logger, streams: transport }) : undefined;
+  const registry = options.registry ?? mesh?.registry ?? new MemoryRegistry({ clock });
+  const broker = options.broker ?? new MemoryBroker({ clock, random, logger });
+  const baseSelector = options.selector ?? new DefaultSelector({ registry, clock, random });
+  const selector = mesh ? new ReportingSelector(baseSelector, () => mesh.node.members) : baseSelector;
   const codecs = options.codecs ?? defaultCodecs();
   const stats = createRpcStats();
   const scope = new CallScope();
   const pool = new SessionPool({ transport, clock, logger, config, stats });
   const server = new RpcServer({
-    name: options.name, address: options.address ?? '127.0.0.1:0', advertise: options.advertise,
-    transport, pool, codecs, clock, logger, stats, scope, config, broker,
+    name: options.name, address, advertise, transport, pool, codecs, clock, logger, stats, scope, config, broker,
   });
   for (const mw of options.handlerMiddleware ?? []) server.use(mw);
-  const client = new RpcClient({ pool, selector, codecs, clock, scope, config, stats, broker, middleware: options.clientMiddleware });
-  return new ServiceImpl(options, { clock, random, logger, registry, broker, selector, pool, server, client, stats });
+  const middleware = [...(mesh ? [noMeshFound(mesh.node, meshOptions!)] : []), ...(options.clientMiddleware ?? [])];
+  const client = new RpcClient({ pool, selector, codecs, clock, scope, config, stats, broker, middleware });
+  return new ServiceImpl(options, { id, clock, random, logger, registry, broker, selector, pool, server, client, stats, mesh: mesh?.node });
 }
 
 type Parts = Pick<Service, 'registry' | 'broker' | 'selector'> & {
+  id: string;
+  mesh: MeshNode | undefined;
   clock: SystemClock | NonNullable<ServiceOptions['clock']>;
   random: NonNullable<ServiceOptions['random']>;
   logger: NonNullable<ServiceOptions['logger']>;
@@ -68,6 +86,7 @@ class ServiceImpl implements Service {
   readonly registry: Service['registry'];
   readonly broker: Service['broker'];
   readonly selector: Service['selector'];
+  readonly mesh: MeshNode | undefined;
   private readonly opts: ServiceOptions;
   private readonly p: Parts;
   private startedAt = 0;
@@ -79,7 +98,8 @@ class ServiceImpl implements Service {
     this.p = parts;
     this.name = opts.name;
     this.version = opts.version ?? 'latest';
-    this.id = `${opts.name}-${Buffer.from(parts.random.bytes(6)).toString('hex')}`;
+    this.id = parts.id;
+    this.mesh = parts.mesh;
     this.client = parts.client;
     this.server = parts.server;
     this.registry = parts.registry;
@@ -149,6 +169,7 @@ class ServiceImpl implements Service {
     await this.broker.start(opts);
     await this.server.start(opts);
     this.startedAt = this.p.clock.now();
+    await this.mesh?.start({ client: this.client, server: this.server, address: this.server.address! }, opts);
     await this.register(opts.signal);
     this.scheduleRefresh();
     await runHooks(this.opts.afterStart);
@@ -164,6 +185,8 @@ class ServiceImpl implements Service {
       this.p.logger.warn('deregister failed', { error: String(err) }));
     await this.server.stop(opts);
     await this.broker.stop();
+    // Leave the mesh gracefully: peers drop this node at once instead of suspecting it.
+    await this.mesh?.stop();
     await this.p.pool.close();
     // The selector stays usable: a restarted service calls out again (its watches are in-process).
     await runHooks(this.opts.afterStop);
@@ -187,4 +210,19 @@ class ServiceImpl implements Service {
 
 async function runHooks(hooks: Hook[] | undefined): Promise<void> {
   for (const h of hooks ?? []) await h();
+}
+
+/**
+ * Turns "no such service" into "no mesh found" when this node knows no
+ * other member: the problem is discovery (no mDNS peer, no seed), not the
+ * service name.
+ */
+function noMeshFound(node: MeshNode, o: MeshOptions): ClientMiddleware {
+  return (next) => (call) => next(call).catch((err: unknown) => {
+    if (err instanceof MeshError && err.code === 'SERVICE_NOT_FOUND' && node.peerCount() === 0) {
+      const how = [o.mdns === false ? 'mDNS is off' : 'mDNS found no peer', o.join?.length ? `no seed answered (${o.join.join(', ')})` : 'no seeds given'];
+      throw new MeshError('NO_MESH_FOUND', `no mesh found looking for "${call.service}": this node knows no other member (${how.join('; ')})`, { id: 'micromesh.client' });
+    }
+    throw err;
+  });
 }

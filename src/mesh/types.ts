@@ -13,7 +13,53 @@ import type {
   Client, ClientMiddleware, HandlerMiddleware, MessageHandler, Metadata, Server, SubscriberOptions,
 } from '../rpc/types.ts';
 import type { Selector } from '../selector/types.ts';
-import type { Transport } from '../transport/types.ts';
+import type { MdnsConfig } from '../mdns/config.ts';
+import type { SwimConfig, SwimProfile } from '../swim/config.ts';
+import type { SwimNode } from '../swim/types.ts';
+import type { Discovery } from '../mdns/types.ts';
+import type { Membership } from '../membership/types.ts';
+import type { PacketNetwork, Transport } from '../transport/types.ts';
+
+/** A service's view of its mesh node. */
+export interface Mesh {
+  /** The SWIM node (members, events, stats). */
+  readonly swim: SwimNode;
+  /** mDNS discovery, when on. */
+  readonly discovery: Discovery | undefined;
+  /** The membership once started. */
+  readonly members: Membership | undefined;
+  /** Other members known alive; 0 means no mesh was found (yet). */
+  peerCount(): number;
+  /** Joins seeds and discovered peers that are not live members now (it also runs periodically). */
+  rejoin(): Promise<void>;
+}
+
+/** How a service joins the mesh (SWIM membership, mDNS discovery, the mesh registry). */
+export interface MeshOptions {
+  /** Meshes with different cluster names never merge. Default `micromesh`. */
+  cluster?: string;
+  /**
+   * Where SWIM binds UDP and TCP, `host:port`. Default: the RPC bind host
+   * with a free port.
+   */
+  gossipAddress?: string;
+  /** Gossip addresses (`host:port`) of nodes to join, besides those mDNS finds. */
+  join?: string[];
+  /** mDNS discovery: `true` (default), `false` (seeds only), or settings. */
+  mdns?: boolean | Partial<MdnsConfig>;
+  /** AES-256-GCM gossip keys, 32 bytes each; the first encrypts, all decrypt. Default none (plaintext). */
+  keys?: Uint8Array[];
+  /** SWIM profile. Default `lan`. */
+  profile?: SwimProfile;
+  /** Overrides of the profile's SWIM settings. */
+  swim?: Partial<SwimConfig>;
+  /** Re-join seeds and discovered peers this often, ms; heals partitions SWIM forgot. Default 30000; 0 disables. */
+  rejoinIntervalMs?: number;
+  /** Test seam: the datagram network (default UDP). */
+  packets?: PacketNetwork;
+  /** Test seam: SWIM's stream transport (default: the service's transport). */
+  streams?: Transport;
+}
 
 export type Hook = () => void | Promise<void>;
 
@@ -26,11 +72,21 @@ export interface ServiceOptions {
   metadata?: Metadata;
   /** Metadata of this node (instance), published in the registry. */
   nodeMetadata?: Metadata;
-  /** RPC listen address, `host:port`. Default `127.0.0.1:0`. */
+  /**
+   * RPC listen address, `host:port`. Default `0.0.0.0:0` on the mesh (the
+   * advertised address is then the host's first private IPv4), `127.0.0.1:0`
+   * without it.
+   */
   address?: string;
-  /** Address announced in the registry when it differs from the bound one. */
+  /** Address announced in the registry when it differs from the bound one; port 0 means the bound port. */
   advertise?: string;
-  /** Default: an in-process MemoryRegistry. */
+  /**
+   * Join the mesh and use its registry. Default on, unless a `registry` is
+   * given; `false` turns it off (the registry then defaults to an
+   * in-process MemoryRegistry).
+   */
+  mesh?: boolean | MeshOptions;
+  /** Default: the mesh registry, or a MemoryRegistry when the mesh is off. */
   registry?: Registry;
   /** Default: an in-process MemoryBroker. */
   broker?: Broker;
@@ -90,4 +146,6 @@ export interface Service {
   run(opts?: { signal?: AbortSignal }): Promise<void>;
   /** Counters of the RPC layer. */
   stats(): Record<string, number>;
+  /** The mesh node, when the service runs on the mesh. */
+  readonly mesh: Mesh | undefined;
 }

@@ -23,7 +23,8 @@ interface WireEntry {
 }
 
 export interface MeshRegistryOptions {
-  membership: Membership;
+  /** The membership to publish into and read from; may also be attached later with `attach`. */
+  membership?: Membership;
   clock?: Clock;
   logger?: Logger;
 }
@@ -39,25 +40,36 @@ export interface MeshRegistryOptions {
  */
 export class MeshRegistry implements Registry {
   readonly name = 'mesh';
-  private readonly membership: Membership;
+  private membership: Membership | undefined;
   private readonly logger: Logger | undefined;
   private readonly index: MemoryRegistry;
-  /** What each member (ours included, under localId) contributes to the index. */
+  /** What each member contributes to the index; our own entries are under LOCAL until and after attach. */
   private readonly contributions = new Map<string, Map<string, Service>>();
-  private readonly unsubscribe: () => void;
+  private unsubscribe: () => void = () => {};
 
-  constructor(o: MeshRegistryOptions) {
-    this.membership = o.membership;
+  constructor(o: MeshRegistryOptions = {}) {
     this.logger = o.logger;
     this.index = new MemoryRegistry({ clock: o.clock });
-    this.unsubscribe = o.membership.subscribe((ev) => this.onMembership(ev));
-    for (const m of o.membership.members()) this.apply(m.id, decodeEntries(m));
+    if (o.membership !== undefined) this.attach(o.membership);
+  }
+
+  /**
+   * Starts publishing into `membership` and following it. Registrations
+   * made before are published then. Replaces a previous membership.
+   */
+  attach(membership: Membership): void {
+    this.unsubscribe();
+    for (const id of [...this.contributions.keys()]) if (id !== LOCAL) this.apply(id, new Map());
+    this.membership = membership;
+    this.unsubscribe = membership.subscribe((ev) => this.onMembership(ev));
+    for (const m of membership.members()) this.apply(m.id, decodeEntries(m, this.logger));
+    this.publish(new Map(this.contributions.get(LOCAL)));
   }
 
   async register(service: Service, opts: RegisterOptions = {}): Promise<void> {
     checkSignal(opts.signal);
     validateService(service);
-    const mine = new Map(this.contributions.get(this.membership.localId));
+    const mine = new Map(this.contributions.get(LOCAL));
     for (const node of service.nodes) mine.set(keyOf(service.name, service.version, node.id), { ...service, nodes: [node] });
     this.publish(mine);
   }
@@ -65,7 +77,7 @@ export class MeshRegistry implements Registry {
   async deregister(service: Service, opts: RegisterOptions = {}): Promise<void> {
     checkSignal(opts.signal);
     validateService(service);
-    const mine = new Map(this.contributions.get(this.membership.localId));
+    const mine = new Map(this.contributions.get(LOCAL));
     for (const node of service.nodes) mine.delete(keyOf(service.name, service.version, node.id));
     this.publish(mine);
   }
@@ -82,18 +94,24 @@ export class MeshRegistry implements Registry {
     return this.index.watch(opts);
   }
 
-  /** Stops following the membership. Idempotent. */
+  /** Stops following the membership; other members' services leave the index. Idempotent. */
   close(): void {
     this.unsubscribe();
+    this.unsubscribe = () => {};
+    for (const id of [...this.contributions.keys()]) if (id !== LOCAL) this.apply(id, new Map());
+    this.membership = undefined;
   }
 
   private publish(mine: Map<string, Service>): void {
-    const entries = [...mine.values()].map(encodeEntry);
-    this.membership.setLocal(SERVICES_KEY, entries.length > 0 ? entries : undefined);
-    this.apply(this.membership.localId, mine);
+    if (this.membership !== undefined) {
+      const entries = [...mine.values()].map(encodeEntry);
+      this.membership.setLocal(SERVICES_KEY, entries.length > 0 ? entries : undefined);
+    }
+    this.apply(LOCAL, mine);
   }
 
   private onMembership(ev: MembershipEvent): void {
+    if (ev.member.id === this.membership?.localId) return;
     if (ev.type === 'leave') this.apply(ev.member.id, new Map());
     else this.apply(ev.member.id, decodeEntries(ev.member, this.logger));
   }
@@ -110,6 +128,9 @@ export class MeshRegistry implements Registry {
     else this.contributions.set(memberId, next);
   }
 }
+
+/** Our own contribution's key in `contributions` (no member id can be empty). */
+const LOCAL = '';
 
 function keyOf(name: string, version: string, nodeId: string): string {
   return `${name}\u0000${version}\u0000${nodeId}`;

@@ -5,6 +5,7 @@ import type { Logger } from '../log/types.ts';
 import type { Broker, Subscription } from '../pubsub/types.ts';
 import type { Endpoint } from '../registry/types.ts';
 import { Lifecycle } from '../lifecycle/lifecycle.ts';
+import { parseHostPort } from '../net/address.ts';
 import type { Listener, Transport } from '../transport/types.ts';
 import type { RemoteCall, Route } from './calls.ts';
 import type { RpcConfig } from './config.ts';
@@ -23,7 +24,7 @@ export interface RpcServerOptions {
   name: string;
   /** Listen address, `host:port`. Default `127.0.0.1:0`. */
   address?: string;
-  /** Address announced to peers when it differs from the bound one (e.g. listening on 0.0.0.0). */
+  /** Address announced to peers when it differs from the bound one (e.g. listening on 0.0.0.0); port 0 means the bound port. */
   advertise?: string;
   transport: Transport;
   pool: SessionPool;
@@ -70,8 +71,13 @@ export class RpcServer implements Server {
     this.opts = opts;
   }
 
+  /** The address peers should use: `advertise` (its port 0 replaced by the bound port), else the bound address. */
   get address(): string | undefined {
-    return this.listener === undefined ? undefined : (this.opts.advertise ?? this.listener.address);
+    const l = this.listener;
+    if (l === undefined) return undefined;
+    const adv = this.opts.advertise;
+    if (adv === undefined) return l.address;
+    return adv.endsWith(':0') ? `${adv.slice(0, -2)}:${parseHostPort(l.address).port}` : adv;
   }
 
   handle(name: string, handlers: object): void {

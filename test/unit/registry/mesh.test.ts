@@ -41,6 +41,22 @@ test('mesh registry: services of other members appear, update and vanish with th
   b.close();
 });
 
+test('mesh registry: registrations made before attach are published on attach; close forgets the others', async () => {
+  const net = new MemoryMembershipNetwork();
+  const other = new MeshRegistry({ membership: net.join('b') });
+  await other.register(svc('remote', '1', [node('b1')]));
+  const r = new MeshRegistry();
+  await r.register(svc('early', '1', [node('a1')]));
+  assert.deepEqual((await r.listServices()).map((s) => s.name), ['early']);
+  r.attach(net.join('a'));
+  await flush();
+  assert.deepEqual((await other.getService('early'))[0]!.nodes.map((x) => x.id), ['a1']);
+  assert.deepEqual((await r.listServices()).map((s) => s.name).sort(), ['early', 'remote']);
+  r.close();
+  assert.deepEqual((await r.listServices()).map((s) => s.name), ['early']);
+  other.close();
+});
+
 test('mesh registry: malformed records from a peer are ignored, never trusted', async () => {
   const net = new MemoryMembershipNetwork();
   const a = new MeshRegistry({ membership: net.join('a') });
