@@ -31,6 +31,8 @@ export interface CoreDeps {
   config: PeerBrokerConfig;
   /** Whether broadcast subscriptions go in the `subs` record and broadcast copies over `$mesh` (direct) or elsewhere (gossip). */
   directBroadcast: boolean;
+  /** Called after local subscriptions changed (the gossip broker joins or leaves gossip topics). */
+  onLocalChange?: () => void;
 }
 
 interface Peer {
@@ -235,6 +237,7 @@ export class PeerCore {
   private localChanged(): void {
     this.routes.clear();
     this.publishRecord();
+    this.d.onLocalChange?.();
   }
 
   /** Advertises local subscriptions (only while running; nothing once stopped). Throws when they do not fit. */

@@ -1,0 +1,95 @@
+import type { Encoder } from 'cbor-x';
+import { MeshError } from '../errors/index.ts';
+import type { Held } from './outbox.ts';
+import { parseTopic } from './topic.ts';
+import type { Headers } from './types.ts';
+import type { Inbound } from './local.ts';
+
+/**
+ * The gossip envelope: what one gossipsub message carries (byte layout in
+ * docs/protocol-pubsub.md). Messages are unsigned (StrictNoSign), so the
+ * envelope brings its own identity: a fixed 13-byte header whose bytes 1-12
+ * (sender's random id prefix + envelope sequence number) are the gossipsub
+ * message id. Identical payloads therefore never collide in gossipsub's
+ * seen cache, and the header is read without decoding the CBOR.
+ *
+ *   0      version (1)
+ *   1-8    sender's message-id prefix (8 random bytes, drawn at start)
+ *   9-12   envelope sequence number, uint32 big-endian (wraps)
+ *   13-    CBOR { n: sender node id, m: [[seq, topic, headers, body], ...] }
+ *
+ * One envelope batches the broadcast messages published on one gossip topic
+ * during one event-loop turn. Message `k`'s id is `<prefix hex>-<seq base 36>`.
+ */
+
+export const ENVELOPE_VERSION = 1;
+export const ENVELOPE_HEADER_BYTES = 13;
+
+/** Bytes 1-12: the gossipsub message id (gossipsub's `msgIdFn`). */
+export function envelopeMsgId(data: Uint8Array): Uint8Array {
+  return data.subarray(1, ENVELOPE_HEADER_BYTES);
+}
+
+export function prefixBytes(hex: string): Uint8Array {
+  if (!/^[0-9a-f]{16}$/.test(hex)) throw new MeshError('INVALID_ARGUMENT', `id prefix must be 16 hex digits, got ${hex}`);
+  return Uint8Array.from(Buffer.from(hex, 'hex'));
+}
+
+export function encodeEnvelope(cbor: Encoder, prefix: Uint8Array, envelopeSeq: number, nodeId: string, msgs: readonly Held[]): Uint8Array {
+  const body = cbor.encode({ n: nodeId, m: msgs.map((p) => [p.seq, p.topic, p.headers, p.body]) });
+  const out = new Uint8Array(ENVELOPE_HEADER_BYTES + body.length);
+  out[0] = ENVELOPE_VERSION;
+  out.set(prefix, 1);
+  new DataView(out.buffer, out.byteOffset, out.byteLength).setUint32(9, envelopeSeq >>> 0);
+  out.set(body, ENVELOPE_HEADER_BYTES);
+  return out;
+}
+
+function bad(detail: string): MeshError {
+  return new MeshError('BAD_REQUEST', `malformed gossip envelope: ${detail}`, { id: 'micromesh.broker' });
+}
+
+const MAX_MESSAGES = 65_536;
+
+/** Validates and decodes an envelope; throws MeshError BAD_REQUEST naming the problem. */
+export function decodeEnvelope(cbor: Encoder, data: Uint8Array): { sender: string; messages: Inbound[] } {
+  if (data.length <= ENVELOPE_HEADER_BYTES) throw bad(`${data.length} bytes is too short`);
+  if (data[0] !== ENVELOPE_VERSION) throw bad(`unknown version ${data[0]}`);
+  const prefix = Buffer.from(data.subarray(1, 9)).toString('hex');
+  let v: unknown;
+  try {
+    v = cbor.decode(data.subarray(ENVELOPE_HEADER_BYTES));
+  } catch (err) {
+    throw bad(`undecodable CBOR (${(err as Error).message})`);
+  }
+  const e = v as { n?: unknown; m?: unknown } | null;
+  if (e === null || typeof e !== 'object' || typeof e.n !== 'string' || !Array.isArray(e.m)) throw bad('n and m are required');
+  if (e.m.length > MAX_MESSAGES) throw bad(`${e.m.length} messages, more than ${MAX_MESSAGES}`);
+  const messages: Inbound[] = [];
+  for (let i = 0; i < e.m.length; i++) {
+    const w = e.m[i] as unknown[];
+    if (!Array.isArray(w) || w.length !== 4) throw bad(`message ${i} has the wrong shape`);
+    const [seq, topic, headers, body] = w;
+    if (typeof seq !== 'number' || !Number.isSafeInteger(seq) || seq < 0) throw bad(`message ${i}: seq must be a non-negative integer`);
+    if (typeof topic !== 'string') throw bad(`message ${i}: topic must be a string`);
+    if (headers === null || typeof headers !== 'object' || Array.isArray(headers) || !Object.values(headers).every((x) => typeof x === 'string')) {
+      throw bad(`message ${i}: headers must map strings to strings`);
+    }
+    if (!(body instanceof Uint8Array)) throw bad(`message ${i}: body must be bytes`);
+    let tokens: string[];
+    try {
+      tokens = parseTopic(topic);
+    } catch (err) {
+      throw bad(`message ${i}: ${(err as Error).message}`);
+    }
+    messages.push({ id: `${prefix}-${seq.toString(36)}`, topic, tokens, headers: headers as Headers, body, attempt: 1 });
+  }
+  return { sender: e.n, messages };
+}
+
+/** Gossipsub topic of a micromesh topic or pattern: its first token, or `mm/*` for patterns starting with a wildcard. */
+export const GOSSIP_WILDCARD_TOPIC = 'mm/*';
+export function gossipTopicOf(tokens: readonly string[]): string {
+  const first = tokens[0]!;
+  return first === '*' || first === '>' ? GOSSIP_WILDCARD_TOPIC : `mm/${first}`;
+}

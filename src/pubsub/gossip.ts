@@ -1,0 +1,307 @@
+import { AsyncResource } from 'node:async_hooks';
+import { Encoder } from 'cbor-x';
+import { z } from 'zod';
+import { SystemClock, SystemRandom } from '../clock/system.ts';
+import { intIn, parseConfig, definedOnly, str } from '../config/validate.ts';
+import { MeshError } from '../errors/index.ts';
+import { Lifecycle } from '../lifecycle/lifecycle.ts';
+import type { Logger } from '../log/types.ts';
+import { silentLogger } from '../log/silent.ts';
+import { Counters } from '../metrics/counters.ts';
+import { checkPublish, checkSubscribe, type PeerBrokerOptions, type PeerBrokerStats } from './direct.ts';
+import { DELIVER_HANDLER } from './delivery-wire.ts';
+import { GOSSIP_WILDCARD_TOPIC, decodeEnvelope, encodeEnvelope, envelopeMsgId, gossipTopicOf, prefixBytes } from './gossip-envelope.ts';
+import { createGossipNode, multiaddrParser, peerIdParser, type GossipNode } from './gossip-node.ts';
+import { GossipPeers, LIBP2P_KEY } from './gossip-peers.ts';
+import type { Held } from './outbox.ts';
+import { peerBrokerSchema, PEER_BROKER_DEFAULTS, type PeerBrokerConfig } from './peer-config.ts';
+import { PeerCore } from './peer-core.ts';
+import type { Broker, BrokerHandler, PublishOptions, SubscribeOptions, Subscription } from './types.ts';
+
+/** Settings of the gossip broker on top of PeerBrokerConfig (validated like it). */
+export interface GossipBrokerConfig extends PeerBrokerConfig {
+  /** Interface libp2p listens on. Default `127.0.0.1`; `0.0.0.0` on a LAN. */
+  listenHost: string;
+  /** TCP port libp2p listens on. [0, 65535], default 0 (any free port). */
+  listenPort: number;
+  /** Gossipsub mesh degree D (Dlo, Dhi around it). [1, 12], default 3: publishes are flooded to every topic peer anyway, so a small mesh only adds redundancy. */
+  meshDegree: number;
+  /** Gossipsub heartbeat, ms. [100, 10000], default 1000. */
+  heartbeatIntervalMs: number;
+  /** Gossipsub seen-cache lifetime, ms. [1000, 600000], default 30000 (gossipsub's 120 s keeps 4x the ids for nothing on a LAN). */
+  seenTtlMs: number;
+  /** Redial members we are not connected to this often, ms. [100, 600000], default 2000. */
+  redialIntervalMs: number;
+  /** Timeout of one libp2p dial, ms. [100, 60000], default 5000. */
+  dialTimeoutMs: number;
+  /** Largest message body accepted by publish, bytes. [1, 16 MiB], default 1 MiB (gossipsub holds whole messages in memory). */
+  maxMessageBytes: number;
+}
+
+const gossipSchema = z.object({
+  ...peerBrokerSchema,
+  listenHost: str(255),
+  listenPort: intIn(0, 65_535),
+  meshDegree: intIn(1, 12),
+  heartbeatIntervalMs: intIn(100, 10_000),
+  seenTtlMs: intIn(1000, 600_000),
+  redialIntervalMs: intIn(100, 600_000),
+  dialTimeoutMs: intIn(100, 60_000),
+  maxMessageBytes: intIn(1, 16 << 20),
+}).strict();
+
+export const GOSSIP_BROKER_DEFAULTS: Readonly<GossipBrokerConfig> = Object.freeze({
+  ...PEER_BROKER_DEFAULTS,
+  listenHost: '127.0.0.1',
+  listenPort: 0,
+  meshDegree: 3,
+  heartbeatIntervalMs: 1000,
+  seenTtlMs: 30_000,
+  redialIntervalMs: 2000,
+  dialTimeoutMs: 5000,
+  maxMessageBytes: 1 << 20,
+});
+
+export interface GossipBrokerOptions extends PeerBrokerOptions, Partial<Omit<GossipBrokerConfig, keyof PeerBrokerConfig>> {
+  /** Directory keeping the libp2p key (`libp2p.key`), so the peer id survives restarts. Default: none (new id per start). */
+  dataDir?: string;
+}
+
+const GOSSIP_COUNTERS = ['envelopesSent', 'envelopesReceived', 'malformedEnvelopes', 'publishFailures', 'badRecords', 'dialFailures', 'duplicates'] as const;
+type GossipCounter = (typeof GOSSIP_COUNTERS)[number];
+
+/** Dedup window for nodes that receive the same message on two gossip topics (mm/<token> and mm/*). */
+const DEDUP_IDS = 16_384;
+
+/**
+ * The gossip broker: broadcast over libp2p gossipsub, queue groups over the
+ * direct path. Broadcast messages are batched per gossip topic (the
+ * topic's first token, `mm/<token>`; patterns starting with a wildcard use
+ * `mm/*`) per event-loop turn into unsigned envelopes carrying our own
+ * message ids (gossip-envelope.ts). Peers come from the membership
+ * (gossip-peers.ts). A queue-group message has exactly one recipient, so
+ * flooding it would cost N copies for one use and still need a unicast ack:
+ * queue groups use the direct broker's machinery (`subs` record with queue
+ * groups only, `$mesh` Broker.Deliver, at-least-once held by the publisher).
+ * libp2p is imported only in `start()`.
+ */
+export class GossipBroker implements Broker {
+  readonly name: string = 'gossip';
+  private readonly core: PeerCore;
+  private readonly cfg: GossipBrokerConfig;
+  private readonly o: GossipBrokerOptions;
+  private readonly log: Logger;
+  private readonly lifecycle = new Lifecycle();
+  private readonly counters = new Counters(GOSSIP_COUNTERS);
+  private readonly cbor = new Encoder({ useRecords: false, mapsAsObjects: true, tagUint8Array: false });
+  private readonly detached = AsyncResource.bind((fn: () => void) => fn());
+  private readonly outgoing = new Map<string, Held[]>();
+  private readonly seen = new Set<string>();
+  private node: GossipNode | undefined;
+  private peers: GossipPeers | undefined;
+  private prefix: Uint8Array = new Uint8Array(8);
+  private envelopeSeq = 0;
+  private scheduled = false;
+  private topics = new Set<string>();
+
+  constructor(opts: GossipBrokerOptions) {
+    const { membership, client, server, clock, random, logger, dataDir, ...rest } = opts;
+    this.o = opts;
+    this.cfg = parseConfig(gossipSchema, { ...GOSSIP_BROKER_DEFAULTS, ...definedOnly(rest) }, 'broker');
+    if (dataDir !== undefined && (typeof dataDir !== 'string' || dataDir.length === 0)) {
+      throw new MeshError('INVALID_CONFIG', `broker.dataDir must be a non-empty path, got ${JSON.stringify(dataDir)}`);
+    }
+    this.log = (logger ?? silentLogger).child({ component: 'broker', broker: 'gossip' });
+    this.core = new PeerCore({
+      membership, client, config: this.cfg, directBroadcast: false, onLocalChange: () => this.syncTopics(),
+      clock: clock ?? new SystemClock(), random: random ?? new SystemRandom(), logger: this.log,
+    });
+    server.handleInternal(DELIVER_HANDLER, { Deliver: (req: unknown) => this.core.deliver(req) });
+  }
+
+  /** The libp2p peer id once started. */
+  get peerId(): string | undefined {
+    return this.node?.peerId.toString();
+  }
+
+  /** Our gossip topics (`mm/<token>`, `mm/*`), for readiness checks. */
+  gossipTopics(): string[] {
+    return [...this.topics];
+  }
+
+  /**
+   * Peer ids gossipsub knows to subscribe to `gossipTopic`, for readiness
+   * checks (tests, tools): gossipsub's subscription-change event is
+   * unreliable with manual dialing.
+   */
+  gossipSubscribers(gossipTopic: string): string[] {
+    return this.node?.services.pubsub.getSubscribers(gossipTopic).map(String) ?? [];
+  }
+
+  start(opts: { signal?: AbortSignal } = {}): Promise<void> {
+    return this.lifecycle.start(() => this.doStart(opts.signal));
+  }
+
+  stop(_opts?: { signal?: AbortSignal }): Promise<void> {
+    return this.lifecycle.stop(() => this.doStop());
+  }
+
+  stats(): PeerBrokerStats & Readonly<Record<GossipCounter, number>> & { libp2pPeers: number } {
+    return { ...this.core.stats(), ...this.counters.snapshot(), libp2pPeers: this.peers?.connected() ?? 0 };
+  }
+
+  async publish(topic: string, body: Uint8Array, opts: PublishOptions = {}): Promise<void> {
+    const { tokens, headers } = checkPublish(this.core.running, topic, body, opts);
+    if (body.length > this.cfg.maxMessageBytes) {
+      throw new MeshError('FRAME_TOO_LARGE', `message of ${body.length} bytes exceeds broker.maxMessageBytes ${this.cfg.maxMessageBytes}`, { id: 'micromesh.broker' });
+    }
+    const wait = this.core.room(opts.signal);
+    if (wait !== undefined) {
+      await wait;
+      if (!this.core.running) throw new MeshError('NOT_RUNNING', `broker stopped; cannot publish to ${topic}`, { id: 'micromesh.broker' });
+    }
+    const p = this.core.make(topic, tokens, headers, body.slice());
+    this.core.accept(p);
+    this.enqueue(gossipTopicOf(tokens), p);
+  }
+
+  async subscribe(topic: string, handler: BrokerHandler, opts: SubscribeOptions = {}): Promise<Subscription> {
+    const tokens = checkSubscribe(topic, handler, opts);
+    return this.core.local.add(topic, tokens, handler, opts.queue, opts.signal);
+  }
+
+  private async doStart(signal: AbortSignal | undefined): Promise<void> {
+    const c = this.cfg;
+    const membership = this.o.membership;
+    const D = c.meshDegree;
+    const node = await createGossipNode({
+      listen: `/ip4/${c.listenHost}/tcp/${c.listenPort}`,
+      dataDir: this.o.dataDir,
+      gossipsub: {
+        globalSignaturePolicy: 'StrictNoSign',
+        msgIdFn: (m) => envelopeMsgId(m.data),
+        fastMsgIdFn: (m) => (m.data === undefined ? '' : Buffer.from(envelopeMsgId(m.data)).toString('base64')),
+        allowPublishToZeroTopicPeers: true,
+        floodPublish: true,
+        fallbackToFloodsub: false,
+        emitSelf: false,
+        D, Dlo: Math.max(1, D - 1), Dhi: D + 2, Dlazy: D, Dout: Math.min(1, D - 1), Dscore: Math.max(1, Math.floor(D / 2)),
+        heartbeatInterval: c.heartbeatIntervalMs,
+        seenTTL: c.seenTtlMs,
+        maxInboundDataLength: c.maxBatchBytes + c.maxMessageBytes + 65_536,
+      },
+    });
+    try {
+      if (signal?.aborted) throw new MeshError('CANCELLED', 'start aborted', { cause: signal.reason });
+      this.node = node;
+      this.prefix = prefixBytes(this.core.idPrefix);
+      node.services.pubsub.addEventListener('message', (evt) => this.onGossip(evt.detail.topic, evt.detail.data));
+      membership.setLocal(LIBP2P_KEY, { i: node.peerId.toString(), a: node.getMultiaddrs().map((a) => a.toString()) });
+      this.peers = new GossipPeers({
+        membership, node, clock: this.o.clock ?? new SystemClock(), logger: this.log,
+        redialIntervalMs: c.redialIntervalMs, dialTimeoutMs: c.dialTimeoutMs,
+        parseAddr: await multiaddrParser(), parsePeer: await peerIdParser(),
+        onProblem: (kind) => this.counters.inc(kind),
+      });
+      this.core.start();
+      this.syncTopics();
+      this.peers.start();
+    } catch (err) {
+      await this.doStop();
+      throw err;
+    }
+  }
+
+  private async doStop(): Promise<void> {
+    this.core.stop();
+    this.peers?.stop();
+    this.peers = undefined;
+    this.outgoing.clear();
+    this.seen.clear();
+    this.topics.clear();
+    const node = this.node;
+    this.node = undefined;
+    try {
+      this.o.membership.setLocal(LIBP2P_KEY, undefined);
+    } catch (err) {
+      this.log.warn('could not clear the libp2p record', { error: String(err) });
+    }
+    await node?.stop();
+  }
+
+  /** Joins exactly the gossip topics the local broadcast subscriptions need. */
+  private syncTopics(): void {
+    const pubsub = this.node?.services.pubsub;
+    if (pubsub === undefined || !this.core.running) return;
+    const want = new Set<string>();
+    for (const k of this.core.local.keys()) if (k.queue === undefined) want.add(gossipTopicOf(k.pattern.split('.')));
+    for (const t of this.topics) if (!want.has(t)) pubsub.unsubscribe(t);
+    for (const t of want) if (!this.topics.has(t)) pubsub.subscribe(t);
+    this.topics = want;
+  }
+
+  private enqueue(gossipTopic: string, p: Held): void {
+    const list = this.outgoing.get(gossipTopic);
+    if (list === undefined) this.outgoing.set(gossipTopic, [p]);
+    else list.push(p);
+    if (this.scheduled) return;
+    this.scheduled = true;
+    this.detached(() => process.nextTick(() => this.flush()));
+  }
+
+  private flush(): void {
+    this.scheduled = false;
+    const pubsub = this.node?.services.pubsub;
+    if (pubsub === undefined) return;
+    // Subscribers whose pattern starts with a wildcard listen on mm/*; `$` topics never match those.
+    if (pubsub.getSubscribers(GOSSIP_WILDCARD_TOPIC).length > 0) {
+      const all: Held[] = [];
+      for (const msgs of this.outgoing.values()) for (const p of msgs) if (!p.topic.startsWith('$')) all.push(p);
+      if (all.length > 0) this.outgoing.set(GOSSIP_WILDCARD_TOPIC, all);
+    }
+    for (const [topic, msgs] of this.outgoing) {
+      let i = 0;
+      while (i < msgs.length) {
+        let bytes = 0;
+        let j = i;
+        while (j < msgs.length && j - i < this.cfg.maxBatchMessages && (j === i || bytes + msgs[j]!.body.length <= this.cfg.maxBatchBytes)) bytes += msgs[j++]!.body.length;
+        const data = encodeEnvelope(this.cbor, this.prefix, this.envelopeSeq++, this.core.nodeId, msgs.slice(i, j));
+        const n = j - i;
+        this.counters.inc('envelopesSent');
+        pubsub.publish(topic, data).catch((err: unknown) => {
+          this.counters.inc('publishFailures');
+          this.core.counters.inc('dropped', n);
+          this.log.warn('gossip publish failed (at most once)', { topic, messages: n, error: String(err) });
+        });
+        i = j;
+      }
+    }
+    this.outgoing.clear();
+  }
+
+  private onGossip(topic: string, data: Uint8Array): void {
+    if (!this.topics.has(topic)) return;
+    this.counters.inc('envelopesReceived');
+    let env: ReturnType<typeof decodeEnvelope>;
+    try {
+      env = decodeEnvelope(this.cbor, data);
+    } catch (err) {
+      this.counters.inc('malformedEnvelopes');
+      this.log.warn('malformed gossip envelope dropped', { topic, error: String(err) });
+      return;
+    }
+    // A node on both mm/<token> and mm/* may get a message twice: keep the first.
+    const dedup = this.topics.size > 1 && this.topics.has(GOSSIP_WILDCARD_TOPIC);
+    for (const m of env.messages) {
+      if (dedup) {
+        if (this.seen.has(m.id)) {
+          this.counters.inc('duplicates');
+          continue;
+        }
+        this.seen.add(m.id);
+        if (this.seen.size > DEDUP_IDS) this.seen.delete(this.seen.values().next().value!);
+      }
+      this.core.acceptRemote(m);
+    }
+  }
+}

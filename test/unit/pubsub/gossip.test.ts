@@ -1,0 +1,102 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtemp, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { KEY_FILE } from '../../../src/pubsub/gossip-node.ts';
+import { MemoryMembershipNetwork } from '../../../src/membership/memory.ts';
+import { GossipBroker } from '../../../src/pubsub/gossip.ts';
+import { brokerCompliance, until } from '../../compliance/broker.ts';
+import { converged, rpcNode, type RpcNode } from './harness.ts';
+
+/** Resolves once every broker's gossipsub knows every other broker's gossip topics. */
+export async function gossipReady(brokers: GossipBroker[], limitMs = 10_000): Promise<void> {
+  const start = performance.now();
+  const ok = (): boolean => brokers.every((a) => brokers.every((b) => a === b
+    || b.gossipTopics().every((t) => a.gossipSubscribers(t).includes(b.peerId!))));
+  while (!ok()) {
+    if (performance.now() - start > limitMs) throw new Error('gossip did not converge');
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+export async function gossipNetwork(n: number, opts: { maxDeliveries: number; queueStrategy?: 'roundRobin' | 'random' }) {
+  const net = new MemoryMembershipNetwork();
+  const nodes: RpcNode[] = [];
+  for (let i = 0; i < n; i++) nodes.push(await rpcNode(net, `g${i}`));
+  const brokers = nodes.map((node) => new GossipBroker({ membership: node.membership, client: node.client, server: node.server, ...opts }));
+  return {
+    brokers,
+    maxDeliveries: opts.maxDeliveries,
+    settle: async () => {
+      await converged(net);
+      await gossipReady(brokers);
+    },
+    teardown: async () => {
+      for (const node of nodes) await node.stop();
+    },
+  };
+}
+
+brokerCompliance('gossip (3 nodes over libp2p)', { setup: () => gossipNetwork(3, { maxDeliveries: 3 }) });
+brokerCompliance('gossip (1 node)', { setup: () => gossipNetwork(1, { maxDeliveries: 2 }) });
+
+test('gossip broker: patterns starting with a wildcard (mm/*) get each message once, even beside a literal subscription', async () => {
+  const h = await gossipNetwork(2, { maxDeliveries: 3 });
+  const [a, b] = h.brokers as [GossipBroker, GossipBroker];
+  try {
+    await a.start();
+    await b.start();
+    const wild: string[] = [];
+    const exact: string[] = [];
+    await b.subscribe('*.created', (m) => void wild.push(m.topic));
+    await b.subscribe('orders.created', (m) => void exact.push(m.topic));
+    await h.settle();
+    for (let i = 0; i < 20; i++) await a.publish(i % 2 === 0 ? 'orders.created' : 'users.created', new Uint8Array([i]));
+    await until(() => wild.length >= 20 && exact.length >= 10, 'wildcard deliveries');
+    await new Promise((r) => setTimeout(r, 100));
+    assert.equal(wild.length, 20);
+    assert.equal(exact.length, 10);
+    assert.deepEqual(b.gossipTopics().sort(), ['mm/*', 'mm/orders']);
+  } finally {
+    for (const x of h.brokers) await x.stop();
+    await h.teardown();
+  }
+});
+
+test('gossip broker: the peer id survives a restart when dataDir is set, and its key file is private', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'mm-gossip-'));
+  const h = await gossipNetwork(1, { maxDeliveries: 3 });
+  const node = h.brokers[0] as GossipBroker;
+  try {
+    const net = new MemoryMembershipNetwork();
+    const m = net.join('solo');
+    const opts = { membership: m, client: (node as any).o.client, server: (node as any).o.server, dataDir: join(dir, 'data') };
+    const first = new GossipBroker(opts);
+    await first.start();
+    const id = first.peerId;
+    assert.deepEqual((m.local().data.libp2p as { i: string }).i, id);
+    await first.stop();
+    assert.equal(m.local().data.libp2p, undefined, 'the record is withdrawn on stop');
+    const second = new GossipBroker(opts);
+    await second.start();
+    assert.equal(second.peerId, id);
+    await second.stop();
+    assert.equal((await stat(join(dir, 'data', KEY_FILE))).mode & 0o777, 0o600);
+    const fresh = new GossipBroker({ ...opts, dataDir: undefined });
+    await fresh.start();
+    assert.notEqual(fresh.peerId, id);
+    await fresh.stop();
+  } finally {
+    await h.teardown();
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('gossip broker: config is validated with the field and range named', () => {
+  const net = new MemoryMembershipNetwork();
+  const m = net.join('x');
+  const fake = { handleInternal() {} } as any;
+  assert.throws(() => new GossipBroker({ membership: m, client: fake, server: fake, meshDegree: 0 }), /broker\.meshDegree must be an integer in \[1, 12\]/);
+  assert.throws(() => new GossipBroker({ membership: m, client: fake, server: fake, ackTimeoutMs: 5 }), /broker\.ackTimeoutMs/);
+});
