@@ -119,11 +119,14 @@ const announcementSchema = z.object({
   gossipAddress: addressField,
   rpcAddress: addressField,
   protocolVersion: intIn(0, 65535),
-  meta: z.record(
-    z.string().refine(isMetaKey, { error: `keys must be 1-16 of [a-z0-9_-], starting with a letter or digit, and not one of ${RESERVED_KEYS.join(', ')}` }),
-    z.string({ error: 'values must be strings' }),
-    { error: 'must be an object of strings' },
-  ).refine((m) => Object.keys(m).length <= MAX_META_ENTRIES, { error: `must have at most ${MAX_META_ENTRIES} entries` }),
+  meta: z.record(z.string(), z.string({ error: 'values must be strings' }), { error: 'must be an object of strings' }).superRefine((m, ctx) => {
+    for (const k of Object.keys(m)) {
+      if (!isMetaKey(k)) {
+        ctx.addIssue({ code: 'custom', path: [k], message: `must be a key of 1-16 of [a-z0-9_-], starting with a letter or digit, and not one of ${RESERVED_KEYS.join(', ')}` });
+      }
+    }
+    if (Object.keys(m).length > MAX_META_ENTRIES) ctx.addIssue({ code: 'custom', message: `must have at most ${MAX_META_ENTRIES} entries` });
+  }),
 }).strict();
 
 /**
