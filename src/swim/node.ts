@@ -66,6 +66,7 @@ class SwimNodeImpl implements SwimNode, ShellContext {
   private readonly loopTimers: (TimerHandle | undefined)[] = [undefined, undefined, undefined];
   private readonly suspicionTimers = new Map<string, TimerHandle>();
   private urgent = false;
+  private refutation = false;
   private gossipLoop = false;
   private lastEagerMs = -Infinity;
 
@@ -260,9 +261,15 @@ class SwimNodeImpl implements SwimNode, ShellContext {
     if (this.urgent) {
       this.urgent = false;
       const now = this.clock.now();
-      if (this.cfg.gossipEagerly && this.cfg.gossipIntervalMs > 0 && this.running && now - this.lastEagerMs >= this.cfg.gossipIntervalMs) {
+      // Refutations skip the rate limit (see MembershipEffects.refuted).
+      const refutation = this.refutation;
+      this.refutation = false;
+      if (this.cfg.gossipEagerly && this.cfg.gossipIntervalMs > 0 && this.running && (refutation || now - this.lastEagerMs >= this.cfg.gossipIntervalMs)) {
         this.lastEagerMs = now;
-        if (this.packets.gossipRound()) this.counters.inc('eagerGossipRounds');
+        // Twice the usual fanout: a one-shot push to f peers leaves about
+        // e^-f of the cluster out (5 % for 3), who would then wait a whole
+        // gossip interval. The retransmit limit still caps the total sent.
+        if (this.packets.gossipRound(2 * this.cfg.gossipNodes)) this.counters.inc('eagerGossipRounds');
       }
     }
     this.events.flush();
@@ -379,7 +386,16 @@ class SwimNodeImpl implements SwimNode, ShellContext {
     this.suspicionTimers.set(m.id, this.clock.setTimeout(() => {
       this.suspicionTimers.delete(m.id);
       if (!this.running) return;
-      if (!this.state.suspicionExpired(m, this.clock.now()) && m.suspicion !== undefined) this.armSuspicion(m);
+      const s = m.suspicion;
+      const now = this.clock.now();
+      if (s !== undefined && !s.graced && now - s.deadlineMs > this.cfg.probeIntervalMs) {
+        // We were not running when it fell due: the refutation may be
+        // sitting unread in our socket. Read the inbox before convicting.
+        s.graced = true;
+        s.deadlineMs = now + this.cfg.probeTimeoutMs;
+        this.counters.inc('lateSuspicionTimers');
+      }
+      if (!this.state.suspicionExpired(m, now) && m.suspicion !== undefined) this.armSuspicion(m);
       this.afterChange();
     }, delay));
   }
@@ -395,6 +411,9 @@ class SwimNodeImpl implements SwimNode, ShellContext {
         if (this.events.wants(type)) this.events.push({ type, member: m.snapshot(m === this.state.self), atMs: this.clock.now() });
       },
       suspicionChanged: (m) => this.armSuspicion(m),
+      refuted: () => {
+        this.refutation = true;
+      },
       conflict: (otherAddress, otherIncarnation) => {
         this.log.error('another node claims our name from another address; stop this node and rename it', { otherAddress, otherIncarnation });
         if (this.events.wants('conflict')) {

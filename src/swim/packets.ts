@@ -59,11 +59,14 @@ export class PacketIO {
     parts.length = 0;
   }
 
-  /** One gossip round: a packet of broadcasts to each of gossipNodes random peers. Returns whether anything went out. */
-  gossipRound(): boolean {
+  /**
+   * One gossip round: a packet of broadcasts to each of `fanout` random
+   * peers (default gossipNodes). Returns whether anything went out.
+   */
+  gossipRound(fanout = this.sh.cfg.gossipNodes): boolean {
     if (this.queue.size === 0) return false;
     this.gossipNowMs = this.sh.clock.now();
-    const targets = this.sh.state.table.randomMembers(this.sh.cfg.gossipNodes, this.gossipTarget);
+    const targets = this.sh.state.table.randomMembers(fanout, this.gossipTarget);
     let sent = false;
     for (const t of targets) {
       if (this.queue.size === 0) break;

@@ -12,6 +12,8 @@ interface ProbeRun {
   /** The target's incarnation when the probe began: a verdict about an older life is void. */
   readonly incarnation: number;
   readonly seq: number;
+  /** When the direct ping times out, and when the verdict is due. */
+  readonly directDueMs: number;
   readonly deadlineMs: number;
   expectedNacks: number;
   nacks: number;
@@ -67,9 +69,11 @@ export class Prober {
     }
     sh.counters.inc('probes');
     const seq = this.nextSeq();
+    const now = sh.clock.now();
     const run: ProbeRun = {
       kind: 'probe', target: m, incarnation: m.incarnation, seq,
-      deadlineMs: sh.clock.now() + sh.state.awareness.scaleMs(sh.cfg.probeIntervalMs),
+      directDueMs: now + sh.cfg.probeTimeoutMs,
+      deadlineMs: now + sh.state.awareness.scaleMs(sh.cfg.probeIntervalMs),
       expectedNacks: 0, nacks: 0, done: false, timer: undefined, waiters: waiter ? [waiter] : undefined,
     };
     this.pending.set(seq, run);
@@ -159,6 +163,7 @@ export class Prober {
   private directTimedOut(run: ProbeRun): void {
     const sh = this.sh;
     if (run.done || !sh.running) return;
+    if (this.woke(run, run.directDueMs)) return;
     const target = run.target;
     const peers = sh.state.table.randomMembers(sh.cfg.indirectChecks, (m) => m !== target && m.state === WireState.Alive);
     const wantNack = sh.cfg.lifeguard;
@@ -193,8 +198,28 @@ export class Prober {
 
   private deadlinePassed(run: ProbeRun): void {
     if (run.done || !this.sh.running) return;
+    if (this.woke(run, run.deadlineMs)) return;
     this.finish(run, 'suspect');
     this.sh.afterChange();
+  }
+
+  /**
+   * A probe timer that fires more than a probe interval late means this
+   * process was not running (stopped, starved, paused by GC): the silence
+   * is ours, not the target's, and the answer may be waiting unread in our
+   * socket. Drop the probe without a verdict and count it against our own
+   * health, in the spirit of Lifeguard.
+   */
+  private woke(run: ProbeRun, dueMs: number): boolean {
+    const sh = this.sh;
+    if (sh.clock.now() - dueMs <= sh.cfg.probeIntervalMs) return false;
+    run.done = true;
+    this.pending.delete(run.seq);
+    if (this.active.get(run.target.id) === run) this.active.delete(run.target.id);
+    sh.counters.inc('lateProbes');
+    sh.state.awareness.applyDelta(1);
+    for (const w of run.waiters ?? []) w('unknown');
+    return true;
   }
 
   private finish(run: ProbeRun, outcome: 'alive' | 'suspect' | 'dead'): void {

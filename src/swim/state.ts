@@ -22,6 +22,13 @@ export interface MembershipEffects {
   suspicionChanged(m: MemberRecord): void;
   /** Another process claims our id from `otherAddress`. */
   conflict(otherAddress: string, otherIncarnation: number): void;
+  /**
+   * A refutation (ours, or another member's we just accepted) is queued: it
+   * should go out now, whatever the eager-gossip rate limit, because
+   * suspicion timers run while it waits. Refutations are rare: each needs an
+   * accusation first.
+   */
+  refuted(): void;
 }
 
 /** The fields of an alive message (a received one, or a push-pull row). */
@@ -107,6 +114,7 @@ export class Membership {
     if (was !== WireState.Alive) this.table.setState(m, WireState.Alive, nowMs);
     // A refutation cancels suspicions elsewhere: spread it eagerly.
     this.fx.broadcast(a.id, this.encodeAlive(m), was !== WireState.Alive);
+    if (was === WireState.Suspect || was === WireState.Dead) this.fx.refuted();
     if (was === WireState.Left) this.fx.event('join', m);
     else if (was !== WireState.Alive) this.fx.event('alive', m);
     else if (changed) this.fx.event('update', m);
@@ -262,6 +270,7 @@ export class Membership {
     this.awareness.applyDelta(1);
     this.counters.inc('refutations');
     this.fx.broadcast(self.id, this.encodeAlive(self), true);
+    this.fx.refuted();
   }
 
   private clearSuspicion(m: MemberRecord): void {

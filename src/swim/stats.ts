@@ -36,6 +36,10 @@ export const SWIM_COUNTERS = [
   'refusedDeaths',
   /** Probes that failed over UDP but succeeded over TCP ("UDP may be blocked"). */
   'udpOnlyFailures',
+  /** Probes dropped without a verdict because their timer fired a probe interval late (this node was not running). */
+  'lateProbes',
+  /** Suspicion timers that fired a probe interval late and waited a grace period to read the inbox first. */
+  'lateSuspicionTimers',
   // Suspicion lifecycle, as seen by this node.
   /** Suspicions this node started (it suspected an alive member). */
   'suspicionsStarted',

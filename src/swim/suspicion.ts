@@ -16,6 +16,8 @@ export class Suspicion {
   deadlineMs: number;
   /** Independent confirmations so far (the first accuser excluded). */
   confirmations = 0;
+  /** Whether the deadline was already extended once because our own timer fired late. */
+  graced = false;
   // The accuser first, then each confirmer; at most k + 1 names.
   private readonly seen: string[];
 

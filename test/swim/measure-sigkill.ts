@@ -1,6 +1,8 @@
-// Measures, with real processes on 127.0.0.1 and the LAN profile, how long a
-// SIGKILLed node takes to be declared dead by every other node, and how long
-// a concurrent join takes to be seen by all. Prints one JSON object.
+// Measures, with real processes on 127.0.0.1 and the LAN profile: how long a
+// concurrent join takes to be seen by all; how long a SIGKILLed node takes to
+// be declared dead by every other node; and, for a node SIGSTOPped until
+// everyone declared it dead, how long after SIGCONT everyone sees it alive
+// again. Prints one JSON object.
 //   npx tsx test/swim/measure-sigkill.ts [nodes=10] [runs=5]
 // Not part of `npm test` (it measures; tests assert behaviour).
 import { eventually, startCluster } from './procs.ts';
@@ -10,6 +12,7 @@ const runs = Number(process.argv[3] ?? 5);
 const killMs: number[] = [];
 const firstMs: number[] = [];
 const joinMs: number[] = [];
+const resumeMs: number[] = [];
 
 for (let run = 0; run < runs; run++) {
   const t0 = Date.now();
@@ -29,7 +32,15 @@ for (let run = 0; run < runs; run++) {
     const seen = rest.map((p) => p.lines.find((l) => l.ev === 'event' && l.id === victim.name && l.type === 'dead')!.t! - killedAt);
     killMs.push(Math.max(...seen));
     firstMs.push(Math.min(...seen));
-    process.stderr.write(`run ${run}: started in ${ready - t0} ms, join seen by all after ${joinMs.at(-1)} ms, dead everywhere ${killMs.at(-1)} ms after SIGKILL (first ${firstMs.at(-1)} ms)\n`);
+    const stopped = rest[1 + Math.floor(Math.random() * (rest.length - 1))]!;
+    const others = rest.filter((p) => p !== stopped);
+    stopped.kill('SIGSTOP');
+    await eventually(() => others.every((p) => p.lastState(stopped.name) === 'dead'), 90_000, 'stopped node dead everywhere');
+    const contAt = Date.now();
+    stopped.kill('SIGCONT');
+    await eventually(() => others.every((p) => p.lastState(stopped.name) === 'alive'), 30_000, 'alive again everywhere');
+    resumeMs.push(Math.max(...others.map((p) => p.lines.findLast((l) => l.ev === 'event' && l.id === stopped.name && l.state === 'alive')!.t! - contAt)));
+    process.stderr.write(`run ${run}: started in ${ready - t0} ms, join seen by all after ${joinMs.at(-1)} ms, dead everywhere ${killMs.at(-1)} ms after SIGKILL (first ${firstMs.at(-1)} ms), alive everywhere ${resumeMs.at(-1)} ms after SIGCONT\n`);
   } finally {
     await Promise.all(nodes.map((p) => p.stop()));
   }
@@ -43,5 +54,6 @@ process.stdout.write(`${JSON.stringify({
   nodes: n, runs, profile: 'lan',
   sigkill_dead_everywhere_median_ms: median(killMs), sigkill_dead_everywhere_max_ms: Math.max(...killMs),
   sigkill_first_dead_median_ms: median(firstMs), join_seen_by_all_median_ms: median(joinMs),
-  samples: { killMs, firstMs, joinMs },
+  sigcont_alive_everywhere_median_ms: median(resumeMs),
+  samples: { killMs, firstMs, joinMs, resumeMs },
 })}\n`);

@@ -92,6 +92,7 @@ test('a stall shorter than the suspicion timeout kills nobody', async () => {
   h.resume();
   await c.run(10_000);
   for (const x of hosts) assert.ok(x.events.every((e) => e.type !== 'dead'), `${x.name} saw a death`);
+  assert.equal(h.node.stats().suspicionsStarted, 0, 'the stalled node accused nobody on waking');
   assert.ok(everyone(hosts, (x) => x.node.liveCount() === 8));
   await c.stopAll();
 });
@@ -112,6 +113,25 @@ test('a stall past the suspicion timeout: dead everywhere, then it refutes with 
   assert.ok(after > before, `incarnation ${after} > ${before}`);
   assert.ok(rest.every((x) => x.node.member('n5')!.incarnation === after));
   assert.ok(h.node.stats().refutations >= 1);
+  await c.stopAll();
+});
+
+test('a node stalled in the middle of its own probe does not accuse the target when it wakes', async () => {
+  const c = new VirtualCluster({ seed: 19 });
+  const hosts = await c.startJoined(6);
+  const h = c.host('n1');
+  const target = c.host('n2');
+  target.stall(); // the target is silent, so n1's next probe of it stays in flight...
+  h.node.probeNow('n2').catch(() => {});
+  await c.run(100);
+  h.stall(); // ...and n1 stops before its verdict is due
+  target.resume();
+  await c.run(5000);
+  h.resume();
+  await c.run(3000);
+  assert.equal(h.node.stats().lateProbes, 1);
+  assert.equal(h.node.stats().suspicionsStarted, 0);
+  assert.ok(hosts.every((x) => x.node.liveCount() === 6));
   await c.stopAll();
 });
 

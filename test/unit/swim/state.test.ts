@@ -26,6 +26,7 @@ function machine(overrides: Partial<SwimConfig> = {}) {
     event: (type, m) => events.push(`${type} ${m.id}`),
     suspicionChanged: (m) => suspicions.push(`${m.id} ${m.suspicion ? m.suspicion.deadlineMs : 'cleared'}`),
     conflict: (address, inc) => conflicts.push(`${address} ${inc}`),
+    refuted: () => {},
   };
   const cfg = resolveSwimConfig('lan', overrides);
   const self = new MemberRecord('me', 'me:1', 10, EMPTY, 0, 0);
