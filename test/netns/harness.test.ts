@@ -39,9 +39,10 @@ async function tcpReaches(from: VirtualHost, to: VirtualHost, port: number, time
 
 /** Datagrams each of `to` receives of `count` sent by `from` (to a multicast `group`, or unicast to `to[0]`). */
 async function udpDelivered(from: VirtualHost, to: VirtualHost[], count: number, port: number, group?: string): Promise<number[]> {
-  const sinks = to.map((h) => startProbe(h, ['udp-sink', String(port), String(count), '700', ...(group !== undefined ? [group] : [])]));
+  const sinks = to.map((h) => startProbe(h, ['udp-sink', String(port), String(count), '300', ...(group !== undefined ? [group] : [])]));
   await Promise.all(sinks.map((s) => s.waitFor((m) => m.ready === true, 10_000, 'sink ready')));
   await probe(from, ['udp-send', group ?? to[0]!.address, String(port), String(count), '0']);
+  for (const s of sinks) s.send({ done: true }); // sent: stragglers get 300 ms more
   const results = await Promise.all(sinks.map((s) => s.waitFor((m) => typeof m.received === 'number', 10_000, 'sink count')));
   return results.map((m) => m.received as number);
 }

@@ -4,9 +4,10 @@
  * netcat on the machine:
  *   tcp-server PORT                      echo server; prints {"listening":PORT}
  *   tcp-connect HOST PORT TIMEOUT_MS     prints {"ok":true} once the echo comes back, else {"ok":false,"error":...}
- *   udp-sink PORT EXPECTED IDLE_MS [GROUP]
+ *   udp-sink PORT EXPECTED GRACE_MS [GROUP]
  *                                        prints {"ready":true}, then {"received":N} once EXPECTED datagrams
- *                                        came or none for IDLE_MS; with GROUP, joins that multicast group
+ *                                        came, or GRACE_MS after any line on stdin; with GROUP, joins that
+ *                                        multicast group
  *   udp-send HOST PORT COUNT GAP_MS      sends COUNT datagrams GAP_MS apart; prints {"sent":COUNT}
  */
 import dgram from 'node:dgram';
@@ -38,28 +39,28 @@ if (mode === 'tcp-server') {
     process.exit(1);
   });
 } else if (mode === 'udp-sink') {
+  // Reports once EXPECTED datagrams came, or GRACE_MS after a "done" line on
+  // stdin (the test sends it when the sender has finished): no timing guess,
+  // so a loaded machine cannot make it report early.
   const sock = dgram.createSocket('udp4');
   const expected = Number(args[1]);
-  const idleMs = Number(args[2]);
+  const graceMs = Number(args[2]);
   let received = 0;
-  let timer: NodeJS.Timeout | undefined;
+  let reported = false;
   const report = (): void => {
-    clearTimeout(timer);
+    if (reported) return;
+    reported = true;
     out({ received });
     sock.close();
-  };
-  const arm = (): void => {
-    clearTimeout(timer);
-    timer = setTimeout(report, idleMs);
+    process.stdin.destroy();
   };
   sock.on('message', () => {
     if (++received >= expected) report();
-    else arm();
   });
+  process.stdin.on('data', () => setTimeout(report, graceMs));
   sock.bind(Number(args[0]), '0.0.0.0', () => {
     if (args[3] !== undefined) sock.addMembership(args[3]);
     out({ ready: true });
-    arm();
   });
 } else if (mode === 'udp-send') {
   const sock = dgram.createSocket('udp4');
