@@ -20,9 +20,11 @@ export interface MdnsConfig {
   /** UDP port, 5353 for real mDNS. Default 5353; tests may use another. */
   port: number;
   /**
-   * IPv4 addresses of the local interfaces to use, one socket each; empty
-   * means all interfaces through one socket (multicast-dns's default). Each
-   * socket only accepts packets from its interface's subnet. Default [].
+   * IPv4 addresses of the local interfaces to use, one socket each; each
+   * socket announces that interface's address and only accepts packets from
+   * its subnet. Empty (default) means one socket that listens on every
+   * interface but sends by the multicast route only (multicast-dns's
+   * behaviour): a host on several LANs should list its interfaces.
    */
   interfaces: string[];
   /**
