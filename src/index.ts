@@ -21,3 +21,8 @@ export * from './pubsub/index.ts';
 export * from './transport/index.ts';
 export { parseHostPort, tryParseHostPort, formatHostPort, type HostPort } from './net/address.ts';
 export { createLogger, silentLogger, type Logger, type LogLevel } from './log/index.ts';
+export type { Mesh, MeshOptions } from './mesh/types.ts';
+export { MeshRegistry } from './registry/mesh.ts';
+export * from './membership/index.ts';
+export { MdnsDiscovery, type MdnsDiscoveryOptions, type MdnsConfig, type DiscoveredPeer, type MdnsEvent } from './mdns/index.ts';
+export { Lifecycle, type LifecycleState } from './lifecycle/index.ts';

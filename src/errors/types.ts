@@ -38,6 +38,8 @@ export const ERROR_CODES = {
   SERVER_STOPPING: { status: 503, retryable: true },
   /** The registry knows no such service. */
   SERVICE_NOT_FOUND: { status: 404, retryable: false },
+  /** Multicast DNS cannot run here: port in use, interface unknown, no multicast route. */
+  MDNS_UNAVAILABLE: { status: 503, retryable: false },
   /** This node knows no other mesh member: discovery and seeds found nobody. */
   NO_MESH_FOUND: { status: 503, retryable: false },
   /** The service exists but no node passes the filters or is out of backoff. */
