@@ -1,90 +1,120 @@
-#!/usr/bin/env -S npx tsx
-// The `micromesh` command. Reads flags and environment once, here, and hands
-// plain options to the library (no ambient environment below this file).
-import { Command, InvalidArgumentError } from 'commander';
-import { createLogger, createService, MeshError, StaticRegistry, type LogLevel } from '../src/index.ts';
+#!/usr/bin/env node
+// The `micromesh` command (commander: well kept, typed, subcommands and
+// repeatable options). Flags and environment are read here and in cli/, once.
+import { randomBytes } from 'node:crypto';
+import { Command, Option } from 'commander';
+import { createLogger, createService, MeshError, type LogLevel, type ServiceRecord } from '../src/index.ts';
 import { Greeter } from '../examples/greeter/handler.ts';
+import { connect } from './cli/connect.ts';
+import { meshFlags, parseJson, parseMetadata, parsePort, type GlobalFlags } from './cli/options.ts';
+import { print } from './cli/print.ts';
 
 const program = new Command('micromesh')
   .description('peer-to-peer microservices with no infrastructure')
+  .option('--join <host:port,...>', 'gossip addresses of nodes to join (else mDNS finds them)', process.env.MICROMESH_JOIN)
+  .option('--cluster <name>', 'cluster name: meshes with other names never merge', process.env.MICROMESH_CLUSTER ?? 'micromesh')
+  .option('--key <base64>', 'gossip encryption key (32 bytes, base64; see keygen)', process.env.MICROMESH_KEY)
+  .option('--no-mdns', 'do not use mDNS (seeds only)')
+  .addOption(new Option('--mdns-port <port>', 'mDNS UDP port').argParser(parsePort).hideHelp())
+  .option('--interface <name|ip>', 'use only this network interface (bind, announce, mDNS)')
+  .option('--json', 'print JSON')
   .option('--log-level <level>', 'debug | info | warn | error | silent', process.env.MICROMESH_LOG_LEVEL ?? 'warn');
 
-const logger = () => createLogger({ level: program.opts().logLevel as LogLevel });
+const flags = (): GlobalFlags => program.opts<GlobalFlags>();
+const logger = () => createLogger({ level: flags().logLevel as LogLevel });
 
-function parseMetadata(value: string, prev: Record<string, string> = {}): Record<string, string> {
-  const i = value.indexOf('=');
-  if (i <= 0) throw new InvalidArgumentError(`metadata must be key=value, got "${value}"`);
-  return { ...prev, [value.slice(0, i)]: value.slice(i + 1) };
-}
-
-function parseJson(text: string | undefined): unknown {
-  if (text === undefined) return {};
+/** Runs a client command against the mesh, always releasing its connections. */
+async function withMesh<T>(fn: (c: Awaited<ReturnType<typeof connect>>) => Promise<T>): Promise<T> {
+  const c = await connect(meshFlags(flags()), logger());
   try {
-    return JSON.parse(text);
-  } catch (err) {
-    throw new InvalidArgumentError(`request must be JSON: ${(err as Error).message}`);
+    return await fn(c);
+  } finally {
+    await c.service.stop();
   }
 }
 
-/** A client-only service that reaches `service` at the given addresses. */
-function clientFor(service: string, addresses: string[]) {
-  return createService({ name: 'micromesh-cli', logger: logger(), registry: new StaticRegistry({ services: { [service]: addresses } }) });
-}
-
 program.command('run')
-  .description('run a peer (with --demo, serve the greeter example)')
-  .option('--name <name>', 'service name', 'greeter')
-  .option('--address <host:port>', 'RPC listen address', '127.0.0.1:0')
-  .option('--demo', 'serve Greeter.Hello and Greeter.Stream')
-  .action(async (o: { name: string; address: string; demo?: boolean }) => {
-    const svc = createService({ name: o.name, address: o.address, logger: logger(), mesh: { mdns: false } });
+  .description('run a peer; with --demo it serves the greeter (Greeter.Hello, Greeter.Stream)')
+  .option('--name <name>', 'service name (default: greeter with --demo, else micromesh)')
+  .option('--port <port>', 'RPC port', parsePort, 0)
+  .option('--gossip-port <port>', 'SWIM port (UDP and TCP)', parsePort, 0)
+  .option('--demo', 'serve the greeter example')
+  .action(async (o: { name?: string; port: number; gossipPort: number; demo?: boolean }) => {
+    const m = meshFlags(flags());
+    const host = m.host ?? '0.0.0.0';
+    const svc = createService({
+      name: o.name ?? (o.demo ? 'greeter' : 'micromesh'),
+      address: `${host}:${o.port}`,
+      logger: logger(),
+      mesh: { cluster: m.cluster, join: m.seeds, keys: m.keys, mdns: m.mdns, gossipAddress: `${host}:${o.gossipPort}` },
+    });
     if (o.demo) svc.handle('Greeter', new Greeter());
     await svc.start();
-    console.log(JSON.stringify({ service: svc.name, id: svc.id, address: svc.address }));
+    console.log(JSON.stringify({ service: svc.name, id: svc.id, address: svc.address, gossip: svc.mesh!.swim.address, cluster: m.cluster }));
     await svc.run();
   });
 
-program.command('call')
-  .description('call SERVICE ENDPOINT with a JSON request and print the JSON response')
+program.command('services').description('list the services in the mesh').action(() => withMesh(async ({ view }) => {
+  const all = await view.registry.listServices();
+  const byName = new Map<string, ServiceRecord[]>();
+  for (const s of all) byName.set(s.name, [...(byName.get(s.name) ?? []), s]);
+  const rows = [...byName].sort(([a], [b]) => a.localeCompare(b)).map(([name, ss]) => ({
+    name, versions: ss.map((s) => s.version).sort(), nodes: ss.reduce((n, s) => n + s.nodes.length, 0),
+  }));
+  print(flags().json, rows, () => [['NAME', 'VERSIONS', 'NODES'], ...rows.map((r) => [r.name, r.versions.join(','), String(r.nodes)])]);
+}));
+
+program.command('service').description('show one service: versions, endpoints, nodes').argument('<name>')
+  .action((name: string) => withMesh(async ({ view }) => {
+    const versions = await view.registry.getService(name);
+    if (versions.length === 0) throw new MeshError('SERVICE_NOT_FOUND', `no service "${name}" in the mesh (ask "micromesh services")`);
+    print(flags().json, versions, () => versions.flatMap((s) => [
+      [`${s.name} ${s.version}`, ''],
+      ...s.endpoints.map((e) => ['  endpoint', `${e.name}${Object.keys(e.metadata).length ? ` ${JSON.stringify(e.metadata)}` : ''}`]),
+      ...s.nodes.map((n) => ['  node', `${n.id} ${n.address}`]),
+    ]));
+  }));
+
+program.command('members').description('list the mesh members: id, address, state, incarnation').action(() => withMesh(async ({ view }) => {
+  const rows = view.members.map((m) => ({ id: m.id, address: m.address, state: m.state, incarnation: m.incarnation }));
+  print(flags().json, rows, () => [['ID', 'ADDRESS', 'STATE', 'INCARNATION'], ...rows.map((r) => [r.id, r.address, r.state, String(r.incarnation)])]);
+}));
+
+program.command('call').description('call SERVICE ENDPOINT with a JSON request; print the JSON response')
   .argument('<service>').argument('<endpoint>').argument('[json]')
-  .requiredOption('--address <host:port...>', 'where the service listens')
   .option('--timeout <ms>', 'timeout per attempt', (v) => Number(v), 5000)
   .option('--metadata <k=v>', 'request metadata (repeatable)', parseMetadata, {})
-  .action(async (service: string, endpoint: string, json: string | undefined, o: { address: string[]; timeout: number; metadata: Record<string, string> }) => {
-    const svc = clientFor(service, o.address);
-    try {
+  .action((service: string, endpoint: string, json: string | undefined, o: { timeout: number; metadata: Record<string, string> }) =>
+    withMesh(async ({ service: svc }) => {
       const res = await svc.client.call(service, endpoint, parseJson(json), { timeoutMs: o.timeout, metadata: o.metadata, contentType: 'application/json' });
-      console.log(JSON.stringify(res, null, 2));
-    } finally {
-      await svc.stop();
-    }
-  });
+      console.log(JSON.stringify(res, null, flags().json ? undefined : 2));
+    }));
 
-program.command('stream')
-  .description('open a server stream on SERVICE ENDPOINT and print each message as a JSON line')
+program.command('stream').description('open a server stream on SERVICE ENDPOINT; print each message as a JSON line')
   .argument('<service>').argument('<endpoint>').argument('[json]')
-  .requiredOption('--address <host:port...>', 'where the service listens')
-  .action(async (service: string, endpoint: string, json: string | undefined, o: { address: string[] }) => {
-    const svc = clientFor(service, o.address);
-    try {
-      for await (const m of await svc.client.stream(service, endpoint, parseJson(json), { contentType: 'application/json' })) console.log(JSON.stringify(m));
-    } finally {
-      await svc.stop();
-    }
-  });
+  .action((service: string, endpoint: string, json: string | undefined) => withMesh(async ({ service: svc }) => {
+    for await (const m of await svc.client.stream(service, endpoint, parseJson(json), { contentType: 'application/json' })) console.log(JSON.stringify(m));
+  }));
 
-program.command('health')
-  .description("call SERVICE's Debug.Health")
-  .argument('<service>')
-  .requiredOption('--address <host:port...>', 'where the service listens')
-  .action(async (service: string, o: { address: string[] }) => {
-    const svc = clientFor(service, o.address);
-    try {
-      console.log(JSON.stringify(await svc.client.call(service, 'Debug.Health', {}, { timeoutMs: 2000 })));
-    } finally {
-      await svc.stop();
-    }
-  });
+program.command('health').description("call Debug.Health on every node of SERVICE").argument('<service>')
+  .action((name: string) => withMesh(async ({ view, service: svc }) => {
+    const nodes = (await view.registry.getService(name)).flatMap((s) => s.nodes.map((n) => ({ version: s.version, ...n })));
+    if (nodes.length === 0) throw new MeshError('SERVICE_NOT_FOUND', `no service "${name}" in the mesh`);
+    const rows = await Promise.all(nodes.map(async (n) => {
+      try {
+        const r = await svc.client.call<{ status: string }>(name, 'Debug.Health', {}, { address: n.address, timeoutMs: 2000, retries: 0 });
+        return { node: n.id, address: n.address, version: n.version, status: r.status };
+      } catch (err) {
+        return { node: n.id, address: n.address, version: n.version, status: 'error', error: err instanceof MeshError ? `${err.code}: ${err.detail}` : String(err) };
+      }
+    }));
+    print(flags().json, rows, () => [['NODE', 'ADDRESS', 'VERSION', 'STATUS'], ...rows.map((r) => [r.node, r.address, r.version, r.error ? `${r.status} (${r.error})` : r.status])]);
+    if (rows.some((r) => r.status !== 'ok')) process.exitCode = 1;
+  }));
+
+program.command('keygen').description('print a new gossip encryption key (for --key / MICROMESH_KEY)').action(() => {
+  console.log(randomBytes(32).toString('base64'));
+});
 
 try {
   await program.parseAsync();

@@ -16,6 +16,8 @@ export * from './clock/index.ts';
 export * from './codec/index.ts';
 export { MemoryRegistry, StaticRegistry, type MemoryRegistryOptions, type StaticRegistryOptions } from './registry/index.ts';
 export type * from './registry/types.ts';
+/** The registry's service record (`Service` at the root is the runnable service). */
+export type { Service as ServiceRecord } from './registry/types.ts';
 export * from './selector/index.ts';
 export * from './pubsub/index.ts';
 export * from './transport/index.ts';

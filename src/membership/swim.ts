@@ -27,13 +27,26 @@ export interface SwimMembershipOptions {
  * records (many services, long endpoint lists) travel by fetch instead, and
  * only when their version changes.
  */
-interface Digest {
+export interface Digest {
   /** Record version. */
   v: number;
   /** RPC address serving the record. */
   r: string;
   /** The record, when it fits in the metadata. */
   d?: RecordData;
+}
+
+/** Decodes a member's SWIM metadata into its digest; undefined when it is not one. Never throws. */
+export function decodeDigest(metadata: Uint8Array, cbor = new Encoder({ useRecords: false, mapsAsObjects: true })): Digest | undefined {
+  if (metadata.length === 0) return undefined;
+  try {
+    const d = cbor.decode(metadata) as Partial<Digest> | undefined;
+    if (d === undefined || d === null || typeof d.v !== 'number' || typeof d.r !== 'string') return undefined;
+    if (d.d !== undefined && (d.d === null || typeof d.d !== 'object')) return undefined;
+    return d as Digest;
+  } catch {
+    return undefined;
+  }
 }
 
 interface Known {
@@ -199,16 +212,9 @@ export class SwimMembership implements Membership {
   }
 
   private decodeDigest(m: Member): Digest | undefined {
-    if (m.metadata.length === 0) return undefined;
-    try {
-      const d = this.cbor.decode(m.metadata) as Partial<Digest> | undefined;
-      if (d === undefined || typeof d.v !== 'number' || typeof d.r !== 'string') return undefined;
-      if (d.d !== undefined && (d.d === null || typeof d.d !== 'object')) return undefined;
-      return d as Digest;
-    } catch {
-      this.o.logger.debug('undecodable member digest', { member: m.id });
-      return undefined;
-    }
+    const d = decodeDigest(m.metadata, this.cbor);
+    if (d === undefined && m.metadata.length > 0) this.o.logger.debug('undecodable member digest', { member: m.id });
+    return d;
   }
 
   /** In order and never re-entrantly: events queued during a listener wait for it to return. */

@@ -145,6 +145,11 @@ function encodeEntry(s: Service): WireEntry {
   return e;
 }
 
+/** The services a member's record lists (one node each); malformed entries are skipped. */
+export function servicesOf(m: MemberView, logger?: Logger): Service[] {
+  return [...decodeEntries(m, logger).values()];
+}
+
 /** A member's entries; malformed ones are skipped (and logged), never trusted. */
 function decodeEntries(m: MemberView, logger?: Logger): Map<string, Service> {
   const out = new Map<string, Service>();
