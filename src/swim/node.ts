@@ -395,7 +395,22 @@ class SwimNodeImpl implements SwimNode, ShellContext {
         s.deadlineMs = now + this.cfg.probeTimeoutMs;
         this.counters.inc('lateSuspicionTimers');
       }
-      if (!this.state.suspicionExpired(m, now) && m.suspicion !== undefined) this.armSuspicion(m);
+      const verdict = this.state.suspicionExpired(m, now);
+      if (verdict === 'verify' && s !== undefined) {
+        this.counters.inc('suspicionChecks');
+        this.prober.probe(m, (outcome) => {
+          if (!this.running || m.suspicion !== s) return;
+          // Answered: its refutation rides back on the ack (buddy system); give it a moment to land.
+          if (outcome === 'alive') {
+            s.deadlineMs = this.clock.now() + this.cfg.probeTimeoutMs;
+            this.armSuspicion(m);
+          } else {
+            this.state.convict(m, this.clock.now());
+          }
+        });
+      } else if (verdict === 'wait' && m.suspicion !== undefined) {
+        this.armSuspicion(m);
+      }
       this.afterChange();
     }, delay));
   }

@@ -21,6 +21,8 @@ export class PacketIO {
   private readonly prober: () => Prober;
   private readonly parts: Uint8Array[] = [];
   private gossipNowMs = 0;
+  /** When we last answered a stale accusation from each sender. */
+  private readonly answered = new Map<string, number>();
 
   constructor(shell: ShellContext, queue: BroadcastQueue, prober: () => Prober) {
     this.sh = shell;
@@ -111,6 +113,24 @@ export class PacketIO {
     sh.afterChange();
   };
 
+  /**
+   * An accusation about us older than our incarnation means the sender
+   * missed our refutation, and gossip will not repeat it once its
+   * retransmissions are spent: answer the sender directly with our current
+   * alive. At most once per sender per probe interval.
+   */
+  private staleAccusation(from: string, incarnation: number, now: number): void {
+    const sh = this.sh;
+    const self = sh.state.self;
+    if (incarnation >= self.incarnation || sh.state.isLeaving || sh.state.conflictingAddress !== undefined) return;
+    const last = this.answered.get(from);
+    if (last !== undefined && now - last < sh.cfg.probeIntervalMs) return;
+    if (this.answered.size >= 1024) this.answered.clear();
+    this.answered.set(from, now);
+    sh.counters.inc('staleAccusationsAnswered');
+    this.send(from, [sh.state.encodeAlive(self)], false);
+  }
+
   // Messages are applied in packet order: a buddy-system suspicion comes
   // before the ping, so our refutation is queued in time to ride on the ack.
   private dispatch(from: string, m: SwimMessage, now: number): void {
@@ -133,9 +153,11 @@ export class PacketIO {
         sh.state.onAlive(m, now);
         return;
       case MessageType.Suspect:
+        if (m.id === sh.state.self.id) this.staleAccusation(from, m.incarnation, now);
         sh.state.onSuspect(m, now);
         return;
       case MessageType.Dead:
+        if (m.id === sh.state.self.id) this.staleAccusation(from, m.incarnation, now);
         sh.state.onDead(m, now);
         return;
       default:

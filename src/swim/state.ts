@@ -182,14 +182,35 @@ export class Membership {
     this.onDead({ id: m.id, incarnation, from: this.self.id }, nowMs);
   }
 
-  /** The shell's timer for `m` fired. Declares it dead if the deadline really passed; returns whether it did. */
-  suspicionExpired(m: MemberRecord, nowMs: number): boolean {
+  /**
+   * The shell's timer for `m` fired. Returns:
+   * - `wait`: the deadline has not passed (it moved), or `m` is no longer suspect;
+   * - `verify`: the deadline passed without the k confirmations Lifeguard
+   *   wants. A lone accuser is the case that goes wrong: the member may
+   *   have refuted in a packet we lost, and once the refutation's
+   *   retransmissions are spent nobody repeats it. The shell probes `m` once
+   *   more (its buddy ping makes a live member answer with its current
+   *   incarnation), then calls `convict` if that probe fails;
+   * - `dead`: it was declared dead.
+   */
+  suspicionExpired(m: MemberRecord, nowMs: number): 'wait' | 'verify' | 'dead' {
     const s = m.suspicion;
-    if (s === undefined || m.state !== WireState.Suspect || nowMs < s.deadlineMs) return false;
+    if (s === undefined || m.state !== WireState.Suspect || nowMs < s.deadlineMs) return 'wait';
+    if (s.confirmations < s.k && !s.verified) {
+      s.verified = true;
+      return 'verify';
+    }
+    this.convict(m, nowMs);
+    return 'dead';
+  }
+
+  /** Declares a suspect dead on its expired suspicion. */
+  convict(m: MemberRecord, nowMs: number): void {
+    const s = m.suspicion;
+    if (s === undefined || m.state !== WireState.Suspect) return;
     this.counters.inc('deathsDeclared');
     if (s.confirmations < s.k) this.counters.inc('degradedTimeouts');
     this.declareDead(m, m.incarnation, nowMs);
-    return true;
   }
 
   /**

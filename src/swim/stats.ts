@@ -50,6 +50,10 @@ export const SWIM_COUNTERS = [
   'deathsDeclared',
   /** Of those, ones that ran out before k confirmations arrived (memberlist's degraded.timeout). */
   'degradedTimeouts',
+  /** Suspicions that ran out short of k confirmations and were checked with one more probe before convicting. */
+  'suspicionChecks',
+  /** Stale accusations about us answered with our current alive (the accuser had missed our refutation). */
+  'staleAccusationsAnswered',
   /** Times this node refuted a suspicion or death about itself. */
   'refutations',
   /** Another process claimed this node's id from another address. */

@@ -139,6 +139,25 @@ export class MemoryPacketNetwork implements PacketNetwork {
     return (a?.group ?? 0) === (b?.group ?? 0);
   }
 
+  /**
+   * Extra time a TCP handshake from `fromHost` to `toHost` takes because of
+   * the link's loss: each lost SYN or SYN-ACK costs a retransmission timeout
+   * (1 s, doubling). 0 on a lossless link; Infinity after 6 losses.
+   */
+  handshakeDelayMs(fromHost: string, toHost: string): number {
+    const there = this.links.size === 0 ? this.defaults : (this.links.get(linkKey(fromHost, toHost)) ?? this.defaults);
+    const back = this.links.size === 0 ? this.defaults : (this.links.get(linkKey(toHost, fromHost)) ?? this.defaults);
+    if (there.loss <= 0 && back.loss <= 0) return 0;
+    let delay = 0;
+    let rto = SYN_RTO_MS;
+    for (let tries = 0; tries < 6; tries++) {
+      if (this.random.next() >= there.loss && this.random.next() >= back.loss) return delay;
+      delay += rto;
+      rto *= 2;
+    }
+    return Infinity;
+  }
+
   stats(): MemoryPacketStats {
     return { ...this.counters };
   }
@@ -257,11 +276,20 @@ function linkKey(from: string, to: string): string {
   return `${from}\u0000${to}`;
 }
 
+/** Linux's initial SYN retransmission timeout; it doubles on each retry. */
+const SYN_RTO_MS = 1000;
+
 /**
- * Wraps an in-memory stream transport so that dials respect the packet
- * network's partitions and down hosts: a dial to an unreachable host waits for
- * its timeout on the network's clock and fails with `TIMEOUT`, as a real dial
- * to a crashed or partitioned host does. Use one per simulated host.
+ * Wraps an in-memory stream transport so that dials behave like TCP over the
+ * packet network's links:
+ * - a dial to a partitioned or down host waits for its timeout on the
+ *   network's clock and fails with `TIMEOUT`, as a real dial to a crashed or
+ *   cut-off host does;
+ * - the handshake suffers the link's loss: each lost SYN or SYN-ACK costs a
+ *   retransmission timeout (1 s, then 2 s, 4 s...), so under loss a dial may
+ *   be late or time out (without this, TCP fallback probes would mask all
+ *   packet loss). Once connected, streams are lossless.
+ * Use one per simulated host.
  */
 export function gateStreams(inner: Transport, net: MemoryPacketNetwork, fromHost: string): Transport {
   return {
@@ -271,15 +299,24 @@ export function gateStreams(inner: Transport, net: MemoryPacketNetwork, fromHost
     },
     async dial(address: string, opts: DialOptions = {}): Promise<Socket> {
       const toHost = address.slice(0, address.lastIndexOf(':'));
-      if (!net.canReach(fromHost, toHost)) {
-        const ms = opts.timeoutMs ?? 5000;
+      const ms = opts.timeoutMs ?? 5000;
+      const wait = async (delay: number): Promise<void> => {
         try {
-          await net.clock.sleep(ms, opts.signal);
+          await net.clock.sleep(delay, opts.signal);
         } catch (reason) {
           throw new MeshError('CANCELLED', `dial ${address}: aborted`, { cause: reason });
         }
+      };
+      if (!net.canReach(fromHost, toHost)) {
+        await wait(ms);
         throw new MeshError('TIMEOUT', `dial ${address}: no answer within ${ms} ms`);
       }
+      const delay = net.handshakeDelayMs(fromHost, toHost);
+      if (delay >= ms) {
+        await wait(ms);
+        throw new MeshError('TIMEOUT', `dial ${address}: no answer within ${ms} ms`);
+      }
+      if (delay > 0) await wait(delay);
       return inner.dial(address, opts);
     },
   };

@@ -100,19 +100,43 @@ test('suspect: independent confirmations shrink the timer and are re-gossiped; r
   assert.deepEqual(t.events, [], 'confirmations are not new events');
 });
 
-test('suspicion expiry declares the member dead, only once the deadline has passed', () => {
+test('suspicion expiry: with its k confirmations the member is dead once the deadline passes', () => {
+  const t = machine();
+  for (const id of ['a', 'b', 'c', 'd']) t.alive(id, 5);
+  t.s.onSuspect({ id: 'a', incarnation: 5, from: 'me' }, 0);
+  t.s.onSuspect({ id: 'a', incarnation: 5, from: 'b' }, 0);
+  t.s.onSuspect({ id: 'a', incarnation: 5, from: 'c' }, 0);
+  const a = t.s.table.get('a')!;
+  t.reset();
+  assert.equal(t.s.suspicionExpired(a, 3999), 'wait');
+  assert.equal(t.s.suspicionExpired(a, 4000), 'dead');
+  assert.deepEqual(t.events, ['dead a']);
+  assert.equal(state(t, 'a'), 2);
+  assert.deepEqual(t.broadcasts.map((b) => b.msg), [{ type: 6, id: 'a', incarnation: 5, from: 'me' }]);
+  assert.equal(t.counters.get('degradedTimeouts'), 0);
+  assert.equal(t.s.suspicionExpired(a, 30_000), 'wait', 'no second death');
+});
+
+test('suspicion expiry short of k confirmations asks for one more check, then convicts', () => {
   const t = machine();
   for (const id of ['a', 'b', 'c', 'd']) t.alive(id, 5);
   t.s.onSuspect({ id: 'a', incarnation: 5, from: 'me' }, 0);
   const a = t.s.table.get('a')!;
   t.reset();
-  assert.equal(t.s.suspicionExpired(a, 23_999), false);
-  assert.equal(t.s.suspicionExpired(a, 24_000), true);
+  assert.equal(t.s.suspicionExpired(a, 24_000), 'verify');
+  assert.deepEqual(t.events, [], 'not yet');
+  t.s.convict(a, 24_500);
   assert.deepEqual(t.events, ['dead a']);
-  assert.equal(state(t, 'a'), 2);
-  assert.deepEqual(t.broadcasts.map((b) => b.msg), [{ type: 6, id: 'a', incarnation: 5, from: 'me' }]);
   assert.equal(t.counters.get('degradedTimeouts'), 1, 'it ran out without its k confirmations');
-  assert.equal(t.s.suspicionExpired(a, 30_000), false, 'no second death');
+  t.s.convict(a, 25_000);
+  assert.deepEqual(t.events, ['dead a'], 'convicting twice is a no-op');
+  // A second expiry of the same suspicion (the check passed but no refutation came) convicts at once.
+  t.alive('b', 6);
+  t.s.onSuspect({ id: 'b', incarnation: 6, from: 'me' }, 0);
+  const b = t.s.table.get('b')!;
+  assert.equal(t.s.suspicionExpired(b, 24_000), 'verify');
+  b.suspicion!.deadlineMs = 25_000;
+  assert.equal(t.s.suspicionExpired(b, 25_000), 'dead');
 });
 
 test('alive refutes a suspicion (suspect → alive), cancelling the timer; so does a restart after death', () => {
