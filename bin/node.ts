@@ -4,6 +4,7 @@
 import { randomBytes } from 'node:crypto';
 import { Command, Option } from 'commander';
 import { createLogger, createService, MeshError, type LogLevel, type ServiceRecord } from '../src/index.ts';
+import type { SwimConfig, SwimProfile } from '../src/swim/config.ts';
 import { Greeter } from '../examples/greeter/handler.ts';
 import { connect } from './cli/connect.ts';
 import { meshFlags, parseJson, parseMetadata, parsePort, type GlobalFlags } from './cli/options.ts';
@@ -39,14 +40,22 @@ program.command('run')
   .option('--port <port>', 'RPC port', parsePort, 0)
   .option('--gossip-port <port>', 'SWIM port (UDP and TCP)', parsePort, 0)
   .option('--demo', 'serve the greeter example')
-  .action(async (o: { name?: string; port: number; gossipPort: number; demo?: boolean }) => {
+  .addOption(new Option('--profile <lan|wan|local>', 'SWIM profile').choices(['lan', 'wan', 'local']).default('lan'))
+  .addOption(new Option('--swim <json>', 'SWIM settings overriding the profile, as JSON').argParser((v) => parseJson(v) as Partial<SwimConfig>).hideHelp())
+  .addOption(new Option('--rejoin-ms <ms>', 're-join seeds and mDNS peers this often').argParser(Number).hideHelp())
+  .addOption(new Option('--mdns-browse-ms <ms>', 'mean time between mDNS browses').argParser(Number).hideHelp())
+  .action(async (o: { name?: string; port: number; gossipPort: number; demo?: boolean; profile: SwimProfile; swim?: Partial<SwimConfig>; rejoinMs?: number; mdnsBrowseMs?: number }) => {
     const m = meshFlags(flags());
     const host = m.host ?? '0.0.0.0';
+    const mdns = m.mdns === false ? false : { ...m.mdns, ...(o.mdnsBrowseMs ? { browseIntervalMs: o.mdnsBrowseMs } : {}) };
     const svc = createService({
       name: o.name ?? (o.demo ? 'greeter' : 'micromesh'),
       address: `${host}:${o.port}`,
       logger: logger(),
-      mesh: { cluster: m.cluster, join: m.seeds, keys: m.keys, mdns: m.mdns, gossipAddress: `${host}:${o.gossipPort}` },
+      mesh: {
+        cluster: m.cluster, join: m.seeds, keys: m.keys, mdns, gossipAddress: `${host}:${o.gossipPort}`,
+        profile: o.profile, swim: o.swim, rejoinIntervalMs: o.rejoinMs,
+      },
     });
     if (o.demo) svc.handle('Greeter', new Greeter());
     await svc.start();

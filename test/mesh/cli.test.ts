@@ -1,0 +1,76 @@
+// The micromesh command across real processes on 127.0.0.1 (mDNS off: seeds).
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { JsonLinesProcess } from '../support/json-lines.ts';
+import { CLI, cli, cliJson } from '../support/cli.ts';
+
+const FAST = JSON.stringify({ probeIntervalMs: 200, probeTimeoutMs: 100, gossipIntervalMs: 50 });
+const peers: JsonLinesProcess[] = [];
+after(() => { for (const p of peers) p.child.kill('SIGKILL'); });
+
+async function runPeer(extra: string[] = [], join?: string): Promise<{ p: JsonLinesProcess; gossip: string; id: string; address: string }> {
+  const args = [CLI, '--no-mdns', '--interface', 'lo', ...(join ? ['--join', join] : []), ...extra, 'run', '--demo', '--profile', 'local', '--swim', FAST];
+  const p = new JsonLinesProcess(spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] }), 'peer');
+  peers.push(p);
+  const m = await p.waitFor((x) => typeof x.gossip === 'string', 20_000, 'peer start');
+  return { p, gossip: m.gossip as string, id: m.id as string, address: m.address as string };
+}
+
+async function until<T>(fn: () => Promise<T>, ok: (v: T) => boolean, what: string, ms = 20_000): Promise<T> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const v = await fn().catch((e: unknown) => e as T);
+    if (ok(v)) return v;
+    if (Date.now() > end) assert.fail(`timed out waiting for ${what}; last: ${JSON.stringify(v instanceof Error ? v.message : v)}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+interface Member { id: string; state: string }
+interface Svc { name: string; nodes: number }
+interface Version { nodes: { id: string; address: string }[] }
+
+test('run, services, service, members, call, stream, health; no ghost members; SIGKILL leaves every registry', async () => {
+  const a = await runPeer();
+  const b = await runPeer([], a.gossip);
+  const c = await runPeer([], a.gossip);
+  const via = (x: { gossip: string }) => ['--no-mdns', '--join', x.gossip];
+  await until(() => cliJson<Svc[]>([...via(a), 'services']), (s) => Array.isArray(s) && s[0]?.nodes === 3, 'three greeter nodes');
+  const versions = await cliJson<Version[]>([...via(b), 'service', 'greeter']);
+  assert.deepEqual(versions[0]!.nodes.map((n) => n.id).sort(), [a.id, b.id, c.id].sort());
+  const call = await cli([...via(c), 'call', 'greeter', 'Greeter.Hello', '{"name":"cli"}', '--metadata', 'trace=1']);
+  assert.equal(call.code, 0, call.stderr);
+  assert.deepEqual(JSON.parse(call.stdout), { msg: 'Hello cli' });
+  const stream = await cli([...via(a), 'stream', 'greeter', 'Greeter.Stream', '{"name":"s","count":2}']);
+  assert.deepEqual(stream.stdout.trim().split('\n').map((l) => JSON.parse(l)), [{ msg: 'Hello s #1' }, { msg: 'Hello s #2' }]);
+  const health = await cliJson<{ status: string }[]>([...via(a), 'health', 'greeter']);
+  assert.deepEqual(health.map((h) => h.status), ['ok', 'ok', 'ok']);
+  // Seven client commands later, the mesh still has exactly its three members.
+  const members = await cliJson<Member[]>([...via(b), 'members']);
+  assert.deepEqual(members.map((m) => m.id).sort(), [a.id, b.id, c.id].sort());
+  assert.ok(members.every((m) => m.state === 'alive'));
+  // SIGKILL: the node leaves every survivor's registry; calls go to the others.
+  c.p.child.kill('SIGKILL');
+  for (const x of [a, b]) {
+    await until(() => cliJson<Version[]>([...via(x), 'service', 'greeter']), (v) => Array.isArray(v) && v[0]?.nodes.length === 2, `greeter without the killed node, seen from ${x.id}`);
+  }
+  for (let i = 0; i < 3; i++) assert.equal((await cli([...via(a), 'call', 'greeter', 'Greeter.Hello', '{"name":"x"}'])).code, 0);
+  const err = await cli([...via(a), 'call', 'nobody', 'X.Y']);
+  assert.equal(err.code, 1);
+  assert.match(err.stderr, /SERVICE_NOT_FOUND/);
+});
+
+test('nodes with another cluster name or gossip key never appear', async () => {
+  const key = (await cli(['keygen'])).stdout.trim();
+  const main = await runPeer(['--key', key]);
+  await runPeer(['--key', key, '--cluster', 'other'], main.gossip);
+  await runPeer(['--key', Buffer.alloc(32, 7).toString('base64')], main.gossip);
+  await runPeer([], main.gossip); // no key at all
+  await new Promise((r) => setTimeout(r, 2000));
+  const members = await cliJson<Member[]>(['--no-mdns', '--key', key, '--join', main.gossip, 'members']);
+  assert.deepEqual(members.map((m) => m.id), [main.id]);
+  const wrong = await cli(['--no-mdns', '--join', main.gossip, 'members']);
+  assert.equal(wrong.code, 1, 'a client without the key cannot read the mesh');
+  assert.match(wrong.stderr, /NO_MESH_FOUND/);
+});
