@@ -1,5 +1,5 @@
 import { SystemClock, SystemRandom } from '../clock/index.ts';
-import type { Clock, Random, TimerHandle } from '../clock/types.ts';
+import type { Clock, Random } from '../clock/types.ts';
 import { MeshError } from '../errors/index.ts';
 import { silentLogger } from '../log/silent.ts';
 import type { Logger } from '../log/types.ts';
@@ -10,7 +10,6 @@ import { BroadcastQueue } from './broadcasts.ts';
 import { resolveSwimConfig, type SwimConfig } from './config.ts';
 import { EventQueue } from './events.ts';
 import { RateLimitedLog } from './log-limit.ts';
-import { pushPullScaleMs } from './math.ts';
 import { MemberRecord } from './members.ts';
 import { Prober } from './probe.ts';
 import { Envelope, Keyring } from './security.ts';
@@ -19,6 +18,7 @@ import { Membership, type MembershipEffects } from './state.ts';
 import { SWIM_COUNTERS, type SwimCounter } from './stats.ts';
 import { PacketIO } from './packets.ts';
 import { StreamIO } from './streams.ts';
+import { Timers } from './timers.ts';
 import type { Member, ProbeOutcome, SwimEventType, SwimListener, SwimNode, SwimNodeOptions, SwimStats } from './types.ts';
 import { SwimWire, WireState } from './wire.ts';
 
@@ -63,11 +63,9 @@ class SwimNodeImpl implements SwimNode, ShellContext {
   private startPromise: Promise<void> | undefined;
   private stopPromise: Promise<void> | undefined;
   private leavePromise: Promise<void> | undefined;
-  private readonly loopTimers: (TimerHandle | undefined)[] = [undefined, undefined, undefined];
-  private readonly suspicionTimers = new Map<string, TimerHandle>();
+  private readonly timers: Timers;
   private urgent = false;
   private refutation = false;
-  private gossipLoop = false;
   private lastEagerMs = -Infinity;
 
   constructor(opts: SwimNodeOptions) {
@@ -97,6 +95,7 @@ class SwimNodeImpl implements SwimNode, ShellContext {
     this.io = new StreamIO(this);
     this.prober = new Prober(this, this.io);
     this.packets = new PacketIO(this, this.queue, () => this.prober);
+    this.timers = new Timers(this, this.prober, this.packets, this.queue, () => this.pushPullOnce());
   }
 
   get address(): string {
@@ -292,14 +291,7 @@ class SwimNodeImpl implements SwimNode, ShellContext {
     // Our own alive goes out like any news (as memberlist's setAlive does):
     // after a join it spreads from us as well as from the seed.
     this.fx.broadcast(self.id, this.state.encodeAlive(self), false);
-    if (this.opts.startLoops !== false) {
-      // Random stagger, so nodes started together do not probe in lockstep.
-      const { probeIntervalMs, gossipIntervalMs, pushPullIntervalMs } = this.cfg;
-      this.loopTimers[0] = this.clock.setTimeout(this.probeTick, this.random.int(probeIntervalMs));
-      this.gossipLoop = gossipIntervalMs > 0;
-      if (this.gossipLoop) this.loopTimers[1] = this.clock.setTimeout(this.gossipTick, this.random.int(gossipIntervalMs));
-      if (pushPullIntervalMs > 0) this.loopTimers[2] = this.clock.setTimeout(this.pushPullTick, this.random.int(pushPullIntervalMs));
-    }
+    if (this.opts.startLoops !== false) this.timers.startLoops();
     this.afterChange();
   }
 
@@ -321,9 +313,7 @@ class SwimNodeImpl implements SwimNode, ShellContext {
   private async doStop(): Promise<void> {
     this.phase = 'stopped';
     this.controller.abort(new MeshError('NOT_RUNNING', 'the SWIM node stopped'));
-    for (const t of this.loopTimers) this.clock.clearTimeout(t);
-    for (const t of this.suspicionTimers.values()) this.clock.clearTimeout(t);
-    this.suspicionTimers.clear();
+    this.timers.stop();
     this.prober.stop();
     this.queue.clear();
     this.events.clear();
@@ -343,89 +333,17 @@ class SwimNodeImpl implements SwimNode, ShellContext {
     await this.stop();
   }
 
-  private readonly probeTick = (): void => {
-    if (!this.running) return;
-    this.state.reap(this.clock.now());
-    this.prober.probeNext();
-    this.afterChange();
-    this.loopTimers[0] = this.clock.setTimeout(this.probeTick, this.state.awareness.scaleMs(this.cfg.probeIntervalMs));
-  };
-
-  /**
-   * The gossip loop runs only while there is something to gossip: an idle
-   * node would send nothing anyway, and skipping its five empty ticks a second
-   * is most of what an idle simulated node costs.
-   */
-  private readonly gossipTick = (): void => {
-    this.loopTimers[1] = undefined;
-    if (!this.running) return;
-    this.packets.gossipRound();
-    this.afterChange();
-    this.armGossip();
-  };
-
-  private armGossip(): void {
-    if (this.loopTimers[1] !== undefined || !this.gossipLoop || this.queue.size === 0 || this.phase !== 'running') return;
-    this.loopTimers[1] = this.clock.setTimeout(this.gossipTick, this.cfg.gossipIntervalMs);
-  }
-
-  private readonly pushPullTick = (): void => {
-    if (!this.running) return;
-    void this.pushPullOnce();
-    this.loopTimers[2] = this.clock.setTimeout(this.pushPullTick, pushPullScaleMs(this.cfg.pushPullIntervalMs, this.state.table.size));
-  };
-
-  private armSuspicion(m: MemberRecord): void {
-    const old = this.suspicionTimers.get(m.id);
-    if (old !== undefined) {
-      this.clock.clearTimeout(old);
-      this.suspicionTimers.delete(m.id);
-    }
-    if (m.suspicion === undefined || this.phase === 'stopped') return;
-    const delay = Math.max(0, m.suspicion.deadlineMs - this.clock.now());
-    this.suspicionTimers.set(m.id, this.clock.setTimeout(() => {
-      this.suspicionTimers.delete(m.id);
-      if (!this.running) return;
-      const s = m.suspicion;
-      const now = this.clock.now();
-      if (s !== undefined && !s.graced && now - s.deadlineMs > this.cfg.probeIntervalMs) {
-        // We were not running when it fell due: the refutation may be
-        // sitting unread in our socket. Read the inbox before convicting.
-        s.graced = true;
-        s.deadlineMs = now + this.cfg.probeTimeoutMs;
-        this.counters.inc('lateSuspicionTimers');
-      }
-      const verdict = this.state.suspicionExpired(m, now);
-      if (verdict === 'verify' && s !== undefined) {
-        this.counters.inc('suspicionChecks');
-        this.prober.probe(m, (outcome) => {
-          if (!this.running || m.suspicion !== s) return;
-          // Answered: its refutation rides back on the ack (buddy system); give it a moment to land.
-          if (outcome === 'alive') {
-            s.deadlineMs = this.clock.now() + this.cfg.probeTimeoutMs;
-            this.armSuspicion(m);
-          } else {
-            this.state.convict(m, this.clock.now());
-          }
-        });
-      } else if (verdict === 'wait' && m.suspicion !== undefined) {
-        this.armSuspicion(m);
-      }
-      this.afterChange();
-    }, delay));
-  }
-
   private effects(): MembershipEffects {
     return {
       broadcast: (id, bytes, urgent, notify) => {
         this.queue.enqueue(id, bytes, notify);
         if (urgent) this.urgent = true;
-        this.armGossip();
+        this.timers.armGossip();
       },
       event: (type, m) => {
         if (this.events.wants(type)) this.events.push({ type, member: m.snapshot(m === this.state.self), atMs: this.clock.now() });
       },
-      suspicionChanged: (m) => this.armSuspicion(m),
+      suspicionChanged: (m) => this.timers.armSuspicion(m),
       refuted: () => {
         this.refutation = true;
       },

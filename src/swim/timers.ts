@@ -1,0 +1,130 @@
+import type { TimerHandle } from '../clock/types.ts';
+import type { BroadcastQueue } from './broadcasts.ts';
+import { pushPullScaleMs } from './math.ts';
+import type { MemberRecord } from './members.ts';
+import type { PacketIO } from './packets.ts';
+import type { Prober } from './probe.ts';
+import type { ShellContext } from './shell.ts';
+
+/**
+ * The node's clock-driven work: the probe, gossip and push-pull loops, and
+ * one timer per suspect member. Nothing else in SWIM keeps a timer per
+ * member, so an idle node with N members costs one probe timer a second.
+ */
+export class Timers {
+  private readonly sh: ShellContext;
+  private readonly prober: Prober;
+  private readonly packets: PacketIO;
+  private readonly queue: BroadcastQueue;
+  private readonly pushPull: () => Promise<boolean>;
+  private probeTimer: TimerHandle | undefined;
+  private gossipTimer: TimerHandle | undefined;
+  private pushPullTimer: TimerHandle | undefined;
+  private gossipLoop = false;
+  private readonly suspicions = new Map<string, TimerHandle>();
+
+  constructor(sh: ShellContext, prober: Prober, packets: PacketIO, queue: BroadcastQueue, pushPull: () => Promise<boolean>) {
+    this.sh = sh;
+    this.prober = prober;
+    this.packets = packets;
+    this.queue = queue;
+    this.pushPull = pushPull;
+  }
+
+  /** Starts the loops, each at a random offset so that nodes started together do not probe in lockstep. */
+  startLoops(): void {
+    const { clock, random, cfg } = this.sh;
+    this.probeTimer = clock.setTimeout(this.probeTick, random.int(cfg.probeIntervalMs));
+    this.gossipLoop = cfg.gossipIntervalMs > 0;
+    if (this.gossipLoop) this.gossipTimer = clock.setTimeout(this.gossipTick, random.int(cfg.gossipIntervalMs));
+    if (cfg.pushPullIntervalMs > 0) this.pushPullTimer = clock.setTimeout(this.pushPullTick, random.int(cfg.pushPullIntervalMs));
+  }
+
+  /** Cancels everything (the node stops). */
+  stop(): void {
+    const clock = this.sh.clock;
+    for (const t of [this.probeTimer, this.gossipTimer, this.pushPullTimer, ...this.suspicions.values()]) clock.clearTimeout(t);
+    this.suspicions.clear();
+    this.gossipLoop = false;
+  }
+
+  /**
+   * Arms the gossip loop if something is queued. The loop runs only while
+   * there is something to gossip: an idle node would send nothing anyway,
+   * and skipping its five empty ticks a second is most of what an idle
+   * simulated node costs.
+   */
+  armGossip(): void {
+    if (this.gossipTimer !== undefined || !this.gossipLoop || this.queue.size === 0 || !this.sh.running) return;
+    this.gossipTimer = this.sh.clock.setTimeout(this.gossipTick, this.sh.cfg.gossipIntervalMs);
+  }
+
+  /** (Re)arms or cancels the one timer of `m`, following `m.suspicion`. */
+  armSuspicion(m: MemberRecord): void {
+    const clock = this.sh.clock;
+    const old = this.suspicions.get(m.id);
+    if (old !== undefined) {
+      clock.clearTimeout(old);
+      this.suspicions.delete(m.id);
+    }
+    if (m.suspicion === undefined || !this.sh.running) return;
+    const delay = Math.max(0, m.suspicion.deadlineMs - clock.now());
+    this.suspicions.set(m.id, clock.setTimeout(() => this.suspicionDue(m), delay));
+  }
+
+  private suspicionDue(m: MemberRecord): void {
+    const sh = this.sh;
+    this.suspicions.delete(m.id);
+    if (!sh.running) return;
+    const s = m.suspicion;
+    const now = sh.clock.now();
+    if (s !== undefined && !s.graced && now - s.deadlineMs > sh.cfg.probeIntervalMs) {
+      // We were not running when it fell due: the refutation may be
+      // sitting unread in our socket. Read the inbox before convicting.
+      s.graced = true;
+      s.deadlineMs = now + sh.cfg.probeTimeoutMs;
+      sh.counters.inc('lateSuspicionTimers');
+    }
+    const verdict = sh.state.suspicionExpired(m, now);
+    if (verdict === 'verify' && s !== undefined) {
+      sh.counters.inc('suspicionChecks');
+      this.prober.probe(m, (outcome) => {
+        if (!sh.running || m.suspicion !== s) return;
+        if (outcome === 'alive') {
+          // It answered: its refutation rides back on the ack (buddy system); give it a moment to land.
+          s.deadlineMs = sh.clock.now() + sh.cfg.probeTimeoutMs;
+          this.armSuspicion(m);
+        } else {
+          sh.state.convict(m, sh.clock.now());
+        }
+      });
+    } else if (verdict === 'wait' && m.suspicion !== undefined) {
+      this.armSuspicion(m);
+    }
+    sh.afterChange();
+  }
+
+  private readonly probeTick = (): void => {
+    const sh = this.sh;
+    if (!sh.running) return;
+    sh.state.reap(sh.clock.now());
+    this.prober.probeNext();
+    sh.afterChange();
+    this.probeTimer = sh.clock.setTimeout(this.probeTick, sh.state.awareness.scaleMs(sh.cfg.probeIntervalMs));
+  };
+
+  private readonly gossipTick = (): void => {
+    this.gossipTimer = undefined;
+    if (!this.sh.running) return;
+    this.packets.gossipRound();
+    this.sh.afterChange();
+    this.armGossip();
+  };
+
+  private readonly pushPullTick = (): void => {
+    const sh = this.sh;
+    if (!sh.running) return;
+    void this.pushPull();
+    this.pushPullTimer = sh.clock.setTimeout(this.pushPullTick, pushPullScaleMs(sh.cfg.pushPullIntervalMs, sh.state.table.size));
+  };
+}
