@@ -51,6 +51,7 @@ export interface MeshView {
  */
 export async function readMesh(o: ReadMeshOptions): Promise<MeshView> {
   const tried: string[] = [];
+  const failures: string[] = [];
   for await (const seed of candidates(o)) {
     if (tried.includes(seed)) continue;
     tried.push(seed);
@@ -61,6 +62,7 @@ export async function readMesh(o: ReadMeshOptions): Promise<MeshView> {
       });
     } catch (err) {
       o.logger.debug('could not read the membership of a seed', { seed, error: String(err) });
+      failures.push(`${seed}: ${err instanceof MeshError ? `${err.code} ${err.detail}` : String(err)}`);
       continue;
     }
     const records = await readRecords(members, o);
@@ -68,8 +70,12 @@ export async function readMesh(o: ReadMeshOptions): Promise<MeshView> {
     for (const r of records) for (const s of servicesOf(r, o.logger)) await registry.register(s);
     return { seed, members, records, registry };
   }
-  const how = [o.seeds.length > 0 ? `no seed answered (${o.seeds.join(', ')})` : 'no seeds given', o.mdns === false ? 'mDNS is off' : 'mDNS found no peer'];
-  throw new MeshError('NO_MESH_FOUND', `no mesh found: ${how.join('; ')}${tried.length > o.seeds.length ? `; tried ${tried.join(', ')}` : ''}`);
+  const heardByMdns = tried.length - o.seeds.length;
+  const how = [
+    o.seeds.length > 0 ? 'no seed answered' : 'no seeds given',
+    o.mdns === false ? 'mDNS is off' : heardByMdns > 0 ? `mDNS found ${heardByMdns} peer(s), none answered` : 'mDNS found no peer',
+  ];
+  throw new MeshError('NO_MESH_FOUND', `no mesh found: ${how.join('; ')}${failures.length > 0 ? ` (${failures.join('; ')})` : ''}`);
 }
 
 /** Seeds first, then gossip addresses heard over mDNS, as they arrive. */
@@ -86,9 +92,10 @@ async function* candidates(o: ReadMeshOptions): AsyncGenerator<string> {
   try {
     await discovery.start({ signal: o.signal });
     const end = o.clock.now() + (o.browseMs ?? 1000);
-    for (let i = 0; ; i++) {
-      if (i < heard.length) {
-        yield heard[i]!;
+    let next = 0;
+    for (;;) {
+      if (next < heard.length) {
+        yield heard[next++]!;
         continue;
       }
       const left = end - o.clock.now();
