@@ -1,3 +1,4 @@
+import type { Encoder } from 'cbor-x';
 import { MeshError } from '../errors/index.ts';
 import { REFUSED, type Outcome } from './local.ts';
 import { parseTopic } from './topic.ts';
@@ -12,6 +13,9 @@ import type { Headers } from './types.ts';
  *   request  { n: sender node id, p: id prefix,
  *              m: [ [seq, topic, headers, body]                              broadcast
  *                 | [seq, topic, headers, body, queue, attempt, tried?] ] }   queue group
+ *            `m` may also be a byte string holding that array's CBOR: a
+ *            broadcast batch is built from per-message encodings made once
+ *            and shared by every target node.
  *   response { r?: outcome[] }   one per queue-group message, in order:
  *              0 handled | 1 no member | 2 busy | 3 not running
  *              | [code, message, member] the handler failed
@@ -33,7 +37,7 @@ export type WireMessage =
 export interface DeliverRequest {
   n: string;
   p: string;
-  m: WireMessage[];
+  m: WireMessage[] | Uint8Array;
 }
 
 export interface DeliverResponse {
@@ -67,10 +71,41 @@ function isHeaders(v: unknown): v is Headers {
   return true;
 }
 
+/** CBOR of one broadcast message, `[seq, topic, headers, body]`. */
+export function encodeBroadcastMessage(cbor: Encoder, seq: number, topic: string, headers: Headers, body: Uint8Array): Uint8Array {
+  return cbor.encode([seq, topic, headers, body]);
+}
+
+/** CBOR array of already-encoded items (a definite-length array header, then the items). */
+export function cborArrayOf(items: readonly Uint8Array[]): Uint8Array {
+  const n = items.length;
+  const head = n < 24 ? 1 : n < 256 ? 2 : n < 65_536 ? 3 : 5;
+  let size = head;
+  for (const it of items) size += it.length;
+  const out = new Uint8Array(size);
+  if (head === 1) out[0] = 0x80 + n;
+  else if (head === 2) out.set([0x98, n]);
+  else if (head === 3) out.set([0x99, n >> 8, n & 0xff]);
+  else out.set([0x9a, (n >>> 24) & 0xff, (n >> 16) & 0xff, (n >> 8) & 0xff, n & 0xff]);
+  let pos = head;
+  for (const it of items) {
+    out.set(it, pos);
+    pos += it.length;
+  }
+  return out;
+}
+
 /** Validates a request; throws MeshError BAD_REQUEST naming the first problem. */
-export function decodeDeliver(req: unknown): { sender: string; messages: Delivery[] } {
+export function decodeDeliver(req: unknown, cbor: Encoder): { sender: string; messages: Delivery[] } {
   if (req === null || typeof req !== 'object') throw bad('not a map');
   const r = req as Partial<DeliverRequest>;
+  if (r.m instanceof Uint8Array) {
+    try {
+      r.m = cbor.decode(r.m) as WireMessage[];
+    } catch (err) {
+      throw bad(`m holds undecodable CBOR (${(err as Error).message})`);
+    }
+  }
   if (typeof r.n !== 'string' || typeof r.p !== 'string' || !Array.isArray(r.m)) throw bad('n, p and m are required');
   if (r.m.length > MAX_WIRE_MESSAGES) throw bad(`${r.m.length} messages, more than ${MAX_WIRE_MESSAGES}`);
   const messages: Delivery[] = new Array(r.m.length);

@@ -1,5 +1,5 @@
 import { AsyncResource } from 'node:async_hooks';
-import type { DeliverRequest, DeliverResponse, WireMessage } from './delivery-wire.ts';
+import { cborArrayOf, type DeliverRequest, type DeliverResponse, type WireMessage } from './delivery-wire.ts';
 import type { Headers } from './types.ts';
 
 /** A message this node published (or dead-lettered): what every copy of it shares. */
@@ -10,6 +10,8 @@ export interface Held {
   tokens: string[];
   headers: Headers;
   body: Uint8Array;
+  /** Its broadcast encoding, made on first send and shared by every target. */
+  wire?: Uint8Array;
 }
 
 /** One queue-group delivery in progress, owned by its holder until acked or dead-lettered. */
@@ -43,6 +45,8 @@ export interface OutboxHost {
   readonly maxBatchesInFlight: number;
   readonly deliveryTimeoutMs: number;
   readonly ackTimeoutMs: number;
+  /** CBOR of a broadcast message (encoded once, reused for every target). */
+  encode(p: Held): Uint8Array;
   /** Performs the `$mesh` call. */
   call(address: string, req: DeliverRequest, timeoutMs: number): Promise<DeliverResponse>;
   /** `n` broadcast copies to `node` were lost (at-most-once). */
@@ -151,7 +155,7 @@ export class Outbox {
     const h = this.host;
     const k = this.batchSize((i) => link.bcast[i]!.body.length, link.bcast.length);
     const items = link.bcast.splice(0, k);
-    const m: WireMessage[] = items.map((p) => [p.seq, p.topic, p.headers, p.body]);
+    const m = cborArrayOf(items.map((p) => (p.wire ??= h.encode(p))));
     link.bInFlight++;
     h.released(items.length);
     h.call(link.address, { n: h.nodeId, p: h.idPrefix, m }, h.deliveryTimeoutMs).then(

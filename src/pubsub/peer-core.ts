@@ -6,7 +6,7 @@ import type { MemberView, Membership, MembershipEvent } from '../membership/type
 import { Counters } from '../metrics/counters.ts';
 import type { Client } from '../rpc/types.ts';
 import {
-  DELIVER_ENDPOINT, DELIVER_SERVICE, decodeDeliver, decodeOutcome, encodeOutcome, type DeliverResponse,
+  DELIVER_ENDPOINT, DELIVER_SERVICE, decodeDeliver, encodeBroadcastMessage, decodeOutcome, encodeOutcome, type DeliverResponse,
 } from './delivery-wire.ts';
 import { LOCAL_COUNTERS, LocalSubs, REFUSED, type Inbound, type Outcome } from './local.ts';
 import { Outbox, type Held, type QueueEntry } from './outbox.ts';
@@ -18,7 +18,7 @@ import type { Headers } from './types.ts';
 
 export const PEER_COUNTERS = [
   ...LOCAL_COUNTERS, 'published', 'sent', 'received', 'acked', 'refused', 'redelivered', 'deadLettered',
-  'deliveryFailures', 'malformed', 'badRecords',
+  'deliveryFailures', 'malformed', 'badRecords', 'batchesSent',
 ] as const;
 export type PeerCounter = (typeof PEER_COUNTERS)[number];
 
@@ -88,9 +88,10 @@ export class PeerCore {
     this.outbox = new Outbox({
       nodeId: this.nodeId, idPrefix: this.idPrefix, maxBatchMessages: c.maxBatchMessages, maxBatchBytes: c.maxBatchBytes,
       maxBatchesInFlight: c.maxBatchesInFlight, deliveryTimeoutMs: c.deliveryTimeoutMs, ackTimeoutMs: c.ackTimeoutMs,
-      call: (address, req, timeoutMs) => d.client.call<DeliverResponse>(DELIVER_SERVICE, DELIVER_ENDPOINT, req, {
+      encode: (p) => encodeBroadcastMessage(this.cbor, p.seq, p.topic, p.headers, p.body),
+      call: (address, req, timeoutMs) => (this.counters.inc('batchesSent'), d.client.call<DeliverResponse>(DELIVER_SERVICE, DELIVER_ENDPOINT, req, {
         address, timeoutMs, retries: 0, contentType: 'application/cbor',
-      }),
+      })),
       broadcastFailed: (node, n, err) => this.broadcastFailed(node, n, err),
       queueSettled: (node, entries, tokens, outcomes, err) => this.queueSettled(node, entries, tokens, outcomes, err),
       released: (n) => {
@@ -191,7 +192,7 @@ export class PeerCore {
     if (!this.running) throw new MeshError('NOT_RUNNING', 'broker is not running on this node', { id: 'micromesh.broker' });
     let batch: ReturnType<typeof decodeDeliver>;
     try {
-      batch = decodeDeliver(req);
+      batch = decodeDeliver(req, this.cbor);
     } catch (err) {
       this.counters.inc('malformed');
       this.log.warn('malformed delivery dropped', { error: String(err) });

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Encoder } from 'cbor-x';
 import { decodeSubs, encodeSubs, queuesFor, wantsBroadcast } from '../../../src/pubsub/subs-record.ts';
-import { decodeDeliver, decodeOutcome, encodeOutcome } from '../../../src/pubsub/delivery-wire.ts';
+import { cborArrayOf, decodeDeliver, decodeOutcome, encodeBroadcastMessage, encodeOutcome } from '../../../src/pubsub/delivery-wire.ts';
 import { decodeEnvelope, encodeEnvelope, envelopeMsgId, gossipTopicOf, prefixBytes } from '../../../src/pubsub/gossip-envelope.ts';
 
 const cbor = new Encoder({ useRecords: false, mapsAsObjects: true, tagUint8Array: false });
@@ -45,7 +45,7 @@ test('subs record: decoding matches patterns and rejects malformed records', () 
 test('delivery wire: requests round-trip and malformed ones are refused with BAD_REQUEST', () => {
   const body = new Uint8Array([1, 2, 3]);
   const req = { n: 'node-a', p: '0011223344556677', m: [[35, 'a.b', { k: 'v' }, body], [1, 'c', {}, body, 'q', 2, ['node-a/1']]] };
-  const d = decodeDeliver(cbor.decode(cbor.encode(req)));
+  const d = decodeDeliver(cbor.decode(cbor.encode(req)), cbor);
   assert.equal(d.sender, 'node-a');
   assert.deepEqual(d.messages.map((m) => [m.id, m.topic, m.queue, m.attempt, m.tried]), [
     ['0011223344556677-z', 'a.b', undefined, 1, undefined], ['0011223344556677-1', 'c', 'q', 2, ['node-a/1']],
@@ -55,7 +55,14 @@ test('delivery wire: requests round-trip and malformed ones are refused with BAD
     { n: 'x', p: 'y', m: [[-1, 'a', {}, body]] }, { n: 'x', p: 'y', m: [[1, 'a', { k: 1 }, body]] },
     { n: 'x', p: 'y', m: [[1, 'a', {}, 'text']] }, { n: 'x', p: 'y', m: [[1, 'a', {}, body, '', 1]] },
     { n: 'x', p: 'y', m: [[1, 'a', {}, body, 'q', 0]] }];
-  for (const bad of bads) assert.throws(() => decodeDeliver(bad), { code: 'BAD_REQUEST' }, JSON.stringify(bad));
+  for (const bad of bads) assert.throws(() => decodeDeliver(bad, cbor), { code: 'BAD_REQUEST' }, JSON.stringify(bad));
+  const packed = { n: 'a', p: 'ff', m: cborArrayOf([encodeBroadcastMessage(cbor, 1, 'x', {}, body), encodeBroadcastMessage(cbor, 2, 'y', {}, body)]) };
+  assert.deepEqual(decodeDeliver(cbor.decode(cbor.encode(packed)), cbor).messages.map((m) => [m.id, m.topic]), [['ff-1', 'x'], ['ff-2', 'y']]);
+  for (const n of [0, 23, 24, 255, 256, 70_000]) {
+    const arr = cborArrayOf(Array.from({ length: n }, () => cbor.encode(7)));
+    assert.equal((cbor.decode(arr) as number[]).length, n);
+  }
+  assert.throws(() => decodeDeliver({ n: 'a', p: 'b', m: new Uint8Array([0x9f]) }, cbor), { code: 'BAD_REQUEST' });
   for (const o of [0, 1, 2, 3, { code: 'X', message: 'boom', member: 'n/1' }] as const) assert.deepEqual(decodeOutcome(encodeOutcome(o)), o);
   assert.equal((decodeOutcome('junk') as { code: string }).code, 'PROTOCOL_ERROR');
 });

@@ -1,0 +1,206 @@
+// Pubsub benchmark: one publisher and 1 or 4 subscribers, each in its own
+// process on 127.0.0.1, 100-byte messages, 1 and 64 messages in flight, for
+// NATS (Debian's nats-server, started and stopped here, with the `nats`
+// client), stock libp2p gossipsub (signed, default options), and
+// micromesh's gossip and direct brokers. Rows are interleaved over several
+// rounds and each row reports its median round (by msgs/s), so all systems
+// see the same machine load. bench/pubsub/node.ts defines "in flight" and
+// how latency is measured.
+//   npm run bench:pubsub -- [--json] [--rounds 3] [--seconds 3] [--warmup 1]
+//     [--systems nats,gossipsub-stock,micromesh-gossip,micromesh-direct] [--subscribers 1,4] [--inflight 1,64]
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { readFileSync } from 'node:fs';
+import { connect, createServer } from 'node:net';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import type { Config, System } from './pubsub/adapters.ts';
+import { Coordinator } from '../test/pubsub/coordinator.ts';
+
+const { values } = parseArgs({
+  options: {
+    json: { type: 'boolean', default: false },
+    rounds: { type: 'string', default: '3' },
+    seconds: { type: 'string', default: '3' },
+    warmup: { type: 'string', default: '1' },
+    systems: { type: 'string', default: 'nats,gossipsub-stock,micromesh-gossip,micromesh-direct' },
+    subscribers: { type: 'string', default: '1,4' },
+    inflight: { type: 'string', default: '1,64' },
+  },
+});
+const NODE = fileURLToPath(new URL('./pubsub/node.ts', import.meta.url));
+const ROW_LIMIT_MS = 90_000;
+const log = (s: string): void => void (values.json ? undefined : console.error(s));
+
+interface Sample {
+  msgs_per_s: number; deliveries_per_s: number; p50_us: number; p99_us: number; rss_mb: number;
+  first_delivery_ms: number; server_rss_mb: number | undefined;
+}
+
+async function freePort(): Promise<number> {
+  const s = createServer();
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
+  const port = (s.address() as { port: number }).port;
+  await new Promise<void>((r) => s.close(() => r()));
+  return port;
+}
+
+async function waitPort(port: number, limitMs = 10_000): Promise<void> {
+  const start = performance.now();
+  for (;;) {
+    const ok = await new Promise<boolean>((r) => {
+      const c = connect(port, '127.0.0.1');
+      c.once('connect', () => { c.destroy(); r(true); }).once('error', () => r(false));
+    });
+    if (ok) return;
+    if (performance.now() - start > limitMs) throw new Error(`port ${port} never opened`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+function rssOf(pid: number): number {
+  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m === null ? 0 : Number(m[1]) * 1024;
+}
+
+interface Proc { child: ChildProcess; next(): Promise<Record<string, any>>; end(): Promise<void>; markEnding(): void }
+
+function spawnNode(cfg: Config): Proc {
+  // BENCH_PROFILE=pub|sub writes V8 CPU profiles of that role to /tmp/pubsub-prof (for optimising, not for the table).
+  const prof = process.env.BENCH_PROFILE === cfg.role ? ['--cpu-prof', '--cpu-prof-dir=/tmp/pubsub-prof'] : [];
+  const child = spawn(process.execPath, [...prof, '--import', 'tsx', NODE, JSON.stringify(cfg)], { stdio: ['pipe', 'pipe', 'inherit'] });
+  child.stdin!.on('error', () => {}); // it may exit between our check and our write
+  let ending = false;
+  child.once('exit', (code, signal) => {
+    if (!ending) log(`  ${cfg.system} ${cfg.role}${cfg.index} exited early (code ${code}, signal ${signal})`);
+  });
+  const queue: Record<string, any>[] = [];
+  const waiters: ((v: Record<string, any>) => void)[] = [];
+  createInterface({ input: child.stdout! }).on('line', (line) => {
+    let v: Record<string, any>;
+    try {
+      v = JSON.parse(line);
+    } catch {
+      return;
+    }
+    const w = waiters.shift();
+    if (w) w(v);
+    else queue.push(v);
+  });
+  return {
+    child,
+    markEnding: () => { ending = true; },
+    next: () => (queue.length > 0 ? Promise.resolve(queue.shift()!) : new Promise((r) => waiters.push(r))),
+    async end() {
+      ending = true;
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      const exited = once(child, 'exit');
+      child.stdin!.write('end\n');
+      const t = setTimeout(() => child.kill('SIGKILL'), 5000);
+      await exited;
+      clearTimeout(t);
+    },
+  };
+}
+
+/** Resolves with the next message matching `pred`, skipping others. */
+async function nextWhere(p: Proc, pred: (v: Record<string, any>) => boolean): Promise<Record<string, any>> {
+  for (;;) {
+    const v = await p.next();
+    if (pred(v)) return v;
+  }
+}
+
+function withLimit<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let t: NodeJS.Timeout;
+  return Promise.race([p, new Promise<T>((_, reject) => { t = setTimeout(() => reject(new Error(`${what}: no result in ${ms} ms`)), ms); })])
+    .finally(() => clearTimeout(t));
+}
+
+async function runRow(system: System, subscribers: number, inflight: number): Promise<Sample> {
+  const base = { system, subscribers, inflight, warmup: Number(values.warmup), seconds: Number(values.seconds), ackPort: await freePort() };
+  const extra: Partial<Config> = {};
+  let server: ChildProcess | undefined;
+  let coord: Coordinator | undefined;
+  if (system === 'nats') {
+    extra.natsPort = await freePort();
+    server = spawn('nats-server', ['-a', '127.0.0.1', '-p', String(extra.natsPort)], { stdio: 'ignore' });
+    await waitPort(extra.natsPort);
+  } else if (system === 'gossipsub-stock') {
+    extra.libp2pPorts = await Promise.all(Array.from({ length: subscribers + 1 }, freePort));
+  } else {
+    coord = new Coordinator();
+    await coord.listen();
+    extra.coordinator = coord.address;
+  }
+  const t0 = process.hrtime.bigint();
+  const pub = spawnNode({ ...base, ...extra, role: 'pub', index: 0 });
+  const subs = Array.from({ length: subscribers }, (_, i) => spawnNode({ ...base, ...extra, role: 'sub', index: i + 1 }));
+  try {
+    const result = await withLimit(nextWhere(pub, (v) => v.completed !== undefined), ROW_LIMIT_MS, `${system} ${subscribers}/${inflight}`);
+    const serverRss = server?.pid === undefined ? undefined : rssOf(server.pid);
+    const subResults = await withLimit(Promise.all(subs.map(async (s) => {
+      const r = nextWhere(s, (v) => v.measured !== undefined);
+      s.markEnding();
+      s.child.stdin!.write('end\n');
+      return r;
+    })), 20_000, `${system} ${subscribers}/${inflight} subscriber results`);
+    const samples = subResults.flatMap((r) => r.samples as number[]).sort((a, b) => a - b);
+    const pct = (q: number): number => samples[Math.min(samples.length - 1, Math.floor(q * samples.length))] ?? NaN;
+    const firsts = subResults.map((r) => Number(BigInt(r.first) - t0) / 1e6);
+    const msgs = result.completed / result.seconds;
+    return {
+      msgs_per_s: msgs, deliveries_per_s: msgs * subscribers, p50_us: pct(0.5), p99_us: pct(0.99),
+      rss_mb: Math.max(result.rss, ...subResults.map((r) => r.rss)) / 2 ** 20,
+      first_delivery_ms: Math.max(...firsts), server_rss_mb: serverRss === undefined ? undefined : serverRss / 2 ** 20,
+    };
+  } finally {
+    log('  ending row');
+    await Promise.all([pub, ...subs].map((p) => p.end()));
+    log('  processes ended');
+    if (server !== undefined) {
+      const exited = once(server, 'exit');
+      server.kill('SIGTERM');
+      await exited;
+    }
+    await coord?.close();
+  }
+}
+
+const list = (s: string): string[] => s.split(',').map((x) => x.trim()).filter(Boolean);
+const rows = list(values.subscribers!).flatMap((s) => list(values.inflight!).flatMap((f) =>
+  list(values.systems!).map((name) => ({ name: name as System, subscribers: Number(s), inflight: Number(f) }))));
+const samples = new Map<string, Sample[]>();
+const keyOf = (r: { name: string; subscribers: number; inflight: number }): string => `${r.name}/${r.subscribers}/${r.inflight}`;
+for (let round = 0; round < Number(values.rounds); round++) {
+  for (const row of rows) {
+    try {
+      const s = await runRow(row.name, row.subscribers, row.inflight);
+      samples.set(keyOf(row), [...(samples.get(keyOf(row)) ?? []), s]);
+      log(`round ${round + 1} ${keyOf(row)}: ${Math.round(s.msgs_per_s)} msgs/s, ${Math.round(s.deliveries_per_s)} deliveries/s, p50 ${s.p50_us.toFixed(0)} µs, first ${s.first_delivery_ms.toFixed(0)} ms`);
+    } catch (err) {
+      log(`round ${round + 1} ${keyOf(row)}: failed: ${(err as Error).message}`);
+    }
+  }
+}
+
+const round1 = (x: number | undefined): number | null => (x === undefined || Number.isNaN(x) ? null : Math.round(x * 10) / 10);
+const results = rows.map((row) => {
+  const ss = samples.get(keyOf(row)) ?? [];
+  const m = [...ss].sort((a, b) => a.msgs_per_s - b.msgs_per_s)[Math.floor(ss.length / 2)];
+  return {
+    name: row.name, subscribers: row.subscribers, inflight: row.inflight,
+    msgs_per_s: m ? Math.round(m.msgs_per_s) : null, deliveries_per_s: m ? Math.round(m.deliveries_per_s) : null,
+    p50_us: round1(m?.p50_us), p99_us: round1(m?.p99_us), rss_mb: round1(m?.rss_mb), first_delivery_ms: round1(m?.first_delivery_ms),
+    server_rss_mb: round1(m?.server_rss_mb), rounds: ss.length, msgs_per_s_rounds: ss.map((s) => Math.round(s.msgs_per_s)),
+  };
+});
+for (const r of results) {
+  const ref = (name: string) => results.find((x) => x.name === name && x.subscribers === r.subscribers && x.inflight === r.inflight);
+  const ratio = (a: number | null, b: number | null | undefined): number | null => (a === null || !b ? null : Math.round((a / b) * 100) / 100);
+  if (r.name === 'micromesh-direct') Object.assign(r, { deliveries_vs_nats: ratio(r.deliveries_per_s, ref('nats')?.deliveries_per_s) });
+  if (r.name === 'micromesh-gossip') Object.assign(r, { deliveries_vs_stock: ratio(r.deliveries_per_s, ref('gossipsub-stock')?.deliveries_per_s) });
+}
+if (values.json) for (const r of results) console.log(JSON.stringify(r));
+else console.table(results.map(({ msgs_per_s_rounds: _x, ...rest }) => rest));
