@@ -59,7 +59,12 @@ program.command('run')
     });
     if (o.demo) svc.handle('Greeter', new Greeter());
     await svc.start();
-    console.log(JSON.stringify({ service: svc.name, id: svc.id, address: svc.address, gossip: svc.mesh!.swim.address, cluster: m.cluster }));
+    const gossip = svc.mesh!.swim.address;
+    console.log(JSON.stringify({ service: svc.name, id: svc.id, address: svc.address, gossip, cluster: m.cluster, mdns: svc.mesh!.mdnsError ? 'unavailable' : m.mdns !== false }));
+    if (!flags().json) {
+      if (svc.mesh!.mdnsError) console.error(`mDNS unavailable here (${svc.mesh!.mdnsError.detail}); peers must --join ${gossip}`);
+      console.error(`try: npx micromesh --join ${gossip} services${o.demo ? `   or   npx micromesh --join ${gossip} call greeter Greeter.Hello '{"name":"Ada"}'` : ''}`);
+    }
     await svc.run();
   });
 

@@ -46,6 +46,8 @@ export class MeshNode implements Mesh {
   private readonly lifecycle = new Lifecycle();
   private membership: SwimMembership | undefined;
   private rejoinTimer: TimerHandle | undefined;
+  /** Why mDNS could not start, when it could not (the node then relies on seeds). */
+  mdnsError: MeshError | undefined;
   private readonly unsubscribe: (() => void)[] = [];
 
   constructor(parts: MeshNodeParts) {
@@ -84,7 +86,14 @@ export class MeshNode implements Mesh {
       if (discovery !== undefined) {
         this.unsubscribe.push(discovery.on('peer', (ev) => this.joinDiscovered(ev.peer)));
         await discovery.update({ nodeId: swim.id, gossipAddress: swim.address, rpcAddress: rpc.address, protocolVersion: PROTOCOL_VERSION });
-        await discovery.start(opts);
+        try {
+          await discovery.start(opts);
+        } catch (err) {
+          // A node without multicast (loopback, some containers) still works with seeds.
+          if (!(err instanceof MeshError && err.code === 'MDNS_UNAVAILABLE')) throw err;
+          this.mdnsError = err;
+          logger.warn('mDNS unavailable, continuing with seeds only', { error: err.detail });
+        }
       }
       await this.rejoin();
       this.scheduleRejoin();

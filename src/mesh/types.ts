@@ -18,6 +18,7 @@ import type { SwimConfig, SwimProfile } from '../swim/config.ts';
 import type { SwimNode } from '../swim/types.ts';
 import type { Discovery } from '../mdns/types.ts';
 import type { Membership } from '../membership/types.ts';
+import type { MeshError } from '../errors/errors.ts';
 import type { PacketNetwork, Transport } from '../transport/types.ts';
 
 /** A service's view of its mesh node. */
@@ -28,6 +29,8 @@ export interface Mesh {
   readonly discovery: Discovery | undefined;
   /** The membership once started. */
   readonly members: Membership | undefined;
+  /** Why mDNS could not start, when it could not (the node then relies on seeds). */
+  readonly mdnsError: MeshError | undefined;
   /** Other members known alive; 0 means no mesh was found (yet). */
   peerCount(): number;
   /** Joins seeds and discovered peers that are not live members now (it also runs periodically). */
