@@ -95,16 +95,26 @@ abstract class Outgoing {
   }
 }
 
+/** Receives the outcome of a unary call (the client's invocation: no promise in between). */
+export interface UnarySink {
+  onResponse(payload: Uint8Array): void;
+  onFailure(err: MeshError): void;
+}
+
 /**
  * A unary call this side opened: one request, one response. Kept separate
  * from streams so the common case allocates as little as possible.
  */
 export class UnaryCall extends Outgoing {
-  resolveFn: ((payload: Uint8Array) => void) | undefined;
-  rejectFn: ((err: MeshError) => void) | undefined;
+  sink: UnarySink | undefined;
+
+  constructor(session: Session, id: number, sink: UnarySink) {
+    super(session, id);
+    this.sink = sink;
+  }
 
   protected get open(): boolean {
-    return this.resolveFn !== undefined;
+    return this.sink !== undefined;
   }
 
   grantInitial(): void {}
@@ -112,10 +122,10 @@ export class UnaryCall extends Outgoing {
   onFrame(type: number, _flags: number, payload: Uint8Array): void {
     switch (type) {
       case FrameType.Data: {
-        const resolve = this.resolveFn;
-        if (resolve === undefined) return;
+        const sink = this.sink;
+        if (sink === undefined) return;
         this.finish();
-        resolve(payload);
+        sink.onResponse(payload);
         return;
       }
       case FrameType.Error:
@@ -128,15 +138,14 @@ export class UnaryCall extends Outgoing {
   }
 
   protected fail(err: MeshError): void {
-    const reject = this.rejectFn;
-    if (reject === undefined) return;
+    const sink = this.sink;
+    if (sink === undefined) return;
     this.finish();
-    reject(err);
+    sink.onFailure(err);
   }
 
   private finish(): void {
-    this.resolveFn = undefined;
-    this.rejectFn = undefined;
+    this.sink = undefined;
     this.detach();
     const s = this.session;
     if (s.goingAway || s.peerGoingAway) s.streamDone();

@@ -6,7 +6,7 @@ import type { Socket } from '../transport/types.ts';
 import type { RpcConfig } from './config.ts';
 import { DeadlineWheel, type Expirable } from './deadlines.ts';
 import { Flag, FrameParser, FrameType, INLINE_ROUTE } from './frame.ts';
-import { LocalCall, RemoteCall, UnaryCall, type Route } from './calls.ts';
+import { LocalCall, RemoteCall, UnaryCall, type Route, type UnarySink } from './calls.ts';
 import type { RpcStats } from './stats.ts';
 import { FrameWriter } from './writer.ts';
 
@@ -180,22 +180,24 @@ export class Session {
     this.activity++;
   }
 
-  /** Opens a unary call; resolves with the response payload, rejects with a MeshError. */
-  unary(service: string, endpoint: string, contentType: string, timeoutMs: number,
-    metadata: Uint8Array | undefined, body: Uint8Array, signal: AbortSignal | undefined): Promise<Uint8Array> {
+  /**
+   * Opens a unary call; its outcome goes to `sink` (response payload or a
+   * MeshError), never synchronously. `now` is the caller's clock reading,
+   * reused for the deadline.
+   */
+  unary(service: string, endpoint: string, contentType: string, timeoutMs: number, now: number,
+    metadata: Uint8Array | undefined, body: Uint8Array, signal: AbortSignal | undefined, sink: UnarySink): void {
     const failure = this.cannotOpen(body, signal);
-    if (failure !== undefined) return Promise.reject(failure);
+    if (failure !== undefined) {
+      queueMicrotask(() => sink.onFailure(failure));
+      return;
+    }
     const id = this.allocateId();
-    const call = new UnaryCall(this, id);
-    const p = new Promise<Uint8Array>((resolve, reject) => {
-      call.resolveFn = resolve;
-      call.rejectFn = reject;
-    });
+    const call = new UnaryCall(this, id, sink);
     this.local.set(id, call);
-    if (timeoutMs > 0) this.wheel.add(call, this.opts.clock.now() + timeoutMs);
+    if (timeoutMs > 0) this.wheel.add(call, now + timeoutMs);
     if (signal !== undefined) call.watch(signal);
     this.writeRequest(id, service, endpoint, contentType, Flag.EndStream, timeoutMs, metadata, body);
-    return p;
   }
 
   /**

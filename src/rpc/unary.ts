@@ -3,6 +3,7 @@ import { MeshError, toMeshError } from '../errors/index.ts';
 import type { Node } from '../registry/types.ts';
 import type { Next } from '../selector/types.ts';
 import type { RpcClientOptions } from './client.ts';
+import type { UnarySink } from './calls.ts';
 import type { Session } from './session.ts';
 import type { CallOptions } from './types.ts';
 
@@ -23,11 +24,12 @@ export function attemptBudget(timeoutMs: number, deadline: number | undefined, n
 }
 
 /**
- * One unary call through its attempts. The first attempt chains promises
- * directly (no async functions, one promise hop when the selector and the
- * connection are ready); only a failure takes the retry path.
+ * One unary call through its attempts. It owns the caller's promise and is
+ * the session's sink, so a call costs one promise and no extra microtask hop
+ * when the selector and the connection are ready; only a failure takes the
+ * retry path.
  */
-export class UnaryInvocation {
+export class UnaryInvocation implements UnarySink {
   private readonly c: RpcClientOptions;
   private readonly service: string;
   private readonly endpoint: string;
@@ -41,6 +43,8 @@ export class UnaryInvocation {
   private node: Node | undefined;
   private start = 0;
   private attempt = 0;
+  private resolve!: (value: unknown) => void;
+  private reject!: (err: unknown) => void;
 
   constructor(c: RpcClientOptions, service: string, endpoint: string, o: CallOptions, codec: Codec, body: Uint8Array,
     meta: Uint8Array | undefined, deadline: number | undefined) {
@@ -55,60 +59,83 @@ export class UnaryInvocation {
     this.timeoutMs = o.timeoutMs ?? c.config.callTimeoutMs;
   }
 
+  /** Starts the call; the promise settles with the decoded response or the final error. */
   run(): Promise<unknown> {
+    const p = new Promise<unknown>((resolve, reject) => {
+      this.resolve = resolve;
+      this.reject = reject;
+    });
+    this.attemptNow();
+    return p;
+  }
+
+  private attemptNow(): void {
     const o = this.o;
     this.node = undefined;
     try {
       if (o.address === undefined) {
         if (this.next === undefined) {
           const sel = this.c.selector.select(this.service, o.select);
-          if (sel instanceof Promise) return sel.then((n) => this.withNext(n), (e: unknown) => this.failed(e));
+          if (sel instanceof Promise) {
+            sel.then((n) => this.withNext(n), (e: unknown) => this.onFailure(e));
+            return;
+          }
           this.next = sel;
         }
         this.node = this.next();
       }
       const s = this.c.pool.get(o.address ?? this.node!.address, o.signal);
-      if (s instanceof Promise) return s.then((session) => this.send(session), (e: unknown) => this.failed(e));
-      return this.send(s);
+      if (s instanceof Promise) s.then((session) => this.send(session), (e: unknown) => this.onFailure(e));
+      else this.send(s);
     } catch (e) {
-      return this.failed(e);
+      this.onFailure(e);
     }
   }
 
-  private withNext(n: Next): Promise<unknown> {
+  private withNext(n: Next): void {
     this.next = n;
-    return this.run();
+    this.attemptNow();
   }
 
-  private send(session: Session): Promise<unknown> {
+  private send(session: Session): void {
     const now = this.c.clock.now();
     this.start = now;
     const budget = attemptBudget(this.timeoutMs, this.deadline, now);
-    if (budget < 0) return this.failed(new MeshError('TIMEOUT', 'deadline inherited from the caller has passed', { id: 'micromesh.client' }));
-    return session.unary(this.service, this.endpoint, this.codec.contentType, budget, this.meta, this.body, this.o.signal)
-      .then((payload) => this.succeeded(payload), (e: unknown) => this.failed(e));
+    if (budget < 0) {
+      this.onFailure(new MeshError('TIMEOUT', 'deadline inherited from the caller has passed', { id: 'micromesh.client' }));
+      return;
+    }
+    session.unary(this.service, this.endpoint, this.codec.contentType, budget, now, this.meta, this.body, this.o.signal, this);
   }
 
-  private succeeded(payload: Uint8Array): unknown {
+  onResponse(payload: Uint8Array): void {
     const c = this.c;
     if (this.node !== undefined) c.selector.mark(this.service, this.node, { latencyMs: c.clock.now() - this.start });
     c.stats.inc('callsSucceeded');
-    return this.codec.decode(payload);
+    let value: unknown;
+    try {
+      value = this.codec.decode(payload);
+    } catch (err) {
+      this.reject(err);
+      return;
+    }
+    this.resolve(value);
   }
 
-  private failed(e: unknown): Promise<unknown> {
+  onFailure(e: unknown): void {
     const c = this.c;
     const err = toMeshError(e, 'micromesh.client');
     if (this.node !== undefined) c.selector.mark(this.service, this.node, { error: err, latencyMs: c.clock.now() - this.start });
     const retries = this.o.retries ?? c.config.retries;
     if (!err.retryable || this.attempt >= retries || this.o.signal?.aborted) {
       c.stats.inc('callsFailed');
-      return Promise.reject(err);
+      this.reject(err);
+      return;
     }
     this.attempt++;
     c.stats.inc('retries');
     const wait = (this.o.backoff ?? defaultBackoff)(this.attempt);
-    if (wait <= 0) return this.run();
-    return c.clock.sleep(wait, this.o.signal).then(() => this.run(), () => Promise.reject(err));
+    if (wait <= 0) this.attemptNow();
+    else c.clock.sleep(wait, this.o.signal).then(() => this.attemptNow(), () => this.reject(err));
   }
 }

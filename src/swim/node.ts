@@ -285,7 +285,7 @@ class SwimNodeImpl implements SwimNode, ShellContext {
     }
     this.packets.attach(ep);
     const self = this.state.self;
-    self.address = this.opts.advertiseAddress ?? ep.address;
+    self.address = advertised(this.opts.advertiseAddress, ep.address);
     this.phase = 'running';
     this.fx.event('join', self);
     // Our own alive goes out like any news (as memberlist's setAlive does):
@@ -373,4 +373,11 @@ class SwimNodeImpl implements SwimNode, ShellContext {
 function describe(err: unknown): string {
   if (err instanceof MeshError) return `${err.code} ${err.detail}`;
   return err instanceof Error ? err.message : String(err);
+}
+
+/** The address to announce: `advertise` with port 0 meaning the bound port, else the bound address. */
+function advertised(advertise: string | undefined, bound: string): string {
+  if (advertise === undefined) return bound;
+  if (!advertise.endsWith(':0')) return advertise;
+  return `${advertise.slice(0, -2)}:${bound.slice(bound.lastIndexOf(':') + 1)}`;
 }

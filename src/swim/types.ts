@@ -89,7 +89,7 @@ export interface SwimNodeOptions {
   name?: string;
   /** Where to bind UDP and TCP, `host:port`; port 0 picks one free for both. */
   bindAddress: string;
-  /** The address other nodes should use, when it differs from the bound one (e.g. bound to 0.0.0.0). */
+  /** The address other nodes should use, when it differs from the bound one (e.g. bound to 0.0.0.0); port 0 means the bound port. */
   advertiseAddress?: string;
   /** Config profile, default `lan`. */
   profile?: SwimProfile;

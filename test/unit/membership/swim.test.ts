@@ -53,3 +53,11 @@ test('records travel inline or by fetch, services appear everywhere, and a stopp
     await p.rpc.stop();
   }
 });
+
+test('a node bound to all interfaces announces the given host with its bound port', async () => {
+  const swim = createSwimNode({ name: 'wild', bindAddress: '0.0.0.0:0', advertiseAddress: '127.0.0.1:0', packets: new UdpNetwork(), streams: new TcpTransport(), profile: 'local' });
+  await swim.start();
+  assert.match(swim.address, /^127\.0\.0\.1:\d+$/);
+  assert.notEqual(swim.address, '127.0.0.1:0');
+  await swim.stop();
+});
