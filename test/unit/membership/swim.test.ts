@@ -10,6 +10,7 @@ import { SwimMembership } from '../../../src/membership/swim.ts';
 import { MeshRegistry } from '../../../src/registry/mesh.ts';
 import { silentLogger } from '../../../src/log/index.ts';
 import { makePeer, type Peer } from '../rpc/harness.ts';
+import { registryCompliance } from '../../compliance/registry.ts';
 
 interface MeshPeer { swim: SwimNode; rpc: Peer; membership: SwimMembership; registry: MeshRegistry }
 
@@ -60,4 +61,20 @@ test('a node bound to all interfaces announces the given host with its bound por
   assert.match(swim.address, /^127\.0\.0\.1:\d+$/);
   assert.notEqual(swim.address, '127.0.0.1:0');
   await swim.stop();
+});
+
+// The registry compliance suite, against the mesh registry on a real SWIM node.
+registryCompliance('mesh on SWIM', {
+  setup: async () => {
+    const p = await peer(`compliance-${Math.random().toString(16).slice(2, 8)}`);
+    return {
+      registry: p.registry,
+      teardown: async () => {
+        p.registry.close();
+        p.membership.close();
+        await p.swim.stop();
+        await p.rpc.stop();
+      },
+    };
+  },
 });
