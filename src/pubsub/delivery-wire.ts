@@ -96,7 +96,7 @@ export function cborArrayOf(items: readonly Uint8Array[]): Uint8Array {
 }
 
 /** Validates a request; throws MeshError BAD_REQUEST naming the first problem. */
-export function decodeDeliver(req: unknown, cbor: Encoder): { sender: string; messages: Delivery[] } {
+export function decodeDeliver(req: unknown, cbor: Encoder, parse: (topic: string) => string[] = parseTopic): { sender: string; messages: Delivery[] } {
   if (req === null || typeof req !== 'object') throw bad('not a map');
   const r = req as Partial<DeliverRequest>;
   if (r.m instanceof Uint8Array) {
@@ -119,7 +119,7 @@ export function decodeDeliver(req: unknown, cbor: Encoder): { sender: string; me
     if (!(body instanceof Uint8Array)) throw bad(`message ${i}: body must be bytes`);
     let tokens: string[];
     try {
-      tokens = parseTopic(topic);
+      tokens = parse(topic);
     } catch (err) {
       throw bad(`message ${i}: ${(err as Error).message}`);
     }

@@ -27,10 +27,11 @@ export interface PeerBrokerOptions extends Partial<PeerBrokerConfig> {
 export type PeerBrokerStats = Readonly<Record<PeerCounter, number>> & { subscriptions: number; peers: number; held: number };
 
 /** Shared argument checks of publish/subscribe (the same errors as the memory broker). */
-export function checkPublish(running: boolean, topic: string, body: Uint8Array, opts: PublishOptions): { tokens: string[]; headers: Headers } {
+export function checkPublish(running: boolean, topic: string, body: Uint8Array, opts: PublishOptions,
+  parse: (topic: string) => string[] = parseTopic): { tokens: string[]; headers: Headers } {
   if (!running) throw new MeshError('NOT_RUNNING', `broker is not started; cannot publish to ${topic}`, { id: 'micromesh.broker' });
   if (opts.signal?.aborted) throw new MeshError('CANCELLED', 'publish aborted', { id: 'micromesh.broker', cause: opts.signal.reason });
-  const tokens = parseTopic(topic);
+  const tokens = parse(topic);
   if (!(body instanceof Uint8Array)) throw new MeshError('INVALID_ARGUMENT', 'body must be a Uint8Array', { id: 'micromesh.broker' });
   const headers: Headers = {};
   for (const [k, v] of Object.entries(opts.headers ?? {})) {
@@ -98,7 +99,7 @@ export class DirectBroker implements Broker {
   }
 
   async publish(topic: string, body: Uint8Array, opts: PublishOptions = {}): Promise<void> {
-    const { tokens, headers } = checkPublish(this.core.running, topic, body, opts);
+    const { tokens, headers } = checkPublish(this.core.running, topic, body, opts, (t) => this.core.topics.parse(t));
     const wait = this.core.room(opts.signal);
     if (wait !== undefined) {
       await wait;

@@ -52,7 +52,7 @@ function bad(detail: string): MeshError {
 const MAX_MESSAGES = 65_536;
 
 /** Validates and decodes an envelope; throws MeshError BAD_REQUEST naming the problem. */
-export function decodeEnvelope(cbor: Encoder, data: Uint8Array): { sender: string; messages: Inbound[] } {
+export function decodeEnvelope(cbor: Encoder, data: Uint8Array, parse: (topic: string) => string[] = parseTopic): { sender: string; messages: Inbound[] } {
   if (data.length <= ENVELOPE_HEADER_BYTES) throw bad(`${data.length} bytes is too short`);
   if (data[0] !== ENVELOPE_VERSION) throw bad(`unknown version ${data[0]}`);
   const prefix = Buffer.from(data.subarray(1, 9)).toString('hex');
@@ -78,7 +78,7 @@ export function decodeEnvelope(cbor: Encoder, data: Uint8Array): { sender: strin
     if (!(body instanceof Uint8Array)) throw bad(`message ${i}: body must be bytes`);
     let tokens: string[];
     try {
-      tokens = parseTopic(topic);
+      tokens = parse(topic);
     } catch (err) {
       throw bad(`message ${i}: ${(err as Error).message}`);
     }

@@ -151,7 +151,7 @@ export class GossipBroker implements Broker {
   }
 
   async publish(topic: string, body: Uint8Array, opts: PublishOptions = {}): Promise<void> {
-    const { tokens, headers } = checkPublish(this.core.running, topic, body, opts);
+    const { tokens, headers } = checkPublish(this.core.running, topic, body, opts, (t) => this.core.topics.parse(t));
     if (body.length > this.cfg.maxMessageBytes) {
       throw new MeshError('FRAME_TOO_LARGE', `message of ${body.length} bytes exceeds broker.maxMessageBytes ${this.cfg.maxMessageBytes}`, { id: 'micromesh.broker' });
     }
@@ -284,7 +284,7 @@ export class GossipBroker implements Broker {
     this.counters.inc('envelopesReceived');
     let env: ReturnType<typeof decodeEnvelope>;
     try {
-      env = decodeEnvelope(this.cbor, data);
+      env = decodeEnvelope(this.cbor, data, (t) => this.core.topics.parse(t));
     } catch (err) {
       this.counters.inc('malformedEnvelopes');
       this.log.warn('malformed gossip envelope dropped', { topic, error: String(err) });

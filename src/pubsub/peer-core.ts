@@ -13,7 +13,7 @@ import { Outbox, type Held, type QueueEntry } from './outbox.ts';
 import type { PeerBrokerConfig } from './peer-config.ts';
 import { QueueHolder } from './queue-holder.ts';
 import { SUBS_KEY, decodeSubs, encodeSubs, queuesFor, wantsBroadcast, type PeerSubs } from './subs-record.ts';
-import { DEAD_LETTER_HEADERS, deadLetterTopic, isDeadLetterTopic, parseTopic } from './topic.ts';
+import { DEAD_LETTER_HEADERS, TopicCache, deadLetterTopic, isDeadLetterTopic, parseTopic } from './topic.ts';
 import type { Headers } from './types.ts';
 
 export const PEER_COUNTERS = [
@@ -61,6 +61,8 @@ export class PeerCore {
   readonly local: LocalSubs;
   readonly nodeId: string;
   readonly idPrefix: string;
+  /** Parsed topics (publish and delivery paths see the same few topics over and over). */
+  readonly topics = new TopicCache();
   private readonly d: CoreDeps;
   private readonly log: Logger;
   private readonly outbox: Outbox;
@@ -192,7 +194,7 @@ export class PeerCore {
     if (!this.running) throw new MeshError('NOT_RUNNING', 'broker is not running on this node', { id: 'micromesh.broker' });
     let batch: ReturnType<typeof decodeDeliver>;
     try {
-      batch = decodeDeliver(req, this.cbor);
+      batch = decodeDeliver(req, this.cbor, (t) => this.topics.parse(t));
     } catch (err) {
       this.counters.inc('malformed');
       this.log.warn('malformed delivery dropped', { error: String(err) });

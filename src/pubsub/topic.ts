@@ -117,3 +117,28 @@ export function messageIds(random: Random): () => string {
   let seq = 0;
   return () => `${prefix}-${(seq++).toString(36)}`;
 }
+
+/**
+ * Parsed topics by name, for hot paths that see the same few topics over and
+ * over (publish, delivery). Bounded: emptied when it reaches `max` entries.
+ * The returned token arrays are shared: callers must not modify them.
+ */
+export class TopicCache {
+  private readonly map = new Map<string, string[]>();
+  private readonly max: number;
+
+  constructor(max = 4096) {
+    this.max = max;
+  }
+
+  /** Like {@link parseTopic}, cached. */
+  parse(topic: string): string[] {
+    let tokens = this.map.get(topic);
+    if (tokens === undefined) {
+      tokens = parseTopic(topic);
+      if (this.map.size >= this.max) this.map.clear();
+      this.map.set(topic, tokens);
+    }
+    return tokens;
+  }
+}
