@@ -36,6 +36,15 @@ export interface GossipBrokerConfig extends PeerBrokerConfig {
   dialTimeoutMs: number;
   /** Largest message body accepted by publish, bytes. [1, 16 MiB], default 1 MiB (gossipsub holds whole messages in memory). */
   maxMessageBytes: number;
+  /**
+   * Whether nodes forward what they receive to their mesh peers (gossipsub's
+   * normal relaying). Default false: every node dials every member, and the
+   * publisher floods each message to every subscriber itself, so relayed
+   * copies are pure duplicates (3 per message per receiver in a 5-node mesh,
+   * each encrypted, sent, decrypted and deduplicated). Turn it on when not
+   * every node can reach every other.
+   */
+  relay: boolean;
 }
 
 const gossipSchema = z.object({
@@ -48,6 +57,7 @@ const gossipSchema = z.object({
   redialIntervalMs: intIn(100, 600_000),
   dialTimeoutMs: intIn(100, 60_000),
   maxMessageBytes: intIn(1, 16 << 20),
+  relay: z.boolean({ error: 'must be true or false' }),
 }).strict();
 
 export const GOSSIP_BROKER_DEFAULTS: Readonly<GossipBrokerConfig> = Object.freeze({
@@ -60,6 +70,7 @@ export const GOSSIP_BROKER_DEFAULTS: Readonly<GossipBrokerConfig> = Object.freez
   redialIntervalMs: 2000,
   dialTimeoutMs: 5000,
   maxMessageBytes: 1 << 20,
+  relay: false,
 });
 
 export interface GossipBrokerOptions extends PeerBrokerOptions, Partial<Omit<GossipBrokerConfig, keyof PeerBrokerConfig>> {
@@ -189,13 +200,26 @@ export class GossipBroker implements Broker {
         heartbeatInterval: c.heartbeatIntervalMs,
         seenTTL: c.seenTtlMs,
         maxInboundDataLength: c.maxBatchBytes + c.maxMessageBytes + 65_536,
+        // Without relaying, messages wait for a validation verdict that is always "ignore": delivered here, never forwarded.
+        asyncValidation: !c.relay,
       },
     });
     try {
       if (signal?.aborted) throw new MeshError('CANCELLED', 'start aborted', { cause: signal.reason });
       this.node = node;
       this.prefix = prefixBytes(this.core.idPrefix);
-      node.services.pubsub.addEventListener('message', (evt) => this.onGossip(evt.detail.topic, evt.detail.data));
+      const pubsub = node.services.pubsub;
+      if (c.relay) {
+        pubsub.addEventListener('message', (evt) => this.onGossip(evt.detail.topic, evt.detail.data));
+      } else {
+        // reportMessageValidationResult is on gossipsub's class, not its exported interface.
+        const report = (pubsub as unknown as { reportMessageValidationResult(id: string, from: string, verdict: string): void }).reportMessageValidationResult.bind(pubsub);
+        pubsub.addEventListener('gossipsub:message', (evt) => {
+          const { msg, msgId, propagationSource } = evt.detail;
+          this.onGossip(msg.topic, msg.data);
+          report(msgId, propagationSource.toString(), 'ignore');
+        });
+      }
       membership.setLocal(LIBP2P_KEY, { i: node.peerId.toString(), a: node.getMultiaddrs().map((a) => a.toString()) });
       this.peers = new GossipPeers({
         membership, node, clock: this.o.clock ?? new SystemClock(), logger: this.log,
