@@ -35,6 +35,8 @@ export class JsonLinesProcess {
       }
       this.wake();
     });
+    // A child that exits while we write gives EPIPE on its stdin: expected, not a test failure.
+    child.stdin?.on('error', () => {});
     child.stderr?.setEncoding('utf8').on('data', (chunk: string) => {
       this.noise = (this.noise + chunk).slice(-8000);
     });
@@ -76,7 +78,10 @@ export class JsonLinesProcess {
     });
   }
 
+  /** Writes one command line; a no-op once the child has exited (it may finish on its own). */
   send(command: Message): void {
-    this.child.stdin?.write(`${JSON.stringify(command)}\n`);
+    const stdin = this.child.stdin;
+    if (stdin === null || !stdin.writable || this.child.exitCode !== null || this.child.signalCode !== null) return;
+    stdin.write(`${JSON.stringify(command)}\n`);
   }
 }
