@@ -3,7 +3,7 @@
 // generous "eventually" bounds derived from the config, not measurements.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { VirtualCluster, type SimHost } from './cluster.ts';
+import { VirtualCluster, type SimHost } from '../../sim/cluster.ts';
 import { MeshError } from '../../../src/errors/index.ts';
 
 const others = (hosts: SimHost[], ...names: string[]): SimHost[] => hosts.filter((h) => !names.includes(h.name));

@@ -1,0 +1,211 @@
+// The simulator's command line: parsed, validated (a bad value names its
+// option and the allowed range), with the defaults documented in USAGE.
+import { parseArgs } from 'node:util';
+import type { SwimProfile } from '../../src/swim/config.ts';
+
+export const SCENARIOS = ['join', 'crash', 'loss', 'stall', 'partition', 'restart', 'update'] as const;
+export type ScenarioName = (typeof SCENARIOS)[number];
+
+export interface SimOptions {
+  scenario: ScenarioName;
+  nodes: number;
+  seeds: number[];
+  loss: number;
+  latencyMs: number;
+  jitterMs: number;
+  profile: SwimProfile;
+  lifeguard: boolean;
+  /** Simulated ms of the measured period (loss, stall); undefined = the scenario's default. */
+  durationMs: number | undefined;
+  /** Simulated ms between the converged start and the measured period; undefined = the scenario's default. */
+  warmupMs: number | undefined;
+  stepMs: number;
+  bootstrap: 'snapshot' | 'join';
+  json: boolean;
+  // crash
+  crashFraction: number;
+  host: boolean;
+  // stall
+  stallFraction: number;
+  stallMinMs: number;
+  stallMaxMs: number;
+  stallEveryMs: number;
+  compare: boolean;
+  // partition
+  partitionFraction: number;
+  reap: boolean;
+  partitionMs: number | undefined;
+  rejoinMs: number;
+  // restart
+  restarts: number;
+  downMs: number;
+  restartGapMs: number;
+  graceful: boolean;
+  // update
+  updates: number;
+  updateEveryMs: number;
+  // join
+  joinSeeds: number;
+  joinBatch: number;
+  joinEveryMs: number;
+}
+
+export const USAGE = `npm run sim -- [options]
+
+Runs the real src/swim code for N nodes in one process, in virtual time, and
+prints the measured figures (one JSON object with --json). Times are simulated.
+
+  --scenario NAME        ${SCENARIOS.join(' | ')} (default crash)
+  --nodes N              cluster size, 2..20000 (default 100)
+  --seed S               seed (default 1); --seeds 1..5 or 1,4,9, or --runs K (seeds S..S+K-1)
+  --loss P               packet loss on every link, 0..0.99 (default 0)
+  --latency MS           one-way latency (default 0.2); --jitter MS extra, uniform (default 0.2)
+  --profile P            lan | wan | local (default lan)
+  --no-lifeguard         plain SWIM: no nacks, no health score, no buddy system, fixed suspicion
+  --duration D           measured period (loss: 1h, stall: 10m); D in ms or with ms/s/m/h
+  --warmup D             converged start → measured period (default 10s; loss 30s)
+  --step MS              virtual time per loop step, 1..100 (default 10)
+  --bootstrap B          snapshot (default: converged at once) | join (real joins, slow)
+  --json                 one JSON object instead of a summary
+ crash:     --crash-fraction F (default: one node) --host (host crash: nothing answers)
+ stall:     --stall-fraction F (0.1) --stall-ms A-B (1000-5000) --stall-every D (10s) --no-compare
+ partition: --partition-fraction F (0.5) --reap (stay split past the reap time) --partition-ms D --rejoin-ms D (30s)
+ restart:   --restarts K (5) --down-ms D (1000) --restart-gap D (10s) --graceful
+ update:    --updates K (20) --update-every D (3s)
+ join:      --join-seeds K (3) --join-batch B (100) --join-every D (100ms)
+`;
+
+/** A bad option; the message names it. */
+export class OptionError extends Error {}
+
+const STRINGS = [
+  'scenario', 'nodes', 'seed', 'seeds', 'runs', 'loss', 'latency', 'jitter', 'profile', 'duration', 'warmup', 'step', 'bootstrap',
+  'crash-fraction', 'stall-fraction', 'stall-ms', 'stall-every', 'partition-fraction', 'partition-ms', 'rejoin-ms',
+  'restarts', 'down-ms', 'restart-gap', 'updates', 'update-every', 'join-seeds', 'join-batch', 'join-every',
+] as const;
+const FLAGS = ['json', 'host', 'no-lifeguard', 'no-compare', 'reap', 'graceful', 'help'] as const;
+
+/** Parses argv (without node and the script). Throws OptionError naming the bad option. */
+export function parseOptions(argv: readonly string[]): SimOptions | 'help' {
+  let values: Record<string, string | boolean | undefined>;
+  try {
+    const options: Record<string, { type: 'string' | 'boolean' }> = {};
+    for (const s of STRINGS) options[s] = { type: 'string' };
+    for (const f of FLAGS) options[f] = { type: 'boolean' };
+    values = parseArgs({ args: [...argv], options, strict: true, allowPositionals: false }).values as Record<string, string | boolean | undefined>;
+  } catch (err) {
+    throw new OptionError((err as Error).message);
+  }
+  if (values.help === true) return 'help';
+  const str = (k: string): string | undefined => values[k] as string | undefined;
+  const num = (k: string, lo: number, hi: number, def: number, int = false): number => {
+    const raw = str(k);
+    if (raw === undefined) return def;
+    const x = Number(raw);
+    if (raw.trim() === '' || !Number.isFinite(x) || x < lo || x > hi || (int && !Number.isInteger(x))) {
+      throw new OptionError(`--${k} must be ${int ? 'an integer' : 'a number'} in [${lo}, ${hi}], got ${JSON.stringify(raw)}`);
+    }
+    return x;
+  };
+  const dur = (k: string, lo: number, hi: number, def: number | undefined): number | undefined => {
+    const raw = str(k);
+    if (raw === undefined) return def;
+    const x = parseDuration(raw);
+    if (x === undefined || x < lo || x > hi) {
+      throw new OptionError(`--${k} must be a duration in [${lo} ms, ${hi} ms] (e.g. 500, 30s, 10m, 1h), got ${JSON.stringify(raw)}`);
+    }
+    return x;
+  };
+  const oneOf = <T extends string>(k: string, allowed: readonly T[], def: T): T => {
+    const raw = str(k);
+    if (raw === undefined) return def;
+    if (!(allowed as readonly string[]).includes(raw)) throw new OptionError(`--${k} must be one of ${allowed.join(', ')}, got ${JSON.stringify(raw)}`);
+    return raw as T;
+  };
+  const scenario = oneOf('scenario', SCENARIOS, 'crash');
+  const only = (k: string, ...scenarios: ScenarioName[]): void => {
+    if (values[k] !== undefined && !scenarios.includes(scenario)) throw new OptionError(`--${k} applies to --scenario ${scenarios.join(' or ')} only`);
+  };
+  only('host', 'crash');
+  only('crash-fraction', 'crash');
+  for (const k of ['stall-fraction', 'stall-ms', 'stall-every', 'no-compare']) only(k, 'stall');
+  for (const k of ['partition-fraction', 'reap', 'partition-ms']) only(k, 'partition');
+  for (const k of ['restarts', 'down-ms', 'restart-gap', 'graceful']) only(k, 'restart');
+  for (const k of ['updates', 'update-every']) only(k, 'update');
+  for (const k of ['join-seeds', 'join-batch', 'join-every']) only(k, 'join');
+
+  const nodes = num('nodes', 2, 20_000, 100, true);
+  const seed = num('seed', 0, 2 ** 32 - 1, 1, true);
+  const seeds = parseSeeds(str('seeds'), str('runs'), seed);
+  const [stallMinMs, stallMaxMs] = parseRange('stall-ms', str('stall-ms'), [1000, 5000]);
+  const o: SimOptions = {
+    scenario, nodes, seeds,
+    loss: num('loss', 0, 0.99, 0),
+    latencyMs: num('latency', 0, 10_000, 0.2),
+    jitterMs: num('jitter', 0, 10_000, 0.2),
+    profile: oneOf<SwimProfile>('profile', ['lan', 'wan', 'local'], 'lan'),
+    lifeguard: values['no-lifeguard'] !== true,
+    durationMs: dur('duration', 1, 30 * 86_400_000, undefined),
+    warmupMs: dur('warmup', 0, 86_400_000, undefined),
+    stepMs: num('step', 1, 100, 10),
+    bootstrap: oneOf('bootstrap', ['snapshot', 'join'] as const, 'snapshot'),
+    json: values.json === true,
+    crashFraction: num('crash-fraction', 0, 0.9, 0),
+    host: values.host === true,
+    stallFraction: num('stall-fraction', 0, 1, 0.1),
+    stallMinMs, stallMaxMs,
+    stallEveryMs: dur('stall-every', 100, 86_400_000, 10_000)!,
+    compare: values['no-compare'] !== true && values['no-lifeguard'] !== true,
+    partitionFraction: num('partition-fraction', 0.01, 0.5, 0.5),
+    reap: values.reap === true,
+    partitionMs: dur('partition-ms', 0, 86_400_000, undefined),
+    rejoinMs: dur('rejoin-ms', 100, 86_400_000, 30_000)!,
+    restarts: num('restarts', 1, 20_000, 5, true),
+    downMs: dur('down-ms', 0, 3_600_000, 1000)!,
+    restartGapMs: dur('restart-gap', 0, 3_600_000, 10_000)!,
+    graceful: values.graceful === true,
+    updates: num('updates', 1, 100_000, 20, true),
+    updateEveryMs: dur('update-every', 1, 3_600_000, 3000)!,
+    joinSeeds: num('join-seeds', 1, 100, 3, true),
+    joinBatch: num('join-batch', 1, 10_000, 100, true),
+    joinEveryMs: dur('join-every', 0, 3_600_000, 100)!,
+  };
+  if (o.restarts > o.nodes - 3) throw new OptionError(`--restarts must be in [1, nodes − 3 = ${o.nodes - 3}] (three seeds stay up), got ${o.restarts}`);
+  if (o.joinSeeds > o.nodes) throw new OptionError(`--join-seeds must be in [1, nodes = ${o.nodes}], got ${o.joinSeeds}`);
+  return o;
+}
+
+/** "1500", "1500ms", "30s", "10m", "1h" → ms. */
+export function parseDuration(raw: string): number | undefined {
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(raw.trim());
+  if (m === null) return undefined;
+  const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[(m[2] ?? 'ms') as 'ms' | 's' | 'm' | 'h'];
+  return Number(m[1]) * unit;
+}
+
+function parseSeeds(seeds: string | undefined, runs: string | undefined, seed: number): number[] {
+  if (seeds !== undefined && runs !== undefined) throw new OptionError('--seeds and --runs are exclusive');
+  if (runs !== undefined) {
+    const k = Number(runs);
+    if (!Number.isInteger(k) || k < 1 || k > 1000) throw new OptionError(`--runs must be an integer in [1, 1000], got ${JSON.stringify(runs)}`);
+    return Array.from({ length: k }, (_, i) => seed + i);
+  }
+  if (seeds === undefined) return [seed];
+  const range = /^(\d+)\.\.(\d+)$/.exec(seeds);
+  const list = range !== null
+    ? Array.from({ length: Math.max(0, Number(range[2]) - Number(range[1]) + 1) }, (_, i) => Number(range[1]) + i)
+    : seeds.split(',').map((s) => (/^\d+$/.test(s.trim()) ? Number(s) : Number.NaN));
+  if (list.length === 0 || list.length > 1000 || list.some((s) => !Number.isSafeInteger(s) || s > 2 ** 32 - 1)) {
+    throw new OptionError(`--seeds must be A..B or a comma-separated list of 1 to 1000 integers in [0, 2^32 − 1], got ${JSON.stringify(seeds)}`);
+  }
+  return list;
+}
+
+function parseRange(k: string, raw: string | undefined, def: [number, number]): [number, number] {
+  if (raw === undefined) return def;
+  const m = /^(\d+)(?:-(\d+))?$/.exec(raw.trim());
+  const lo = m === null ? Number.NaN : Number(m[1]);
+  const hi = m === null ? Number.NaN : Number(m[2] ?? m[1]);
+  if (!(lo >= 1 && hi >= lo && hi <= 3_600_000)) throw new OptionError(`--${k} must be A-B with 1 ≤ A ≤ B ≤ 3600000 (ms), got ${JSON.stringify(raw)}`);
+  return [lo, hi];
+}
