@@ -156,9 +156,7 @@ async function runRow(system: System, subscribers: number, inflight: number): Pr
       first_delivery_ms: Math.max(...firsts), server_rss_mb: serverRss === undefined ? undefined : serverRss / 2 ** 20,
     };
   } finally {
-    log('  ending row');
     await Promise.all([pub, ...subs].map((p) => p.end()));
-    log('  processes ended');
     if (server !== undefined) {
       const exited = once(server, 'exit');
       server.kill('SIGTERM');

@@ -129,6 +129,7 @@ async function micromesh(cfg: Config): Promise<Adapter> {
       await broker.subscribe(TOPIC, (m) => onMessage(m.body));
     },
     async stop() {
+      // BENCH_STATS=1 prints each node's broker counters (batches, drops...) when it stops.
       if (process.env.BENCH_STATS) console.error(cfg.role, JSON.stringify((broker as DirectBroker).stats()));
       await broker.stop();
       await server.stop({ drainTimeoutMs: 100 });
