@@ -142,3 +142,20 @@ test('direct: publish waits when the broker holds maxHeldMessages, and its signa
     await c.close();
   }
 });
+
+test('direct: a member without an rpc address gets no copies (counted), and its queue group falls back to reachable members', async () => {
+  const c = await cluster(2);
+  try {
+    const got: string[] = [];
+    await c.brokers[1]!.subscribe('jobs', (m) => void got.push(text(m.body)), { queue: 'w' });
+    const ghost = c.net.join('ghost', { subs: { b: ['jobs'], q: [['w', 'jobs']] } });
+    await converged(c.net);
+    for (let i = 0; i < 10; i++) await c.brokers[0]!.publish('jobs', bytes(`j${i}`));
+    await until(() => got.length === 10, 'every job on the reachable member');
+    assert.ok(c.brokers[0]!.stats().dropped >= 10, 'broadcast copies to the unreachable member are counted');
+    assert.ok(c.brokers[0]!.stats().refused >= 1);
+    ghost.leave();
+  } finally {
+    await c.close();
+  }
+});

@@ -24,13 +24,15 @@ export async function gossipNetwork(n: number, opts: { maxDeliveries: number; qu
   const net = new MemoryMembershipNetwork();
   const nodes: RpcNode[] = [];
   for (let i = 0; i < n; i++) nodes.push(await rpcNode(net, `g${i}`));
+  const idOf = (b: GossipBroker): string => nodes[brokers.indexOf(b)]!.id;
   const brokers = nodes.map((node) => new GossipBroker({ membership: node.membership, client: node.client, server: node.server, ...opts }));
   return {
+    net,
     brokers,
     maxDeliveries: opts.maxDeliveries,
     settle: async () => {
       await converged(net);
-      await gossipReady(brokers);
+      await gossipReady(brokers.filter((b) => b.peerId !== undefined && net.nodes.has(idOf(b))));
     },
     teardown: async () => {
       for (const node of nodes) await node.stop();
@@ -99,4 +101,23 @@ test('gossip broker: config is validated with the field and range named', () => 
   const fake = { handleInternal() {} } as any;
   assert.throws(() => new GossipBroker({ membership: m, client: fake, server: fake, meshDegree: 0 }), /broker\.meshDegree must be an integer in \[1, 12\]/);
   assert.throws(() => new GossipBroker({ membership: m, client: fake, server: fake, ackTimeoutMs: 5 }), /broker\.ackTimeoutMs/);
+});
+
+test('gossip broker: peers are dialed from the membership and hung up on when it drops them', async () => {
+  const h = await gossipNetwork(3, { maxDeliveries: 3 });
+  const brokers = h.brokers as GossipBroker[];
+  try {
+    for (const b of brokers) await b.start();
+    await until(() => brokers.every((b) => b.stats().libp2pPeers === 2), 'a full libp2p mesh');
+    const got: string[] = [];
+    await brokers[1]!.subscribe('t', (m) => void got.push(m.topic));
+    await h.settle();
+    h.net.remove('g2', 'dead');
+    await until(() => brokers[0]!.stats().libp2pPeers === 1 && brokers[1]!.stats().libp2pPeers === 1, 'the dropped member hung up on');
+    await brokers[0]!.publish('t', new Uint8Array([1]));
+    await until(() => got.length === 1, 'delivery among the survivors');
+  } finally {
+    for (const b of brokers) await b.stop();
+    await h.teardown();
+  }
 });
