@@ -9,7 +9,7 @@ import type { Client, Server } from '../rpc/types.ts';
 import { DELIVER_HANDLER } from './delivery-wire.ts';
 import { resolvePeerBrokerConfig, type PeerBrokerConfig } from './peer-config.ts';
 import { PeerCore, type PeerCounter } from './peer-core.ts';
-import { parsePattern, parseTopic } from './topic.ts';
+import { copyBytes, parsePattern, parseTopic } from './topic.ts';
 import type { Broker, BrokerHandler, Headers, PublishOptions, SubscribeOptions, Subscription } from './types.ts';
 
 export interface PeerBrokerOptions extends Partial<PeerBrokerConfig> {
@@ -100,12 +100,13 @@ export class DirectBroker implements Broker {
 
   async publish(topic: string, body: Uint8Array, opts: PublishOptions = {}): Promise<void> {
     const { tokens, headers } = checkPublish(this.core.running, topic, body, opts, (t) => this.core.topics.parse(t));
+    const copy = copyBytes(body); // before any wait: the caller may reuse its buffer once we return control
     const wait = this.core.room(opts.signal);
     if (wait !== undefined) {
       await wait;
       if (!this.core.running) throw new MeshError('NOT_RUNNING', `broker stopped; cannot publish to ${topic}`, { id: 'micromesh.broker' });
     }
-    this.core.accept(this.core.make(topic, tokens, headers, body.slice()));
+    this.core.accept(this.core.make(topic, tokens, headers, copy));
   }
 
   async subscribe(topic: string, handler: BrokerHandler, opts: SubscribeOptions = {}): Promise<Subscription> {

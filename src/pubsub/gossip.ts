@@ -16,6 +16,7 @@ import { GossipPeers, LIBP2P_KEY } from './gossip-peers.ts';
 import type { Held } from './outbox.ts';
 import { peerBrokerSchema, PEER_BROKER_DEFAULTS, type PeerBrokerConfig } from './peer-config.ts';
 import { PeerCore } from './peer-core.ts';
+import { copyBytes } from './topic.ts';
 import type { Broker, BrokerHandler, PublishOptions, SubscribeOptions, Subscription } from './types.ts';
 
 /** Settings of the gossip broker on top of PeerBrokerConfig (validated like it). */
@@ -166,12 +167,13 @@ export class GossipBroker implements Broker {
     if (body.length > this.cfg.maxMessageBytes) {
       throw new MeshError('FRAME_TOO_LARGE', `message of ${body.length} bytes exceeds broker.maxMessageBytes ${this.cfg.maxMessageBytes}`, { id: 'micromesh.broker' });
     }
+    const copy = copyBytes(body); // before any wait: the caller may reuse its buffer once we return control
     const wait = this.core.room(opts.signal);
     if (wait !== undefined) {
       await wait;
       if (!this.core.running) throw new MeshError('NOT_RUNNING', `broker stopped; cannot publish to ${topic}`, { id: 'micromesh.broker' });
     }
-    const p = this.core.make(topic, tokens, headers, body.slice());
+    const p = this.core.make(topic, tokens, headers, copy);
     this.core.accept(p);
     this.enqueue(gossipTopicOf(tokens), p);
   }

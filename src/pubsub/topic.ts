@@ -142,3 +142,11 @@ export class TopicCache {
     return tokens;
   }
 }
+
+/**
+ * A copy of `body` that the caller can no longer change. (`Buffer#slice`
+ * returns a view, not a copy, and `client.publish` hands us Buffers.)
+ */
+export function copyBytes(body: Uint8Array): Uint8Array {
+  return Uint8Array.prototype.slice.call(body);
+}

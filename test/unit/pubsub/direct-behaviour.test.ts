@@ -159,3 +159,21 @@ test('direct: a member without an rpc address gets no copies (counted), and its 
     await c.close();
   }
 });
+
+test('direct: publish copies the body, even a Buffer (whose slice() is a view)', async () => {
+  const c = await cluster(2);
+  try {
+    const got: string[] = [];
+    await c.brokers[0]!.subscribe('copy', (m) => void got.push(text(m.body)));
+    await c.brokers[1]!.subscribe('copy', (m) => void got.push(text(m.body)));
+    await converged(c.net);
+    const body = Buffer.from('before');
+    const publishing = c.brokers[0]!.publish('copy', body);
+    body.write('AFTER!');
+    await publishing;
+    await until(() => got.length === 2, 'both copies');
+    assert.deepEqual(got, ['before', 'before']);
+  } finally {
+    await c.close();
+  }
+});
