@@ -1,8 +1,11 @@
 import { SystemClock, SystemRandom } from '../clock/system.ts';
+import type { TimerHandle } from '../clock/types.ts';
 import { defaultCodecs } from '../codec/codecs.ts';
 import { MeshError } from '../errors/index.ts';
+import { Lifecycle } from '../lifecycle/lifecycle.ts';
 import { createLogger } from '../log/pino.ts';
-import { MemoryBroker } from '../pubsub/memory.ts';
+import { formatHostPort, parseHostPort } from '../net/address.ts';
+import { isUnspecified, primaryIPv4 } from '../net/interfaces.ts';
 import { MemoryRegistry } from '../registry/memory.ts';
 import type { Service as ServiceRecord } from '../registry/types.ts';
 import { RpcClient } from '../rpc/client.ts';
@@ -14,17 +17,12 @@ import { createRpcStats } from '../rpc/stats.ts';
 import type { MessageHandler, SubscriberOptions } from '../rpc/types.ts';
 import { DefaultSelector } from '../selector/selector.ts';
 import { TcpTransport } from '../transport/tcp.ts';
-import type { TimerHandle } from '../clock/types.ts';
-import { Lifecycle } from '../lifecycle/lifecycle.ts';
-import { debugHandler } from './health.ts';
-import { formatHostPort, parseHostPort } from '../net/address.ts';
-import { isUnspecified, primaryIPv4 } from '../net/interfaces.ts';
 import { buildMesh } from './build.ts';
+import { debugHandler } from './health.ts';
 import type { MeshNode } from './node.ts';
+import { noMeshFound, resolveBroker } from './parts.ts';
 import { ReportingSelector } from './selector.ts';
-import type { ClientMiddleware } from '../rpc/types.ts';
-import type { MeshOptions } from './types.ts';
-import type { Hook, Service, ServiceOptions, ServiceStopOptions } from './types.ts';
+import type { BrokerParts, Hook, Service, ServiceOptions, ServiceStopOptions } from './types.ts';
 
 /**
  * Builds a Service: the composition root, the one place that constructs
@@ -49,7 +47,9 @@ export function createService(options: ServiceOptions): Service {
   const advertise = options.advertise ?? (meshOptions && isUnspecified(parseHostPort(address).host) ? formatHostPort(primaryIPv4(), 0) : undefined);
   const mesh = meshOptions ? buildMesh(meshOptions, { nodeId: id, rpcBind: address, clock, random, logger, streams: transport }) : undefined;
   const registry = options.registry ?? mesh?.registry ?? new MemoryRegistry({ clock });
-  const broker = options.broker ?? new MemoryBroker({ clock, random, logger });
+  // A mesh broker is built at start, from the RPC parts below and the membership of that start.
+  const brokerParts = (): BrokerParts => ({ membership: mesh?.node.members, client, server, clock, random, logger, dataDir: options.dataDir });
+  const broker = resolveBroker(options, meshOptions !== undefined, brokerParts, clock, random, logger);
   const baseSelector = options.selector ?? new DefaultSelector({ registry, clock, random });
   const selector = mesh ? new ReportingSelector(baseSelector, () => mesh.node.members) : baseSelector;
   const codecs = options.codecs ?? defaultCodecs();
@@ -58,6 +58,7 @@ export function createService(options: ServiceOptions): Service {
   const pool = new SessionPool({ transport, clock, logger, config, stats });
   const server = new RpcServer({
     name: options.name, address, advertise, transport, pool, codecs, clock, logger, stats, scope, config, broker,
+    deferSubscriptions: true,
   });
   for (const mw of options.handlerMiddleware ?? []) server.use(mw);
   const middleware = [...(mesh ? [noMeshFound(mesh.node, meshOptions!)] : []), ...(options.clientMiddleware ?? [])];
@@ -166,10 +167,13 @@ class ServiceImpl implements Service {
   private async doStart(opts: { signal?: AbortSignal }): Promise<void> {
     await runHooks(this.opts.beforeStart);
     this.p.pool.open();
-    await this.broker.start(opts);
+    // Server, then mesh (which needs the server's address), then the broker
+    // (a mesh broker needs the membership), then subscriptions and registration.
     await this.server.start(opts);
     this.startedAt = this.p.clock.now();
     await this.mesh?.start({ client: this.client, server: this.server, address: this.server.address! }, opts);
+    await this.broker.start(opts);
+    await this.server.startSubscriptions(opts);
     await this.register(opts.signal);
     this.scheduleRefresh();
     await runHooks(this.opts.afterStart);
@@ -210,19 +214,4 @@ class ServiceImpl implements Service {
 
 async function runHooks(hooks: Hook[] | undefined): Promise<void> {
   for (const h of hooks ?? []) await h();
-}
-
-/**
- * Turns "no such service" into "no mesh found" when this node knows no
- * other member: the problem is discovery (no mDNS peer, no seed), not the
- * service name.
- */
-function noMeshFound(node: MeshNode, o: MeshOptions): ClientMiddleware {
-  return (next) => (call) => next(call).catch((err: unknown) => {
-    if (err instanceof MeshError && err.code === 'SERVICE_NOT_FOUND' && node.peerCount() === 0) {
-      const how = [o.mdns === false ? 'mDNS is off' : 'mDNS found no peer', o.join?.length ? `no seed answered (${o.join.join(', ')})` : 'no seeds given'];
-      throw new MeshError('NO_MESH_FOUND', `no mesh found looking for "${call.service}": this node knows no other member (${how.join('; ')})`, { id: 'micromesh.client' });
-    }
-    throw err;
-  });
 }

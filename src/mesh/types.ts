@@ -66,6 +66,21 @@ export interface MeshOptions {
 
 export type Hook = () => void | Promise<void>;
 
+export type BrokerKind = 'direct' | 'gossip' | 'memory';
+
+/** What a broker factory gets: the running membership (on the mesh) and the service's RPC parts. */
+export interface BrokerParts {
+  membership: Membership | undefined;
+  client: Client;
+  server: Server;
+  clock: Clock;
+  random: Random;
+  logger: Logger;
+  dataDir: string | undefined;
+}
+
+export type BrokerFactory = (parts: BrokerParts) => Broker;
+
 export interface ServiceOptions {
   /** Service name callers use, e.g. `greeter`. Required. */
   name: string;
@@ -91,8 +106,16 @@ export interface ServiceOptions {
   mesh?: boolean | MeshOptions;
   /** Default: the mesh registry, or a MemoryRegistry when the mesh is off. */
   registry?: Registry;
-  /** Default: an in-process MemoryBroker. */
-  broker?: Broker;
+  /**
+   * The broker: an instance, a name, or a factory called at each start with
+   * the parts a mesh broker needs. `direct` (default on the mesh) sends each
+   * message straight to the subscribing nodes over the RPC connections;
+   * `gossip` broadcasts over libp2p gossipsub (loaded only then); `memory`
+   * (default off the mesh) stays in the process.
+   */
+  broker?: Broker | BrokerKind | BrokerFactory;
+  /** Where a node keeps state across restarts (the gossip broker's libp2p key). Default none. */
+  dataDir?: string;
   /** Default: DefaultSelector over the registry. */
   selector?: Selector;
   /** Default: TCP. */

@@ -35,6 +35,8 @@ export interface RpcServerOptions {
   scope: CallScope;
   config: RpcConfig;
   broker?: Broker;
+  /** Leave subscribing to `startSubscriptions()` (called by the owner once the broker runs). Default false. */
+  deferSubscriptions?: boolean;
 }
 
 interface HandlerEntry {
@@ -143,8 +145,18 @@ export class RpcServer implements Server {
     this.listener = await transport.listen(this.opts.address ?? '127.0.0.1:0', (socket) => pool.adopt(socket), opts);
     pool.advertiseAddress = this.address;
     pool.dispatch = (call) => this.dispatch(call);
-    if (this.opts.broker) this.subscriptions = await subscribeAll(this.opts.broker, this.subscribers, this.opts.codecs, this.opts.logger, opts.signal);
+    if (!this.opts.deferSubscriptions) await this.startSubscriptions(opts);
     this.opts.logger.info('server listening', { service: this.opts.name, address: this.address });
+  }
+
+  /**
+   * Subscribes the registered subscribers on the broker. Runs at start
+   * unless `deferSubscriptions`, for an owner that starts its broker after
+   * the server (the mesh brokers need the server's address first).
+   */
+  async startSubscriptions(opts: ServerStartOptions = {}): Promise<void> {
+    if (this.opts.broker === undefined || this.subscriptions.length > 0) return;
+    this.subscriptions = await subscribeAll(this.opts.broker, this.subscribers, this.opts.codecs, this.opts.logger, opts.signal);
   }
 
   private async doStop(opts: ServerStopOptions): Promise<void> {

@@ -36,3 +36,41 @@ test('a node alone says no mesh was found, naming why', async () => {
     e instanceof MeshError && e.code === 'NO_MESH_FOUND' && /mDNS is off; no seed answered \(127\.0\.0\.1:9\)/.test(e.detail));
   await lone.stop();
 });
+
+for (const broker of ['direct', 'gossip'] as const) {
+  test(`publish/subscribe through services on the mesh (${broker} broker): broadcast and queue groups`, async () => {
+    const got: string[] = [];
+    const subs = [];
+    let seed: string | undefined;
+    for (const who of ['a', 'b']) {
+      const s = createService({ name: `sub-${who}`, ...local, broker, mesh: meshOpts(seed ? [seed] : []) })
+        .subscribe('orders.>', (m: { id: number }) => { got.push(`${who}:all:${m.id}`); })
+        .subscribe('orders.created', (m: { id: number }) => { got.push(`${who}:q:${m.id}`); }, { queue: 'workers' });
+      await s.start();
+      seed ??= s.mesh!.swim.address;
+      subs.push(s);
+    }
+    const pub = createService({ name: 'pub', ...local, broker, mesh: meshOpts([seed!]) });
+    await pub.start();
+    // Publish until both subscribers are known to the publisher (subscriptions travel in membership records).
+    await until(() => pub.mesh!.peerCount() === 2, 'publisher sees both subscribers');
+    await until(async () => {
+      got.length = 0;
+      await pub.client.publish('orders.created', { id: -1 });
+      await new Promise((r) => setTimeout(r, 100));
+      return got.filter((g) => g.includes(':all:')).length === 2;
+    }, 'subscriptions propagated');
+    got.length = 0;
+    for (let id = 0; id < 20; id++) await pub.client.publish('orders.created', { id });
+    await until(() => got.length === 60, `all deliveries (got ${got.length})`);
+    for (const who of ['a', 'b']) assert.equal(got.filter((g) => g.startsWith(`${who}:all:`)).length, 20);
+    const q = got.filter((g) => g.includes(':q:')).map((g) => Number(g.split(':')[2])).sort((x, y) => x - y);
+    assert.deepEqual(q, Array.from({ length: 20 }, (_, i) => i), 'each queued message handled exactly once');
+    for (const s of [...subs, pub]) await s.stop();
+  });
+}
+
+test('a mesh broker off the mesh is a clear configuration error', () => {
+  assert.throws(() => createService({ name: 'x', mesh: false, broker: 'direct' }), (e: unknown) =>
+    e instanceof MeshError && e.code === 'INVALID_CONFIG' && /needs the mesh/.test(e.detail));
+});

@@ -1,0 +1,42 @@
+import type { Clock, Random } from '../clock/types.ts';
+import { MeshError } from '../errors/index.ts';
+import type { Logger } from '../log/types.ts';
+import { DirectBroker } from '../pubsub/direct.ts';
+import { GossipBroker } from '../pubsub/gossip.ts';
+import { MemoryBroker } from '../pubsub/memory.ts';
+import type { Broker } from '../pubsub/types.ts';
+import type { ClientMiddleware } from '../rpc/types.ts';
+import { DeferredBroker } from './broker.ts';
+import type { MeshNode } from './node.ts';
+import type { BrokerParts, MeshOptions, ServiceOptions } from './types.ts';
+
+/**
+ * Turns "no such service" into "no mesh found" when this node knows no
+ * other member: the problem is discovery (no mDNS peer, no seed), not the
+ * service name.
+ */
+export function noMeshFound(node: MeshNode, o: MeshOptions): ClientMiddleware {
+  return (next) => (call) => next(call).catch((err: unknown) => {
+    if (err instanceof MeshError && err.code === 'SERVICE_NOT_FOUND' && node.peerCount() === 0) {
+      const how = [o.mdns === false ? 'mDNS is off' : 'mDNS found no peer', o.join?.length ? `no seed answered (${o.join.join(', ')})` : 'no seeds given'];
+      throw new MeshError('NO_MESH_FOUND', `no mesh found looking for "${call.service}": this node knows no other member (${how.join('; ')})`, { id: 'micromesh.client' });
+    }
+    throw err;
+  });
+}
+
+/** The service's broker: the one given, or one built (at start) from a name or a factory. */
+export function resolveBroker(o: ServiceOptions, onMesh: boolean, parts: () => BrokerParts, clock: Clock, random: Random, logger: Logger): Broker {
+  const b = o.broker ?? (onMesh ? 'direct' : 'memory');
+  if (typeof b === 'object') return b;
+  if (b === 'memory') return new MemoryBroker({ clock, random, logger });
+  if (typeof b === 'function') return new DeferredBroker('custom', () => b(parts()));
+  if (b !== 'direct' && b !== 'gossip') throw new MeshError('INVALID_CONFIG', `service.broker must be a Broker, a factory, or one of direct, gossip, memory; got ${JSON.stringify(b)}`);
+  if (!onMesh) throw new MeshError('INVALID_CONFIG', `service.broker "${b}" needs the mesh (mesh is off): use "memory" or a broker instance`);
+  return new DeferredBroker(b, () => {
+    const p = parts();
+    if (p.membership === undefined) throw new MeshError('NOT_RUNNING', `the ${b} broker needs the mesh membership; start the service`);
+    const opts = { membership: p.membership, client: p.client, server: p.server, clock, random, logger };
+    return b === 'direct' ? new DirectBroker(opts) : new GossipBroker({ ...opts, dataDir: p.dataDir });
+  });
+}
