@@ -6,7 +6,7 @@ import { Command, Option } from 'commander';
 import { createLogger, createService, MeshError, type LogLevel, type ServiceRecord } from '../src/index.ts';
 import type { SwimConfig, SwimProfile } from '../src/swim/config.ts';
 import { Greeter } from '../examples/greeter/handler.ts';
-import { connect } from './cli/connect.ts';
+import { connect, publishOnce } from './cli/connect.ts';
 import { meshFlags, parseJson, parseMetadata, parsePort, type GlobalFlags } from './cli/options.ts';
 import { print } from './cli/print.ts';
 
@@ -125,6 +125,34 @@ program.command('health').description("call Debug.Health on every node of SERVIC
     print(flags().json, rows, () => [['NODE', 'ADDRESS', 'VERSION', 'STATUS'], ...rows.map((r) => [r.node, r.address, r.version, r.error ? `${r.status} (${r.error})` : r.status])]);
     if (rows.some((r) => r.status !== 'ok')) process.exitCode = 1;
   }));
+
+program.command('publish').description('publish a JSON message on TOPIC (direct delivery to the subscribing nodes)')
+  .argument('<topic>').argument('[json]')
+  .option('--metadata <k=v>', 'message metadata (repeatable)', parseMetadata, {})
+  .option('--timeout <ms>', 'longest wait for delivery', (v) => Number(v), 5000)
+  .action((topic: string, json: string | undefined, o: { metadata: Record<string, string>; timeout: number }) =>
+    withMesh(async ({ view, service: svc }) => {
+      const n = await publishOnce(view, svc, topic, parseJson(json), o.metadata, o.timeout);
+      if (flags().json) console.log(JSON.stringify({ topic, subscriberNodes: n }));
+      else console.error(`published to ${topic} (${n} subscribing node${n === 1 ? '' : 's'})`);
+    }));
+
+program.command('subscribe').description('print messages on TOPIC (wildcards * and >) as JSON lines until Ctrl-C')
+  .argument('<topic>')
+  .option('--queue <group>', 'join a queue group: each message goes to one member of the group')
+  .action(async (topic: string, o: { queue?: string }) => {
+    const m = meshFlags(flags());
+    const host = m.host ?? '0.0.0.0';
+    const svc = createService({
+      name: 'micromesh-cli', address: `${host}:0`, logger: logger(),
+      mesh: { cluster: m.cluster, join: m.seeds, keys: m.keys, mdns: m.mdns, gossipAddress: `${host}:0` },
+    }).subscribe(topic, (message, ctx) => {
+      console.log(JSON.stringify({ topic: ctx.topic, id: ctx.id, metadata: ctx.metadata, attempt: ctx.deliveryAttempt, message }));
+    }, { queue: o.queue });
+    await svc.start();
+    if (!flags().json) console.error(`subscribed to ${topic}${o.queue ? ` in queue group ${o.queue}` : ''} as ${svc.id} (Ctrl-C to stop)`);
+    await svc.run();
+  });
 
 program.command('keygen').description('print a new gossip encryption key (for --key / MICROMESH_KEY)').action(() => {
   console.log(randomBytes(32).toString('base64'));

@@ -1,2 +1,3 @@
 export type { Membership, MemberView, MembershipEvent, MembershipListener, RecordData } from './types.ts';
 export { MemoryMembership, MemoryMembershipNetwork } from './memory.ts';
+export { StaticMembership } from './static.ts';

@@ -74,3 +74,30 @@ test('nodes with another cluster name or gossip key never appear', async () => {
   assert.equal(wrong.code, 1, 'a client without the key cannot read the mesh');
   assert.match(wrong.stderr, /NO_MESH_FOUND/);
 });
+
+test('publish and subscribe from the command line: broadcast, and a queue group splitting the work', async () => {
+  const a = await runPeer();
+  const sub = (args: string[]) => {
+    const p = new JsonLinesProcess(spawn(process.execPath, [CLI, '--no-mdns', '--interface', 'lo', '--join', a.gossip, 'subscribe', ...args], { stdio: ['ignore', 'pipe', 'pipe'] }), 'sub');
+    peers.push(p);
+    return p;
+  };
+  const all = sub(['jobs.>']);
+  const w1 = sub(['jobs.run', '--queue', 'workers']);
+  const w2 = sub(['jobs.run', '--queue', 'workers']);
+  // Subscriptions travel in membership records: wait until the mesh lists all three subscribers.
+  await until(() => cliJson<Member[]>(['--no-mdns', '--join', a.gossip, 'members']), (m) => Array.isArray(m) && m.length === 4, 'subscribers joined');
+  await until(async () => {
+    const r = await cli(['--no-mdns', '--join', a.gossip, '--json', 'publish', 'jobs.ping', '{}']);
+    return r.code === 0 && all.messages.length > 0;
+  }, (ok) => ok, 'broadcast subscription visible');
+  for (let n = 0; n < 6; n++) {
+    const r = await cli(['--no-mdns', '--join', a.gossip, 'publish', 'jobs.run', JSON.stringify({ n }), '--metadata', `n=${n}`]);
+    assert.equal(r.code, 0, r.stderr);
+  }
+  const ns = (p: JsonLinesProcess) => p.all((m) => m.topic === 'jobs.run').map((m) => (m.message as { n: number }).n);
+  await until(async () => ns(w1).length + ns(w2).length, (k) => k === 6, 'queue group got all six');
+  assert.deepEqual([...ns(w1), ...ns(w2)].sort(), [0, 1, 2, 3, 4, 5], 'each job handled once');
+  await until(async () => ns(all), (k) => k.length === 6, 'broadcast subscriber got all six');
+  assert.equal(all.all((m) => m.topic === 'jobs.run')[0]!.metadata && (all.all((m) => m.topic === 'jobs.run')[0]!.metadata as Record<string, string>).n, '0');
+});
