@@ -37,6 +37,6 @@ export function resolveBroker(o: ServiceOptions, onMesh: boolean, parts: () => B
     const p = parts();
     if (p.membership === undefined) throw new MeshError('NOT_RUNNING', `the ${b} broker needs the mesh membership; start the service`);
     const opts = { membership: p.membership, client: p.client, server: p.server, clock, random, logger };
-    return b === 'direct' ? new DirectBroker(opts) : new GossipBroker({ ...opts, dataDir: p.dataDir });
+    return b === 'direct' ? new DirectBroker(opts) : new GossipBroker({ ...opts, dataDir: p.dataDir, listenHost: p.host });
   });
 }

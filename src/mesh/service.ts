@@ -48,7 +48,9 @@ export function createService(options: ServiceOptions): Service {
   const mesh = meshOptions ? buildMesh(meshOptions, { nodeId: id, rpcBind: address, clock, random, logger, streams: transport }) : undefined;
   const registry = options.registry ?? mesh?.registry ?? new MemoryRegistry({ clock });
   // A mesh broker is built at start, from the RPC parts below and the membership of that start.
-  const brokerParts = (): BrokerParts => ({ membership: mesh?.node.members, client, server, clock, random, logger, dataDir: options.dataDir });
+  const brokerParts = (): BrokerParts => ({
+    membership: mesh?.node.members, client, server, clock, random, logger, dataDir: options.dataDir, host: parseHostPort(address).host,
+  });
   const broker = resolveBroker(options, meshOptions !== undefined, brokerParts, clock, random, logger);
   const baseSelector = options.selector ?? new DefaultSelector({ registry, clock, random });
   const selector = mesh ? new ReportingSelector(baseSelector, () => mesh.node.members) : baseSelector;

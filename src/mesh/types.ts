@@ -77,6 +77,8 @@ export interface BrokerParts {
   random: Random;
   logger: Logger;
   dataDir: string | undefined;
+  /** The host the service's RPC server binds (a broker listening itself should use the same interface). */
+  host: string;
 }
 
 export type BrokerFactory = (parts: BrokerParts) => Broker;
