@@ -1,4 +1,5 @@
 import { MeshError } from '../errors/index.ts';
+import { withEntry } from './record.ts';
 import type { MemberView, Membership, MembershipEvent, MembershipListener, RecordData } from './types.ts';
 
 /**
@@ -59,10 +60,7 @@ export class MemoryMembership implements Membership {
   }
 
   setLocal(key: string, value: unknown): void {
-    const data: Record<string, unknown> = { ...this.record.data };
-    if (value === undefined) delete data[key];
-    else data[key] = value;
-    this.record = { id: this.localId, version: this.record.version + 1, data };
+    this.record = withEntry(this.record, key, value);
     if (!this.detached) this.net.broadcast(this);
   }
 

@@ -1,3 +1,4 @@
+import { withEntry } from './record.ts';
 import type { MemberView, Membership, MembershipListener } from './types.ts';
 
 /**
@@ -21,10 +22,7 @@ export class StaticMembership implements Membership {
   }
 
   setLocal(key: string, value: unknown): void {
-    const data: Record<string, unknown> = { ...this.record.data };
-    if (value === undefined) delete data[key];
-    else data[key] = value;
-    this.record = { id: this.localId, version: this.record.version + 1, data };
+    this.record = withEntry(this.record, key, value);
   }
 
   members(): MemberView[] {

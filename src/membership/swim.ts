@@ -3,6 +3,7 @@ import { MeshError } from '../errors/index.ts';
 import type { Logger } from '../log/types.ts';
 import type { Client, Server } from '../rpc/types.ts';
 import type { Member, SwimEvent, SwimNode } from '../swim/types.ts';
+import { withEntry } from './record.ts';
 import type { MemberView, Membership, MembershipEvent, MembershipListener, RecordData } from './types.ts';
 
 export interface SwimMembershipOptions {
@@ -92,14 +93,12 @@ export class SwimMembership implements Membership {
   }
 
   setLocal(key: string, value: unknown): void {
-    const data: Record<string, unknown> = { ...this.record.data };
-    if (value === undefined) delete data[key];
-    else data[key] = value;
-    const size = this.cbor.encode(data).length;
+    const next = withEntry(this.record, key, value);
+    const size = this.cbor.encode(next.data).length;
     if (size > this.maxRecordBytes) {
       throw new MeshError('MEMBERSHIP_RECORD_TOO_LARGE', `this node's record would be ${size} bytes; the limit is ${this.maxRecordBytes} bytes`);
     }
-    this.record = { id: this.localId, version: this.record.version + 1, data };
+    this.record = next;
     this.publish();
   }
 
