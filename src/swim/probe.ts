@@ -4,6 +4,7 @@ import type { ShellContext } from './shell.ts';
 import type { StreamIO, TcpPingResult } from './streams.ts';
 import type { TimerHandle } from '../clock/types.ts';
 import type { ProbeOutcome } from './types.ts';
+import { LATE_TIMER_TOLERANCE_MS } from './timers.ts';
 
 /** One probe of one member, from the direct ping to its verdict. */
 interface ProbeRun {
@@ -18,6 +19,8 @@ interface ProbeRun {
   expectedNacks: number;
   nacks: number;
   done: boolean;
+  /** Whether the current timer of this probe, having fired late, already let the inbox be read (see readInboxFirst). */
+  deferred: boolean;
   timer: TimerHandle | undefined;
   waiters: ((o: ProbeOutcome) => void)[] | undefined;
 }
@@ -74,7 +77,7 @@ export class Prober {
       kind: 'probe', target: m, incarnation: m.incarnation, seq,
       directDueMs: now + sh.cfg.probeTimeoutMs,
       deadlineMs: now + sh.state.awareness.scaleMs(sh.cfg.probeIntervalMs),
-      expectedNacks: 0, nacks: 0, done: false, timer: undefined, waiters: waiter ? [waiter] : undefined,
+      expectedNacks: 0, nacks: 0, done: false, deferred: false, timer: undefined, waiters: waiter ? [waiter] : undefined,
     };
     this.pending.set(seq, run);
     this.active.set(m.id, run);
@@ -163,7 +166,7 @@ export class Prober {
   private directTimedOut(run: ProbeRun): void {
     const sh = this.sh;
     if (run.done || !sh.running) return;
-    if (this.woke(run, run.directDueMs)) return;
+    if (this.woke(run, run.directDueMs) || this.readInboxFirst(run, run.directDueMs, () => this.directTimedOut(run))) return;
     const target = run.target;
     const peers = sh.state.table.randomMembers(sh.cfg.indirectChecks, (m) => m !== target && m.state === WireState.Alive);
     const wantNack = sh.cfg.lifeguard;
@@ -177,6 +180,7 @@ export class Prober {
       sh.counters.inc('tcpProbes');
       this.streams.tcpPing(target.address, run.seq, target.id, remaining).then((r) => this.tcpResult(run, r), (err: unknown) => this.failed(err));
     }
+    run.deferred = false; // the verdict's timer gets its own deferral
     run.timer = sh.clock.setTimeout(() => this.deadlinePassed(run), remaining);
     sh.afterChange();
   }
@@ -198,7 +202,7 @@ export class Prober {
 
   private deadlinePassed(run: ProbeRun): void {
     if (run.done || !this.sh.running) return;
-    if (this.woke(run, run.deadlineMs)) return;
+    if (this.woke(run, run.deadlineMs) || this.readInboxFirst(run, run.deadlineMs, () => this.deadlinePassed(run))) return;
     this.finish(run, 'suspect');
     this.sh.afterChange();
   }
@@ -219,6 +223,21 @@ export class Prober {
     sh.counters.inc('lateProbes');
     sh.state.awareness.applyDelta(1);
     for (const w of run.waiters ?? []) w('unknown');
+    return true;
+  }
+
+  /**
+   * A timer of `run` that fires late, by less than woke() drops, means we
+   * were paused briefly: the ack (direct or relayed) may be in our socket.
+   * Run `again` after the input is read (once per timer). Returns whether it
+   * deferred.
+   */
+  private readInboxFirst(run: ProbeRun, dueMs: number, again: () => void): boolean {
+    const sh = this.sh;
+    if (run.deferred || sh.clock.now() - dueMs <= LATE_TIMER_TOLERANCE_MS) return false;
+    run.deferred = true;
+    sh.counters.inc('lateTimersDeferred');
+    run.timer = sh.clock.setTimeout(again, 0);
     return true;
   }
 

@@ -40,6 +40,12 @@ export const SWIM_COUNTERS = [
   'lateProbes',
   /** Suspicion timers that fired a probe interval late and waited a grace period to read the inbox first. */
   'lateSuspicionTimers',
+  /**
+   * Probe and suspicion timers that fired late (this node was paused, for
+   * less than a probe interval) and let the input that arrived meanwhile be
+   * read before acting: a refutation or an ack may be waiting in the socket.
+   */
+  'lateTimersDeferred',
   // Suspicion lifecycle, as seen by this node.
   /** Suspicions this node started (it suspected an alive member). */
   'suspicionsStarted',

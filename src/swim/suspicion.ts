@@ -18,6 +18,8 @@ export class Suspicion {
   confirmations = 0;
   /** Whether the deadline was already extended once because our own timer fired late. */
   graced = false;
+  /** Whether the timer, having fired late, already let the inbox be read once (see Timers). */
+  inboxRead = false;
   /** Whether a last direct check of the suspect was made before convicting it without its k confirmations. */
   verified = false;
   // The accuser first, then each confirmer; at most k + 1 names.

@@ -7,6 +7,18 @@ import type { Prober } from './probe.ts';
 import type { ShellContext } from './shell.ts';
 
 /**
+ * A timer that fires later than this after its due time means this process
+ * was paused (GC, a busy event loop, SIGSTOP). Node runs due timers before it
+ * reads sockets, so whatever arrived during the pause is still unread: a
+ * verdict taken then may ignore the refutation or the ack that settles it.
+ * Such a verdict waits one turn of the event loop (a 0 ms timer runs after
+ * the poll phase), once. Timers are normally a millisecond or two late; a
+ * pause shorter than this tolerance leaves too little time for anything to
+ * arrive unread.
+ */
+export const LATE_TIMER_TOLERANCE_MS = 10;
+
+/**
  * The node's clock-driven work: the probe, gossip and push-pull loops, and
  * one timer per suspect member. Nothing else in SWIM keeps a timer per
  * member, so an idle node with N members costs one probe timer a second.
@@ -84,6 +96,12 @@ export class Timers {
       s.graced = true;
       s.deadlineMs = now + sh.cfg.probeTimeoutMs;
       sh.counters.inc('lateSuspicionTimers');
+    } else if (s !== undefined && !s.inboxRead && now - s.deadlineMs > LATE_TIMER_TOLERANCE_MS) {
+      // A shorter pause: the refutation may have arrived during it. Read it first.
+      s.inboxRead = true;
+      sh.counters.inc('lateTimersDeferred');
+      this.suspicions.set(m.id, sh.clock.setTimeout(() => this.suspicionDue(m), 0));
+      return;
     }
     const verdict = sh.state.suspicionExpired(m, now);
     if (verdict === 'verify' && s !== undefined) {
