@@ -160,17 +160,17 @@ export function parseOptions(argv: readonly string[]): SimOptions | 'help' {
     reap: values.reap === true,
     partitionMs: dur('partition-ms', 0, 86_400_000, undefined),
     rejoinMs: dur('rejoin-ms', 100, 86_400_000, 30_000)!,
-    restarts: num('restarts', 1, 20_000, 5, true),
+    restarts: num('restarts', 1, 20_000, Math.max(1, Math.min(5, nodes - 3)), true),
     downMs: dur('down-ms', 0, 3_600_000, 1000)!,
     restartGapMs: dur('restart-gap', 0, 3_600_000, 10_000)!,
     graceful: values.graceful === true,
     updates: num('updates', 1, 100_000, 20, true),
     updateEveryMs: dur('update-every', 1, 3_600_000, 3000)!,
-    joinSeeds: num('join-seeds', 1, 100, 3, true),
+    joinSeeds: num('join-seeds', 1, 100, Math.min(3, nodes), true),
     joinBatch: num('join-batch', 1, 10_000, 100, true),
     joinEveryMs: dur('join-every', 0, 3_600_000, 100)!,
   };
-  if (o.restarts > o.nodes - 3) throw new OptionError(`--restarts must be in [1, nodes − 3 = ${o.nodes - 3}] (three seeds stay up), got ${o.restarts}`);
+  if (scenario === 'restart' && o.restarts > o.nodes - 3) throw new OptionError(`--restarts must be in [1, nodes − 3 = ${o.nodes - 3}] (three seeds stay up), got ${o.restarts}`);
   if (o.joinSeeds > o.nodes) throw new OptionError(`--join-seeds must be in [1, nodes = ${o.nodes}], got ${o.joinSeeds}`);
   return o;
 }
