@@ -38,7 +38,11 @@ export interface SwimConfig {
    * suspicion timeout fixed at its minimum. For comparison runs.
    */
   lifeguard: boolean;
-  /** Each broadcast is sent retransmitMult × ceil(log10(N + 1)) times. Higher = surer dissemination, more bytes. */
+  /**
+   * Each broadcast is sent ceil(retransmitMult × log10(N + 1)) + retransmitMult
+   * times (memberlist: retransmitMult × ceil(log10(N + 1)); see math.ts).
+   * Higher = surer dissemination, more bytes.
+   */
   retransmitMult: number;
   /** Time between gossip rounds. Lower = faster spread, more packets under churn. 0 disables the loop. */
   gossipIntervalMs: number;

@@ -15,9 +15,19 @@ export function suspicionTimeoutMs(suspicionMult: number, n: number, probeInterv
   return (suspicionMult * Math.floor(nodeScale * 1000) * probeIntervalMs) / 1000;
 }
 
-/** How many times each broadcast is sent: retransmitMult × ceil(log10(N + 1)). */
+/**
+ * How many times each broadcast is sent: ceil(retransmitMult × log10(N + 1))
+ * + retransmitMult. Never fewer than memberlist's retransmitMult × ceil(log10(N + 1)),
+ * whose rounding up to a whole decade jumps at N = 10, 100, 1000 and is
+ * lowest just below: with push gossip a member misses a piece of news with
+ * probability ≈ e^−(sends × (1 − loss)), so at N = 99 (8 sends) one of the 98
+ * others misses an update 3 % of the time even without loss, and waits for a
+ * push-pull (90 s). The simulator measured a p99 of 57 s there against 0.8 s
+ * at N = 100. Without the rounding, plus one retransmitMult of margin, the
+ * count grows smoothly and keeps misses under 1 % per update at 10 % loss.
+ */
 export function retransmitLimit(retransmitMult: number, n: number): number {
-  return retransmitMult * Math.ceil(Math.log10(n + 1));
+  return Math.ceil(retransmitMult * Math.log10(n + 1)) + retransmitMult;
 }
 
 /** Members up to which the push-pull interval is not scaled. */

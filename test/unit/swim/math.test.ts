@@ -24,14 +24,19 @@ test('suspicionTimeoutMs reproduces memberlist (log10 N, truncated to thousandth
   assert.equal(suspicionTimeoutMs(4, 0, 1000), 4000, 'N below 1 counts as 1');
 });
 
-test('retransmitLimit is mult × ceil(log10(N + 1))', () => {
+test('retransmitLimit is ceil(mult × log10(N + 1)) + mult: never below memberlist, no cliff below each power of ten', () => {
   const table: [number, number, number][] = [
     // [N, mult 4, mult 2]
-    [1, 4, 2], [9, 4, 2], [10, 8, 4], [99, 8, 4], [100, 12, 6], [999, 12, 6], [1000, 16, 8], [9999, 16, 8],
+    [1, 6, 3], [9, 8, 4], [10, 9, 5], [50, 11, 6], [99, 12, 6], [100, 13, 7], [999, 16, 8], [1000, 17, 9], [9999, 20, 10],
   ];
   for (const [n, four, two] of table) {
     assert.equal(retransmitLimit(4, n), four, `mult 4 N=${n}`);
     assert.equal(retransmitLimit(2, n), two, `mult 2 N=${n}`);
+  }
+  for (let n = 1; n <= 20_000; n++) {
+    const memberlist = 4 * Math.ceil(Math.log10(n + 1));
+    assert.ok(retransmitLimit(4, n) > memberlist, `N=${n}: more than memberlist's ${memberlist}`);
+    assert.ok(retransmitLimit(4, n) >= retransmitLimit(4, n - 1), `N=${n}: never falls as N grows`);
   }
 });
 
