@@ -33,6 +33,8 @@ export class Timers {
   private gossipTimer: TimerHandle | undefined;
   private pushPullTimer: TimerHandle | undefined;
   private gossipLoop = false;
+  /** When the gossip loop's first tick fell: its ticks are this plus whole intervals. */
+  private gossipPhaseMs = 0;
   private readonly suspicions = new Map<string, TimerHandle>();
 
   constructor(sh: ShellContext, prober: Prober, packets: PacketIO, queue: BroadcastQueue, pushPull: () => Promise<boolean>) {
@@ -48,7 +50,11 @@ export class Timers {
     const { clock, random, cfg } = this.sh;
     this.probeTimer = clock.setTimeout(this.probeTick, random.int(cfg.probeIntervalMs));
     this.gossipLoop = cfg.gossipIntervalMs > 0;
-    if (this.gossipLoop) this.gossipTimer = clock.setTimeout(this.gossipTick, random.int(cfg.gossipIntervalMs));
+    if (this.gossipLoop) {
+      const stagger = random.int(cfg.gossipIntervalMs);
+      this.gossipPhaseMs = clock.now() + stagger;
+      this.gossipTimer = clock.setTimeout(this.gossipTick, stagger);
+    }
     if (cfg.pushPullIntervalMs > 0) this.pushPullTimer = clock.setTimeout(this.pushPullTick, random.int(cfg.pushPullIntervalMs));
   }
 
@@ -64,11 +70,17 @@ export class Timers {
    * Arms the gossip loop if something is queued. The loop runs only while
    * there is something to gossip: an idle node would send nothing anyway,
    * and skipping its five empty ticks a second is most of what an idle
-   * simulated node costs.
+   * simulated node costs. It is armed for the next tick of the loop as if it
+   * had kept running (on the phase drawn at start), not a whole interval
+   * from now: news arriving at a random moment then waits half an interval
+   * on average, as with memberlist's free-running ticker, rather than a
+   * whole one at every hop.
    */
   armGossip(): void {
     if (this.gossipTimer !== undefined || !this.gossipLoop || this.queue.size === 0 || !this.sh.running) return;
-    this.gossipTimer = this.sh.clock.setTimeout(this.gossipTick, this.sh.cfg.gossipIntervalMs);
+    const interval = this.sh.cfg.gossipIntervalMs;
+    const since = (this.sh.clock.now() - this.gossipPhaseMs) % interval;
+    this.gossipTimer = this.sh.clock.setTimeout(this.gossipTick, since === 0 ? interval : interval - since);
   }
 
   /** (Re)arms or cancels the one timer of `m`, following `m.suspicion`. */
