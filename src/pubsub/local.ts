@@ -74,6 +74,8 @@ export interface LocalSubsOptions {
   counters: Counters<LocalCounter>;
   /** Called after the set of (pattern, queue) keys may have changed. */
   onChange: () => void;
+  /** Picks the index of the queue member to try first among `n`; default round robin. */
+  pick?: (n: number) => number;
 }
 
 /**
@@ -188,7 +190,7 @@ export class LocalSubs {
     if (members.length === 0) return REFUSED.noMember;
     let pool = tried === undefined || tried.length === 0 ? members : members.filter((s) => !tried.includes(s.member));
     if (pool.length === 0) pool = members;
-    const start = this.cursor++;
+    const start = this.o.pick ? this.o.pick(pool.length) : this.cursor++;
     for (let i = 0; i < pool.length; i++) {
       const sub = pool[(start + i) % pool.length]!;
       if (sub.pending < this.o.maxPendingPerSubscription) {

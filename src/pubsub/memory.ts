@@ -6,8 +6,9 @@ import { MeshError } from '../errors/index.ts';
 import type { Logger } from '../log/types.ts';
 import { silentLogger } from '../log/silent.ts';
 import { Counters } from '../metrics/counters.ts';
-import type { Broker, BrokerHandler, BrokerMessage, Headers, PublishOptions, SubscribeOptions, Subscription } from './types.ts';
-import { DEAD_LETTER_HEADERS, deadLetterTopic, isDeadLetterTopic, messageIds, parsePattern, parseTopic, tokensMatch } from './topic.ts';
+import { LocalSubs, REFUSED, describeError, refusalError, type Inbound, type Outcome } from './local.ts';
+import type { Broker, BrokerHandler, Headers, PublishOptions, SubscribeOptions, Subscription } from './types.ts';
+import { DEAD_LETTER_HEADERS, copyBytes, deadLetterTopic, isDeadLetterTopic, messageIds, parsePattern, parseTopic } from './topic.ts';
 
 /** Settings of the memory broker (validated; the error names the field and range). */
 export interface MemoryBrokerConfig {
@@ -42,56 +43,12 @@ const COUNTERS = ['published', 'unmatched', 'delivered', 'handlerErrors', 'redel
 export type MemoryBrokerCounter = (typeof COUNTERS)[number];
 export type MemoryBrokerStats = Readonly<Record<MemoryBrokerCounter, number>> & { subscriptions: number };
 
-/** One accepted publish, shared by all its deliveries (handlers get their own message object). */
-interface Published {
-  id: string;
-  topic: string;
-  tokens: string[];
-  headers: Headers;
-  body: Uint8Array;
-}
-
-interface Delivery {
-  p: Published;
-  attempt: number;
-  /** Set for queue-group deliveries: the group, and the members that already failed it. */
-  queue?: string;
-  tried?: Sub[];
-}
-
-class Sub implements Subscription {
-  readonly topic: string;
-  readonly queue: string | undefined;
-  readonly tokens: string[];
-  readonly handler: BrokerHandler;
-  active = true;
-  draining = false;
-  mailbox: Delivery[] = [];
-  head = 0;
-  detach: (() => void) | undefined;
-  private readonly owner: MemoryBroker;
-
-  constructor(owner: MemoryBroker, topic: string, tokens: string[], queue: string | undefined, handler: BrokerHandler) {
-    this.owner = owner;
-    this.topic = topic;
-    this.tokens = tokens;
-    this.queue = queue;
-    this.handler = handler;
-  }
-
-  get pending(): number {
-    return this.mailbox.length - this.head;
-  }
-
-  async unsubscribe(): Promise<void> {
-    this.owner.remove(this, true);
-  }
-}
-
 /**
- * An in-process Broker with the delivery semantics of src/pubsub/types.ts.
+ * An in-process Broker with the delivery semantics of src/pubsub/types.ts,
+ * built on the same local subscriptions (mailboxes, one handler call at a
+ * time, off the publisher's stack and context) as the mesh brokers, with an
+ * in-process queue-group holder instead of a network one.
  *
- * Guarantees, in memory:
  * - `publish` resolves once the message is accepted: copied, matched against
  *   subscriptions and queued for each. No handler runs inside `publish`;
  *   each subscription handles its messages one at a time, in publish order
@@ -99,11 +56,12 @@ class Sub implements Subscription {
  * - Broadcast subscriptions: at most once. A throwing handler is logged and
  *   counted, never retried; its subscription continues.
  * - Queue groups: at least once, up to `maxDeliveries`. A failed message goes
- *   to a member that has not failed it yet when there is one (then to any
- *   other member), with `deliveryAttempt` + 1; after the last attempt, or when
- *   the group has no member left, it is published to `$dead-letter.<topic>`
- *   with the DEAD_LETTER_HEADERS added. Dead letters are not dead-lettered
- *   again (dropped and counted instead).
+ *   to a member that has not failed it yet when there is one, with
+ *   `deliveryAttempt` + 1; after the last attempt, or when the group has no
+ *   member left, it is published to `$dead-letter.<topic>` with the
+ *   DEAD_LETTER_HEADERS added. Dead letters are not dead-lettered again
+ *   (dropped and counted instead). A member that unsubscribes hands its
+ *   waiting queue-group messages to the other members.
  * - `stop` ends every subscription and discards undelivered messages
  *   (counted as dropped); handlers already running finish on their own.
  *   The message body is copied once at publish and shared by all deliveries:
@@ -113,12 +71,10 @@ export class MemoryBroker implements Broker {
   readonly name: string = 'memory';
   private readonly config: MemoryBrokerConfig;
   private readonly clock: Clock;
-  private readonly random: Random;
   private readonly log: Logger;
   private readonly counters = new Counters(COUNTERS);
   private readonly nextId: () => string;
-  private subs: Sub[] = [];
-  private readonly cursors = new Map<string, number>();
+  private readonly local: LocalSubs;
   private readonly timers = new Set<TimerHandle>();
   private running = false;
 
@@ -126,9 +82,13 @@ export class MemoryBroker implements Broker {
     const { clock, random, logger, ...rest } = opts;
     this.config = parseConfig(configSchema, definedOnly(rest), 'broker');
     this.clock = clock ?? new SystemClock();
-    this.random = random ?? new SystemRandom();
+    const rnd = random ?? new SystemRandom();
     this.log = (logger ?? silentLogger).child({ component: 'broker', broker: 'memory' });
-    this.nextId = messageIds(this.random);
+    this.nextId = messageIds(rnd);
+    this.local = new LocalSubs({
+      nodeId: 'memory', maxPendingPerSubscription: this.config.maxPendingPerSubscription, logger: this.log, counters: this.counters,
+      onChange: () => {}, pick: this.config.queueStrategy === 'random' ? (n) => rnd.int(n) : undefined,
+    });
   }
 
   async start(_opts?: { signal?: AbortSignal }): Promise<void> {
@@ -139,12 +99,12 @@ export class MemoryBroker implements Broker {
     this.running = false;
     for (const t of this.timers) this.clock.clearTimeout(t);
     this.timers.clear();
-    for (const sub of [...this.subs]) this.remove(sub, false);
+    this.local.clear();
   }
 
   /** Counters plus the number of live subscriptions. */
   stats(): MemoryBrokerStats {
-    return { ...this.counters.snapshot(), subscriptions: this.subs.length };
+    return { ...this.counters.snapshot(), subscriptions: this.local.size };
   }
 
   async publish(topic: string, body: Uint8Array, opts: PublishOptions = {}): Promise<void> {
@@ -157,7 +117,7 @@ export class MemoryBroker implements Broker {
       if (typeof v !== 'string') throw new MeshError('INVALID_ARGUMENT', `header ${k} must be a string`, { id: 'micromesh.broker' });
       headers[k] = v;
     }
-    this.accept({ id: this.nextId(), topic, tokens, headers, body: body.slice() });
+    this.accept({ id: this.nextId(), topic, tokens, headers, body: copyBytes(body), attempt: 1 });
   }
 
   async subscribe(topic: string, handler: BrokerHandler, opts: SubscribeOptions = {}): Promise<Subscription> {
@@ -166,180 +126,80 @@ export class MemoryBroker implements Broker {
     if (opts.queue !== undefined && (typeof opts.queue !== 'string' || opts.queue.length === 0)) {
       throw new MeshError('INVALID_ARGUMENT', 'queue must be a non-empty string', { id: 'micromesh.broker' });
     }
-    const signal = opts.signal;
-    if (signal?.aborted) throw new MeshError('CANCELLED', 'subscribe aborted', { id: 'micromesh.broker', cause: signal.reason });
-    const sub = new Sub(this, topic, tokens, opts.queue, handler);
-    if (signal !== undefined) {
-      const onAbort = (): void => this.remove(sub, true);
-      signal.addEventListener('abort', onAbort, { once: true });
-      sub.detach = () => signal.removeEventListener('abort', onAbort);
-    }
-    this.subs.push(sub);
-    return sub;
+    if (opts.signal?.aborted) throw new MeshError('CANCELLED', 'subscribe aborted', { id: 'micromesh.broker', cause: opts.signal.reason });
+    return this.local.add(topic, tokens, handler, opts.queue, opts.signal);
   }
 
-  /** Ends `sub`. When `reroute`, its undelivered queue-group messages go to other members. */
-  remove(sub: Sub, reroute: boolean): void {
-    if (!sub.active) return;
-    sub.active = false;
-    sub.detach?.();
-    this.subs = this.subs.filter((s) => s !== sub);
-    if (sub.queue !== undefined && !this.subs.some((s) => s.queue === sub.queue)) this.cursors.delete(sub.queue);
-    const left = sub.mailbox.slice(sub.head);
-    sub.mailbox = [];
-    sub.head = 0;
-    for (const d of left) {
-      if (reroute && d.queue !== undefined) this.route(d, undefined, undefined);
-      else this.counters.inc('dropped');
-    }
-  }
-
-  private accept(p: Published, counted = true): void {
+  private accept(m: Inbound, counted = true): void {
     if (counted) this.counters.inc('published');
-    let groups: Map<string, Sub[]> | undefined;
-    let matched = false;
-    for (const sub of this.subs) {
-      if (!tokensMatch(sub.tokens, p.tokens)) continue;
-      matched = true;
-      if (sub.queue === undefined) {
-        this.enqueue(sub, { p, attempt: 1 }, true);
-        continue;
-      }
-      groups ??= new Map();
-      const members = groups.get(sub.queue);
-      if (members === undefined) groups.set(sub.queue, [sub]);
-      else members.push(sub);
-    }
-    if (!matched) this.counters.inc('unmatched');
-    if (groups === undefined) return;
-    for (const [queue, members] of groups) {
-      const d: Delivery = { p, attempt: 1, queue, tried: [] };
-      const target = this.pick(queue, members);
-      if (!this.enqueue(target, d, false)) this.overflow(d, members);
-    }
+    const copies = this.local.broadcast(m);
+    const groups = this.local.groups(m.tokens);
+    if (copies === 0 && groups.length === 0) this.counters.inc('unmatched');
+    for (const queue of groups) this.deliver(m, queue, []);
   }
 
-  /** Current members of `d`'s group that match its topic. */
-  private members(d: Delivery): Sub[] {
-    return this.subs.filter((s) => s.queue === d.queue && tokensMatch(s.tokens, d.p.tokens));
+  /** Hands a queue-group message to a member (preferring those not in `tried`), or deals with the refusal. */
+  private deliver(m: Inbound, queue: string, tried: string[]): void {
+    const refusal = this.local.queue(m, queue, tried, (o) => this.settled(m, queue, tried, o));
+    if (refusal === undefined) return;
+    if (refusal === REFUSED.busy) this.drop(m, queue, 'every queue-group member backlog is full');
+    else if (this.running) this.deadLetter(m, queue, describeError(refusalError(refusal)), m.attempt - 1);
+    else this.drop(m, queue, 'broker stopped');
   }
 
-  /** Sends a queue-group delivery to a member that has not failed it, else any other than `last`, else dead-letters it. */
-  private route(d: Delivery, last: Sub | undefined, error: unknown): void {
-    const all = this.members(d);
-    if (all.length === 0) {
-      const err = error ?? new MeshError('NONE_AVAILABLE', `queue group ${d.queue} has no member left`);
-      this.deadLetter(d, err, d.attempt - 1);
+  /** The outcome of one queue-group delivery. */
+  private settled(m: Inbound, queue: string, tried: string[], o: Outcome): void {
+    if (o === 0) return;
+    if (typeof o === 'number') {
+      // Handed back before a handler saw it: the member left (another takes it, same attempt) or the broker stopped.
+      if (o === REFUSED.notRunning || !this.running) this.counters.inc('dropped');
+      else this.deliver(m, queue, tried);
       return;
     }
-    let pool = all.filter((s) => !d.tried!.includes(s));
-    if (pool.length === 0) pool = all.filter((s) => s !== last);
-    if (pool.length === 0) pool = all;
-    if (!this.enqueue(this.pick(d.queue!, pool), d, false)) this.overflow(d, all);
-  }
-
-  private pick(queue: string, members: Sub[]): Sub {
-    if (members.length === 1) return members[0]!;
-    if (this.config.queueStrategy === 'random') return members[this.random.int(members.length)]!;
-    const c = this.cursors.get(queue) ?? 0;
-    this.cursors.set(queue, c + 1);
-    return members[c % members.length]!;
-  }
-
-  /** Queues a delivery; false when the mailbox is full (a broadcast copy is then dropped here). */
-  private enqueue(sub: Sub, d: Delivery, dropWhenFull: boolean): boolean {
-    if (sub.pending >= this.config.maxPendingPerSubscription) {
-      if (dropWhenFull) this.drop(d, sub, 'subscription backlog full');
-      return false;
-    }
-    sub.mailbox.push(d);
-    if (!sub.draining) {
-      sub.draining = true;
-      queueMicrotask(() => void this.drain(sub));
-    }
-    return true;
-  }
-
-  private overflow(d: Delivery, members: Sub[]): void {
-    for (const m of members) if (this.enqueue(m, d, false)) return;
-    this.drop(d, undefined, 'every queue-group member backlog is full');
-  }
-
-  private drop(d: Delivery, sub: Sub | undefined, why: string): void {
-    this.counters.inc('dropped');
-    this.log.warn('message dropped', { topic: d.p.topic, messageId: d.p.id, subscription: sub?.topic, queue: d.queue, why });
-  }
-
-  private async drain(sub: Sub): Promise<void> {
-    while (sub.active && sub.head < sub.mailbox.length) {
-      const d = sub.mailbox[sub.head]!;
-      sub.mailbox[sub.head++] = undefined as unknown as Delivery;
-      if (sub.head === sub.mailbox.length) {
-        sub.mailbox = [];
-        sub.head = 0;
-      }
-      const message: BrokerMessage = { id: d.p.id, topic: d.p.topic, headers: { ...d.p.headers }, body: d.p.body, deliveryAttempt: d.attempt };
-      try {
-        await sub.handler(message);
-        this.counters.inc('delivered');
-      } catch (err) {
-        this.failed(sub, d, err);
-      }
-    }
-    sub.draining = false;
-  }
-
-  private failed(sub: Sub, d: Delivery, err: unknown): void {
-    this.counters.inc('handlerErrors');
-    const { code, message } = describe(err);
-    this.log.warn('subscriber handler failed', {
-      topic: d.p.topic, subscription: sub.topic, queue: sub.queue, messageId: d.p.id, attempt: d.attempt, code, error: message,
-    });
-    if (d.queue === undefined || !this.running) return;
-    if (d.attempt >= this.config.maxDeliveries) {
-      this.deadLetter(d, err, d.attempt);
+    if (!this.running) return;
+    if (m.attempt >= this.config.maxDeliveries) {
+      this.deadLetter(m, queue, o, m.attempt);
       return;
     }
-    const next: Delivery = { p: d.p, attempt: d.attempt + 1, queue: d.queue, tried: [...d.tried!, sub] };
     this.counters.inc('redelivered');
+    const next: Inbound = { ...m, attempt: m.attempt + 1 };
+    const nextTried = [...tried, o.member];
     if (this.config.redeliveryDelayMs === 0) {
-      this.route(next, sub, err);
+      this.deliver(next, queue, nextTried);
       return;
     }
     const t = this.clock.setTimeout(() => {
       this.timers.delete(t);
-      if (this.running) this.route(next, sub, err);
+      if (this.running) this.deliver(next, queue, nextTried);
     }, this.config.redeliveryDelayMs);
     this.timers.add(t);
   }
 
-  /** `deliveries`: how many handler calls the message got. */
-  private deadLetter(d: Delivery, err: unknown, deliveries: number): void {
-    if (isDeadLetterTopic(d.p.topic)) {
+  private drop(m: Inbound, queue: string, why: string): void {
+    this.counters.inc('dropped');
+    this.log.warn('message dropped', { topic: m.topic, messageId: m.id, queue, why });
+  }
+
+  /** `deliveries`: how many handler calls the message got; `why` the last error's code and message. */
+  private deadLetter(m: Inbound, queue: string, why: { code: string; message: string }, deliveries: number): void {
+    if (isDeadLetterTopic(m.topic)) {
       this.counters.inc('dropped');
-      this.log.error('dead letter could not be handled; dropped', { topic: d.p.topic, messageId: d.p.id, queue: d.queue });
+      this.log.error('dead letter could not be handled; dropped', { topic: m.topic, messageId: m.id, queue });
       return;
     }
-    const { code, message } = describe(err);
-    const topic = deadLetterTopic(d.p.topic);
+    const { code, message } = why;
+    const topic = deadLetterTopic(m.topic);
     const headers: Headers = {
-      ...d.p.headers,
-      [DEAD_LETTER_HEADERS.topic]: d.p.topic,
-      [DEAD_LETTER_HEADERS.queue]: d.queue ?? '',
-      [DEAD_LETTER_HEADERS.messageId]: d.p.id,
+      ...m.headers,
+      [DEAD_LETTER_HEADERS.topic]: m.topic,
+      [DEAD_LETTER_HEADERS.queue]: queue,
+      [DEAD_LETTER_HEADERS.messageId]: m.id,
       [DEAD_LETTER_HEADERS.deliveries]: String(deliveries),
       [DEAD_LETTER_HEADERS.errorCode]: code,
       [DEAD_LETTER_HEADERS.errorMessage]: message,
     };
     this.counters.inc('deadLettered');
-    this.log.warn('message dead-lettered', { topic: d.p.topic, deadLetterTopic: topic, messageId: d.p.id, queue: d.queue, code });
-    this.accept({ id: this.nextId(), topic, tokens: parseTopic(topic), headers, body: d.p.body }, false);
+    this.log.warn('message dead-lettered', { topic: m.topic, deadLetterTopic: topic, messageId: m.id, queue, code });
+    this.accept({ id: this.nextId(), topic, tokens: parseTopic(topic), headers, body: m.body, attempt: 1 }, false);
   }
-}
-
-/** The error's stable `code` (never its text) and message, for logs and dead-letter headers. */
-function describe(err: unknown): { code: string; message: string } {
-  const code = (err as { code?: unknown } | null)?.code;
-  const message = err instanceof Error ? err.message : String(err);
-  return { code: typeof code === 'string' && code.length > 0 ? code : 'INTERNAL', message };
 }
