@@ -25,8 +25,8 @@ export class MemberRecord {
   orderIndex = -1;
 
   constructor(id: string, address: string, incarnation: number, meta: Uint8Array, metaVersion: number, nowMs: number) {
-    this.id = id;
-    this.address = address;
+    this.id = detach(id);
+    this.address = detach(address);
     this.incarnation = incarnation;
     this.meta = meta.length === 0 ? EMPTY : meta;
     this.metaVersion = metaVersion;
@@ -44,6 +44,16 @@ export class MemberRecord {
       metadata: this.meta, metaVersion: this.metaVersion, stateChangedAtMs: this.stateChangeMs, isSelf,
     };
   }
+}
+
+/**
+ * A standalone copy of `s`, for strings kept as long as a member is. Strings
+ * decoded from a packet are V8 slices of one string holding all of the
+ * packet's text, so keeping one keeps the whole text alive: a member learned
+ * from a gossip packet of 20 alive messages cost 1.2 KB instead of 0.25 KB.
+ */
+export function detach(s: string): string {
+  return Buffer.from(s, 'utf8').toString('utf8');
 }
 
 /**

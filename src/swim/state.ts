@@ -2,7 +2,7 @@ import type { Counters } from '../metrics/counters.ts';
 import { Awareness } from './awareness.ts';
 import type { SwimConfig } from './config.ts';
 import { suspicionConfirmationsWanted, suspicionTimeoutMs } from './math.ts';
-import { MemberRecord, MemberTable } from './members.ts';
+import { MemberRecord, MemberTable, detach } from './members.ts';
 import type { SwimCounter } from './stats.ts';
 import { Suspicion } from './suspicion.ts';
 import { WireState, type MemberEntry, type SwimWire } from './wire.ts';
@@ -105,7 +105,9 @@ export class Membership {
     const was = m.state;
     const changed = a.address !== m.address || a.metaVersion !== m.metaVersion || !sameBytes(a.meta, m.meta);
     m.incarnation = a.incarnation;
-    m.address = a.address;
+    // Only a new address is stored, detached (see detach): reassigning an
+    // equal one would pin the packet it came in.
+    if (a.address !== m.address) m.address = detach(a.address);
     if (changed) {
       m.meta = copy(a.meta);
       m.metaVersion = a.metaVersion;
@@ -306,7 +308,9 @@ function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
   return true;
 }
 
-/** A private copy, so stored metadata never pins a whole received packet. */
+const NO_META = new Uint8Array(0);
+
+/** A private copy, so stored metadata never pins a whole received packet (an empty view would too). */
 function copy(bytes: Uint8Array): Uint8Array {
-  return bytes.length === 0 ? bytes : new Uint8Array(bytes);
+  return bytes.length === 0 ? NO_META : new Uint8Array(bytes);
 }
