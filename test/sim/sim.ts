@@ -53,6 +53,8 @@ export class Sim {
   private measureFromMs = 0;
   private measured: { tally: Tally; ms: number } | undefined;
   private readonly started = performance.now();
+  /** Heap before the bootstrap (each node knowing only itself). */
+  private heapBefore: number | undefined;
 
   constructor(o: SimOptions, seed: number, lifeguard: boolean) {
     this.o = o;
@@ -85,16 +87,29 @@ export class Sim {
 
   /**
    * Brings the cluster to a converged state: the snapshot bootstrap (see
-   * bootstrap.ts), or real joins with `--bootstrap join`. Measures heap per
-   * member across it.
+   * bootstrap.ts), or with `--bootstrap join` real joins (`real`, from the
+   * join scenario) until one membership and empty gossip queues. Measures
+   * heap per member across it.
    */
-  async converge(coldStart: (sim: Sim) => Promise<{ convergedMs: number | null }>): Promise<void> {
+  async converge(real: { coldStart(sim: Sim): Promise<{ convergedMs: number | null }>; drain(sim: Sim): Promise<boolean> }): Promise<void> {
     const t = performance.now();
     const before = heapUsed();
+    this.heapBefore = before;
     if (this.o.bootstrap === 'snapshot') bootstrapConverged(this.hosts, this.now);
-    else if ((await coldStart(this)).convergedMs === null) throw new Error('--bootstrap join: the cold start did not converge');
+    else if ((await real.coldStart(this)).convergedMs === null || !(await real.drain(this))) {
+      throw new Error('--bootstrap join: the cold start did not converge and drain');
+    }
     this.heapBytesPerMember = perMember(before, heapUsed(), this.o.nodes);
     this.bootstrapWallMs = performance.now() - t;
+  }
+
+  /**
+   * Heap per member now, against the same baseline as the bootstrap's
+   * figure: shows what a long run adds (it also counts the simulator's own
+   * growth, e.g. its timer heap, so it is an upper bound).
+   */
+  heapNowPerMember(): number | null {
+    return this.heapBefore === undefined ? null : perMember(this.heapBefore, heapUsed(), this.o.nodes);
   }
 
   /** Hosts whose process runs (stalled or not). */

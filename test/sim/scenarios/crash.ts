@@ -4,12 +4,12 @@
 // prove it). With --host, the host goes down: nothing answers, dials time
 // out, and only the suspicion path can detect it.
 import type { Sim } from '../sim.ts';
-import { coldStart } from './join.ts';
+import { coldStart, drain } from './join.ts';
 
 export async function crash(sim: Sim): Promise<void> {
   const o = sim.o;
   await sim.build(['suspect', 'dead']);
-  await sim.converge(coldStart);
+  await sim.converge({ coldStart, drain });
   // A random instant relative to the probe loops' phases.
   await sim.run((o.warmupMs ?? 10_000) + sim.random.int(1000));
   const count = o.crashFraction > 0 ? Math.max(1, Math.round(o.crashFraction * o.nodes)) : 1;

@@ -2,7 +2,7 @@
 // (a seed serves at most maxConcurrentPushPulls joins at once, so a real
 // deployment staggers too), and the run lasts until every node sees all N,
 // then until every gossip queue has drained. Also the `--bootstrap join`
-// start of the other scenarios.
+// start of the other scenarios (coldStart, then drain).
 import { SWIM_PORT } from '../cluster.ts';
 import { newsKey } from '../observe.ts';
 import { heapUsed, type Sim } from '../sim.ts';
@@ -47,6 +47,11 @@ export async function coldStart(sim: Sim, track = false): Promise<{ convergedMs:
   return { convergedMs: ok ? sim.now - t0 : null, failures };
 }
 
+/** Runs until no node has anything left to gossip; returns whether that happened. */
+export function drain(sim: Sim): Promise<boolean> {
+  return sim.runUntil(() => sim.hosts.every((h) => h.node.stats().queuedBroadcasts === 0), DRAIN_LIMIT_MS, 1000);
+}
+
 /** Each node sees N live members (cheap: liveCount only). */
 function everyoneSeesAll(sim: Sim): boolean {
   const n = sim.o.nodes;
@@ -62,8 +67,7 @@ export async function join(sim: Sim): Promise<void> {
   sim.convergeMs = convergedMs;
   sim.extra.join_failures = failures;
   // The cold start's cost does not end at convergence: the retransmissions run on.
-  const drained = await sim.runUntil(() => sim.hosts.every((h) => h.node.stats().queuedBroadcasts === 0), DRAIN_LIMIT_MS, 1000);
-  sim.extra.drained_ms = drained ? sim.now - t0 : null;
+  sim.extra.drained_ms = (await drain(sim)) ? sim.now - t0 : null;
   sim.endMeasure();
   const n = sim.o.nodes;
   sim.heapBytesPerMember = Math.max(0, heapUsed() - before) / (n * (n - 1));

@@ -12,12 +12,12 @@
 import type { SimHost } from '../cluster.ts';
 import { startRejoinLoops } from '../mesh.ts';
 import type { Sim } from '../sim.ts';
-import { coldStart } from './join.ts';
+import { coldStart, drain } from './join.ts';
 
 export async function partition(sim: Sim): Promise<void> {
   const o = sim.o;
   await sim.build(['dead']);
-  await sim.converge(coldStart);
+  await sim.converge({ coldStart, drain });
   await sim.run(o.warmupMs ?? 10_000);
   const order = sim.random.shuffle([...sim.hosts]);
   const small = order.slice(0, Math.max(1, Math.round(o.partitionFraction * o.nodes)));

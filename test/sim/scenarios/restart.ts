@@ -10,7 +10,7 @@
 import type { SimHost } from '../cluster.ts';
 import { SWIM_PORT } from '../cluster.ts';
 import type { Sim } from '../sim.ts';
-import { coldStart } from './join.ts';
+import { coldStart, drain } from './join.ts';
 
 interface NewLife {
   readonly host: SimHost;
@@ -22,7 +22,7 @@ interface NewLife {
 export async function restart(sim: Sim): Promise<void> {
   const o = sim.o;
   await sim.build(['dead']);
-  await sim.converge(coldStart);
+  await sim.converge({ coldStart, drain });
   await sim.run(o.warmupMs ?? 10_000);
   const order = sim.random.shuffle(sim.hosts.map((_, i) => i));
   const seeds = order.slice(0, 3).map((i) => `${sim.hosts[i]!.name}:${SWIM_PORT}`);

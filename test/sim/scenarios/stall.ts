@@ -6,12 +6,12 @@
 // it with Lifeguard on and off on the same seed and reports the ratio.
 import type { SimHost } from '../cluster.ts';
 import type { Sim } from '../sim.ts';
-import { coldStart } from './join.ts';
+import { coldStart, drain } from './join.ts';
 
 export async function stall(sim: Sim): Promise<void> {
   const o = sim.o;
   await sim.build(['dead']);
-  await sim.converge(coldStart);
+  await sim.converge({ coldStart, drain });
   await sim.run(o.warmupMs ?? 10_000);
   const count = Math.max(1, Math.round(o.stallFraction * o.nodes));
   const slow = sim.random.shuffle([...sim.hosts]).slice(0, count);

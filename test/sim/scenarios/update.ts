@@ -4,14 +4,14 @@
 // members have it. This is the "one update reaches everyone" figure.
 import { newsKey } from '../observe.ts';
 import type { Sim } from '../sim.ts';
-import { coldStart } from './join.ts';
+import { coldStart, drain } from './join.ts';
 
 const META_BYTES = 64;
 
 export async function update(sim: Sim): Promise<void> {
   const o = sim.o;
   await sim.build(['update', 'alive', 'dead']);
-  await sim.converge(coldStart);
+  await sim.converge({ coldStart, drain });
   await sim.run(o.warmupMs ?? 10_000);
   sim.beginMeasure();
   const authors = sim.random.shuffle([...sim.hosts]).slice(0, Math.min(o.updates, o.nodes));
