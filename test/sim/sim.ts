@@ -129,6 +129,11 @@ export class Sim {
     return true;
   }
 
+  /** How often to check an O(N²) condition: every step for small clusters, every 250 ms for large ones. */
+  get coarseCheckMs(): number {
+    return this.o.nodes <= 200 ? this.o.stepMs : 250;
+  }
+
   /** The longest a suspicion can last at this size (Lifeguard's maximum), ms. */
   maxSuspicionMs(): number {
     const cfg = this.hosts[0]!.node.config;

@@ -41,9 +41,7 @@ export async function coldStart(sim: Sim, track = false): Promise<{ convergedMs:
     if (o.joinEveryMs > 0) await sim.run(o.joinEveryMs);
     for (let b = 0; b < o.joinBatch && next < o.nodes; b++) join(next++);
   }
-  // The check is O(N²): every step for small clusters, every 100 ms for large ones.
-  const checkEveryMs = o.nodes <= 200 ? o.stepMs : 100;
-  const ok = await sim.runUntil(() => pending === 0 && everyoneSeesAll(sim), CONVERGE_LIMIT_MS, checkEveryMs);
+  const ok = await sim.runUntil(() => pending === 0 && everyoneSeesAll(sim), CONVERGE_LIMIT_MS, sim.coarseCheckMs);
   return { convergedMs: ok ? sim.now - t0 : null, failures };
 }
 

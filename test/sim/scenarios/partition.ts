@@ -66,7 +66,7 @@ export async function partition(sim: Sim): Promise<void> {
   sim.cluster.packets.heal();
   phase = 'healing';
   const healedAt = sim.now;
-  const joined = await sim.runUntil(() => sim.oneMembership(), o.rejoinMs * 1.25 + 300_000, 250);
+  const joined = await sim.runUntil(() => sim.oneMembership(), o.rejoinMs * 1.25 + 300_000, sim.coarseCheckMs);
   phase = 'whole';
   sim.extra.stale_deaths_at_heal = sim.observer.staleDeaths;
   sim.convergeMs = joined ? sim.now - healedAt : null;

@@ -68,12 +68,12 @@ export async function restart(sim: Sim): Promise<void> {
     h.node.join(seeds).catch(() => {
       sim.extra.join_failures = Number(sim.extra.join_failures ?? 0) + 1;
     });
-    await step(o.restartGapMs);
+    if (i !== targets[targets.length - 1]) await step(o.restartGapMs);
   }
   const done = await sim.runUntil(() => {
     poll();
     return lives.every((l) => l.waiting.size === 0) && sim.oneMembership();
-  }, 300_000, 250);
+  }, 300_000, sim.coarseCheckMs);
   sim.convergeMs = done ? sim.now - lastStart : null;
   sim.endMeasure();
   sim.extra.restarts = targets.length;
