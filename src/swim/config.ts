@@ -39,6 +39,14 @@ export interface SwimConfig {
    */
   lifeguard: boolean;
   /**
+   * Ours, not memberlist's: a probe verdict or suspicion timer that fires
+   * late (this process was paused: GC, SIGSTOP, CPU starvation) first lets
+   * the socket be read, since the ack or refutation may be waiting there.
+   * Off = memberlist's behaviour, where such a timer convicts at once. For
+   * comparison runs; leave it on.
+   */
+  stallAwareTimers: boolean;
+  /**
    * Each broadcast is sent ceil(retransmitMult × log10(N + 1)) + retransmitMult
    * times (memberlist: retransmitMult × ceil(log10(N + 1)); see math.ts).
    * Higher = surer dissemination, more bytes.
@@ -110,6 +118,7 @@ const LAN: SwimConfig = Object.freeze({
   suspicionMaxTimeoutMult: 6,
   awarenessMaxMultiplier: 8,
   lifeguard: true,
+  stallAwareTimers: true,
   retransmitMult: 4,
   gossipIntervalMs: 200,
   gossipNodes: 3,
@@ -174,6 +183,7 @@ const schema = z.strictObject({
   suspicionMaxTimeoutMult: intIn(1, 64),
   awarenessMaxMultiplier: intIn(1, 64),
   lifeguard: bool,
+  stallAwareTimers: bool,
   retransmitMult: intIn(1, 64),
   gossipIntervalMs: intIn(0, 600_000),
   gossipNodes: intIn(0, 64),

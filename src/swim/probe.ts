@@ -234,7 +234,7 @@ export class Prober {
    */
   private readInboxFirst(run: ProbeRun, dueMs: number, again: () => void): boolean {
     const sh = this.sh;
-    if (run.deferred || sh.clock.now() - dueMs <= LATE_TIMER_TOLERANCE_MS) return false;
+    if (!sh.cfg.stallAwareTimers || run.deferred || sh.clock.now() - dueMs <= LATE_TIMER_TOLERANCE_MS) return false;
     run.deferred = true;
     sh.counters.inc('lateTimersDeferred');
     run.timer = sh.clock.setTimeout(again, 0);

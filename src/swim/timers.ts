@@ -102,13 +102,13 @@ export class Timers {
     if (!sh.running) return;
     const s = m.suspicion;
     const now = sh.clock.now();
-    if (s !== undefined && !s.graced && now - s.deadlineMs > sh.cfg.probeIntervalMs) {
+    if (s !== undefined && sh.cfg.stallAwareTimers && !s.graced && now - s.deadlineMs > sh.cfg.probeIntervalMs) {
       // We were not running when it fell due: the refutation may be
       // sitting unread in our socket. Read the inbox before convicting.
       s.graced = true;
       s.deadlineMs = now + sh.cfg.probeTimeoutMs;
       sh.counters.inc('lateSuspicionTimers');
-    } else if (s !== undefined && !s.inboxRead && now - s.deadlineMs > LATE_TIMER_TOLERANCE_MS) {
+    } else if (s !== undefined && sh.cfg.stallAwareTimers && !s.inboxRead && now - s.deadlineMs > LATE_TIMER_TOLERANCE_MS) {
       // A shorter pause: the refutation may have arrived during it. Read it first.
       s.inboxRead = true;
       sh.counters.inc('lateTimersDeferred');

@@ -50,6 +50,15 @@ export class SimHost {
     this.gate.resume();
   }
 
+  /** Slow, not stopped: its input is handled `ms` late until `unlag`. */
+  lag(ms: number): void {
+    this.gate.lag(ms);
+  }
+
+  unlag(): void {
+    this.gate.unlag();
+  }
+
   /** What this host believes about `id` (undefined when unknown or reaped). */
   stateOf(id: string): MemberState | undefined {
     return this.node.member(id)?.state;

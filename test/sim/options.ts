@@ -15,6 +15,8 @@ export interface SimOptions {
   jitterMs: number;
   profile: SwimProfile;
   lifeguard: boolean;
+  /** SwimConfig.stallAwareTimers (ours): off gives memberlist's behaviour on late timers. */
+  stallAware: boolean;
   /** Simulated ms of the measured period (loss, stall); undefined = the scenario's default. */
   durationMs: number | undefined;
   /** Simulated ms between the converged start and the measured period; undefined = the scenario's default. */
@@ -30,6 +32,9 @@ export interface SimOptions {
   stallMinMs: number;
   stallMaxMs: number;
   stallEveryMs: number;
+  /** stop: nothing runs during an episode (SIGSTOP, GC); lag: timers run, input is handled lagMs late. */
+  stallMode: 'stop' | 'lag';
+  lagMs: number;
   compare: boolean;
   // partition
   partitionFraction: number;
@@ -62,6 +67,7 @@ prints the measured figures (one JSON object with --json). Times are simulated.
   --latency MS           one-way latency (default 0.2); --jitter MS extra, uniform (default 0.2)
   --profile P            lan | wan | local (default lan)
   --no-lifeguard         plain SWIM: no nacks, no health score, no buddy system, fixed suspicion
+  --no-stall-aware       late timers convict at once, as in memberlist (stallAwareTimers off)
   --duration D           measured period (loss: 1h, stall: 10m); D in ms or with ms/s/m/h
   --warmup D             converged start → measured period (default 10s; loss 30s)
   --step MS              virtual time per loop step, 1..100 (default 10)
@@ -69,6 +75,7 @@ prints the measured figures (one JSON object with --json). Times are simulated.
   --json                 one JSON object instead of a summary
  crash:     --crash-fraction F (default: one node) --host (host crash: nothing answers)
  stall:     --stall-fraction F (0.1) --stall-ms A-B (1000-5000) --stall-every D (10s) --no-compare
+            --stall-mode stop|lag (stop: nothing runs; lag: timers run, input is handled --lag-ms late, default 2000)
  partition: --partition-fraction F (0.5) --reap (stay split past the reap time) --partition-ms D --rejoin-ms D (30s)
  restart:   --restarts K (5) --down-ms D (1000) --restart-gap D (10s) --graceful
  update:    --updates K (20) --update-every D (3s)
@@ -80,10 +87,10 @@ export class OptionError extends Error {}
 
 const STRINGS = [
   'scenario', 'nodes', 'seed', 'seeds', 'runs', 'loss', 'latency', 'jitter', 'profile', 'duration', 'warmup', 'step', 'bootstrap',
-  'crash-fraction', 'stall-fraction', 'stall-ms', 'stall-every', 'partition-fraction', 'partition-ms', 'rejoin-ms',
+  'crash-fraction', 'stall-fraction', 'stall-ms', 'stall-every', 'stall-mode', 'lag-ms', 'partition-fraction', 'partition-ms', 'rejoin-ms',
   'restarts', 'down-ms', 'restart-gap', 'updates', 'update-every', 'join-seeds', 'join-batch', 'join-every',
 ] as const;
-const FLAGS = ['json', 'host', 'no-lifeguard', 'no-compare', 'reap', 'graceful', 'help'] as const;
+const FLAGS = ['json', 'host', 'no-lifeguard', 'no-stall-aware', 'no-compare', 'reap', 'graceful', 'help'] as const;
 
 /** Parses argv (without node and the script). Throws OptionError naming the bad option. */
 export function parseOptions(argv: readonly string[]): SimOptions | 'help' {
@@ -128,7 +135,7 @@ export function parseOptions(argv: readonly string[]): SimOptions | 'help' {
   };
   only('host', 'crash');
   only('crash-fraction', 'crash');
-  for (const k of ['stall-fraction', 'stall-ms', 'stall-every', 'no-compare']) only(k, 'stall');
+  for (const k of ['stall-fraction', 'stall-ms', 'stall-every', 'stall-mode', 'lag-ms', 'no-compare']) only(k, 'stall');
   for (const k of ['partition-fraction', 'reap', 'partition-ms']) only(k, 'partition');
   for (const k of ['restarts', 'down-ms', 'restart-gap', 'graceful']) only(k, 'restart');
   for (const k of ['updates', 'update-every']) only(k, 'update');
@@ -145,6 +152,7 @@ export function parseOptions(argv: readonly string[]): SimOptions | 'help' {
     jitterMs: num('jitter', 0, 10_000, 0.2),
     profile: oneOf<SwimProfile>('profile', ['lan', 'wan', 'local'], 'lan'),
     lifeguard: values['no-lifeguard'] !== true,
+    stallAware: values['no-stall-aware'] !== true,
     durationMs: dur('duration', 1, 30 * 86_400_000, undefined),
     warmupMs: dur('warmup', 0, 86_400_000, undefined),
     stepMs: num('step', 1, 100, 10),
@@ -155,6 +163,8 @@ export function parseOptions(argv: readonly string[]): SimOptions | 'help' {
     stallFraction: num('stall-fraction', 0, 1, 0.1),
     stallMinMs, stallMaxMs,
     stallEveryMs: dur('stall-every', 100, 86_400_000, 10_000)!,
+    stallMode: oneOf('stall-mode', ['stop', 'lag'] as const, 'stop'),
+    lagMs: dur('lag-ms', 1, 3_600_000, 2000)!,
     compare: values['no-compare'] !== true && values['no-lifeguard'] !== true,
     partitionFraction: num('partition-fraction', 0.01, 0.5, 0.5),
     reap: values.reap === true,

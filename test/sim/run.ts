@@ -56,6 +56,7 @@ export async function simulate(o: SimOptions, progress?: (r: RunResult) => void)
     jitter_ms: o.jitterMs,
     profile: o.profile,
     lifeguard: o.lifeguard,
+    stall_aware_timers: o.stallAware,
     bootstrap: o.scenario === 'join' ? 'cold start' : o.bootstrap,
     ...aggregate(main),
     heap_method: heapMethod(),
@@ -83,6 +84,11 @@ export async function simulate(o: SimOptions, progress?: (r: RunResult) => void)
     report.lifeguard_fp_ratio = on > 0 ? Math.round((offFp / on) * 10) / 10 : null;
     // With no false positive at all under Lifeguard, the ratio is at least this.
     report.lifeguard_fp_ratio_at_least = Math.round((offFp / Math.max(1, on)) * 10) / 10;
+    // The same for healthy members only (Lifeguard's aim: a slow member must not get healthy ones killed).
+    const onH = report.false_positives_healthy as number;
+    const offH = a.false_positives_healthy as number;
+    report.lifeguard_fp_healthy_ratio = onH > 0 ? Math.round((offH / onH) * 10) / 10 : null;
+    report.lifeguard_fp_healthy_ratio_at_least = Math.round((offH / Math.max(1, onH)) * 10) / 10;
   }
   return { report, runs };
 }

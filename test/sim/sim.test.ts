@@ -72,6 +72,16 @@ test('stall: members stalling for less than the suspicion timeout kill nobody, w
   }
 });
 
+test('stall --stall-mode lag: slow members hearing everything 10 s late convict healthy members only without Lifeguard', async () => {
+  const o = options('--scenario', 'stall', '--nodes', '30', '--stall-mode', 'lag', '--lag-ms', '10s', '--duration', '2m', '--seed', '19');
+  const { runs } = await simulate(o);
+  const [on, off] = runs as [(typeof runs)[0], (typeof runs)[0]];
+  assert.equal(on.extra.stall_mode, 'lag');
+  assert.ok(off.suspicions > on.suspicions, 'the slow members accuse less under Lifeguard (health score, nacks)');
+  assert.equal(on.falsePositivesHealthy, 0, 'Lifeguard: lone accusations wait long enough for the late refutation');
+  assert.ok(off.falsePositivesHealthy > 0, 'plain SWIM: a fixed timeout shorter than the lag convicts healthy members');
+});
+
 test('determinism: the same seed gives the same event log and figures; another seed does not', async () => {
   const o = options('--scenario', 'crash', '--nodes', '25', '--host', '--loss', '0.1', '--seed', '21');
   const [a, b, c] = [await runOnce(o, 21), await runOnce(o, 21), await runOnce(o, 22)];
@@ -87,6 +97,8 @@ test('options: a bad value names its option and range; unknown options and mispl
   assert.throws(() => parseOptions(['--duration', '5 minutes']), /--duration must be a duration/);
   assert.throws(() => parseOptions(['--frobnicate']), /frobnicate/);
   assert.throws(() => parseOptions(['--scenario', 'loss', '--host']), /--host applies to --scenario crash only/);
+  assert.throws(() => parseOptions(['--scenario', 'stall', '--stall-mode', 'slow']), /--stall-mode must be one of stop, lag/);
+  assert.throws(() => parseOptions(['--scenario', 'crash', '--lag-ms', '5s']), /--lag-ms applies to --scenario stall only/);
   assert.deepEqual(options('--seeds', '3..5').seeds, [3, 4, 5]);
   assert.deepEqual(options('--seed', '7', '--runs', '2').seeds, [7, 8]);
   assert.equal(options('--duration', '10m').durationMs, 600_000);

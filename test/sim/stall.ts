@@ -6,6 +6,11 @@
 // in arrival order, which is the order of libuv's loop (timers phase, then the
 // poll phase). That order is what makes stalls dangerous: a probe timer fires
 // before the ack sitting in the socket is read.
+//
+// The other model, `lag`, is a process that keeps running but works through
+// a backlog: its timers fire on time, its input is handled lagMs late, in
+// order (the slow members of the Lifeguard paper). Its probes time out
+// because their acks are read too late, and it hears refutations late.
 import type { Clock, TimerHandle } from '../../src/clock/types.ts';
 import type { VirtualClock } from '../../src/clock/virtual.ts';
 import type { DialOptions, Listener, ListenOptions, PacketBindOptions, PacketNetwork, PacketTransport, Socket, Transport } from '../../src/transport/types.ts';
@@ -26,6 +31,10 @@ export class StallGate {
   private heldPackets = 0;
   private readonly timers: (() => void)[] = [];
   private readonly clock: VirtualClock;
+  /** Lag model: input is handled this late (0 = on time), never before the input received earlier. */
+  private lagMs = 0;
+  private lagSince = 0;
+  private backlogUntil = 0;
 
   constructor(clock: VirtualClock) {
     this.clock = clock;
@@ -51,6 +60,30 @@ export class StallGate {
     for (const fn of input) fn();
   }
 
+  /** Starts handling input `ms` late (lag model); `unlag` ends it, the backlog still drains in order. */
+  lag(ms: number): void {
+    if (this.lagMs > 0) return;
+    this.lagMs = ms;
+    this.stalls++;
+    this.lagSince = this.clock.now();
+  }
+
+  unlag(): void {
+    if (this.lagMs === 0) return;
+    this.lagMs = 0;
+    this.stalledMs += this.clock.now() - this.lagSince;
+  }
+
+  /** Runs fn now, or behind the backlog when lagging or still draining it. */
+  private late(fn: () => void): boolean {
+    const now = this.clock.now();
+    const at = Math.max(now + this.lagMs, this.backlogUntil);
+    if (at <= now) return false;
+    this.backlogUntil = at;
+    this.clock.setTimeout(fn, at - now);
+    return true;
+  }
+
   /** Defers a due timer while stalled. */
   timer(fn: () => void): void {
     if (this.stalled) this.timers.push(fn);
@@ -60,18 +93,26 @@ export class StallGate {
   /** Runs input now, or holds it until resume. */
   input(fn: () => void): void {
     if (this.stalled) this.held.push(fn);
-    else fn();
+    else if (!this.late(fn)) fn();
   }
 
   /** Holds a packet, unless the buffer is full (then it is lost, as the kernel would drop it). */
   packet(fn: () => void): void {
-    if (!this.stalled) return fn();
+    if (!this.stalled) {
+      if (!this.late(fn)) fn();
+      return;
+    }
     if (this.heldPackets >= STALL_PACKET_BUFFER) {
       this.droppedPackets++;
       return;
     }
     this.heldPackets++;
     this.held.push(fn);
+  }
+
+  /** Whether input would wait now (stalled, lagging, or a backlog still draining). */
+  holding(): boolean {
+    return this.stalled || this.lagMs > 0 || this.backlogUntil > this.clock.now();
   }
 
   /** Resolves at once when running, else on resume (after the held timers). */
@@ -170,7 +211,7 @@ function stallableSocket(s: Socket, gate: StallGate): Socket {
     attach: (h) => s.attach({
       data: (chunk) => {
         // The chunk is only valid during the call: copy it when holding it.
-        if (!gate.stalled) h.data(chunk);
+        if (!gate.holding()) h.data(chunk);
         else {
           const copy = chunk.slice();
           gate.input(() => h.data(copy));

@@ -4,6 +4,8 @@
 // fails, so every death is a false positive: about a stalled member (slow,
 // but alive) or about a healthy one (accused by a slow member). The CLI runs
 // it with Lifeguard on and off on the same seed and reports the ratio.
+// --stall-mode lag makes the episodes slow instead of stopped: timers run,
+// input is handled --lag-ms late.
 import type { SimHost } from '../cluster.ts';
 import type { Sim } from '../sim.ts';
 import { coldStart, drain } from './join.ts';
@@ -22,10 +24,12 @@ export async function stall(sim: Sim): Promise<void> {
   const schedule = (h: SimHost, delayMs: number): void => {
     clock.setTimeout(() => {
       if (clock.now() >= end) return;
-      h.stall();
+      if (o.stallMode === 'lag') h.lag(o.lagMs);
+      else h.stall();
       const length = o.stallMinMs + sim.random.next() * (o.stallMaxMs - o.stallMinMs);
       clock.setTimeout(() => {
-        h.resume();
+        if (o.stallMode === 'lag') h.unlag();
+        else h.resume();
         schedule(h, o.stallEveryMs * (0.5 + sim.random.next()));
       }, length);
     }, delayMs);
@@ -34,8 +38,10 @@ export async function stall(sim: Sim): Promise<void> {
   sim.beginMeasure();
   await sim.run(end - sim.now);
   // Let the suspicions the last stalls caused run their course (the last stall may still be under way).
-  await sim.run(o.stallMaxMs + sim.maxSuspicionMs() + 10_000);
+  await sim.run(o.stallMaxMs + (o.stallMode === 'lag' ? o.lagMs : 0) + sim.maxSuspicionMs() + 10_000);
   sim.endMeasure();
+  sim.extra.stall_mode = o.stallMode;
+  if (o.stallMode === 'lag') sim.extra.lag_ms = o.lagMs;
   sim.extra.stalled_members = count;
   sim.extra.stalls = slow.reduce((n, h) => n + h.gate.stalls, 0);
   sim.extra.stalled_ms_per_member = Math.round(slow.reduce((n, h) => n + h.gate.stalledMs, 0) / count);
