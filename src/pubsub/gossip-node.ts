@@ -4,6 +4,7 @@ import type { PrivateKey } from '@libp2p/interface';
 import type { GossipSub, GossipsubOpts } from '@libp2p/gossipsub';
 import type { Libp2p } from 'libp2p';
 import { MeshError } from '../errors/index.ts';
+import { halfWindowUpdates, lighterNoise } from './gossip-wire.ts';
 
 /**
  * The libp2p shell of the gossip broker. Every libp2p module is loaded here
@@ -66,8 +67,9 @@ export async function createGossipNode(o: GossipNodeOptions): Promise<GossipNode
     privateKey,
     addresses: { listen: [o.listen] },
     transports: [tcp()],
-    connectionEncrypters: [noise()],
-    streamMuxers: [yamux()],
+    // gossip-wire.ts: one socket write per Noise frame, a Noise reader that does not throw, yamux window updates at half the window.
+    connectionEncrypters: [(components: Parameters<ReturnType<typeof noise>>[0]) => lighterNoise(noise()(components))],
+    streamMuxers: [() => halfWindowUpdates(yamux()())],
     services: {
       identify: identify(),
       pubsub: gossipsub(o.gossipsub),
