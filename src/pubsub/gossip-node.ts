@@ -4,7 +4,7 @@ import type { PrivateKey } from '@libp2p/interface';
 import type { GossipSub, GossipsubOpts } from '@libp2p/gossipsub';
 import type { Libp2p } from 'libp2p';
 import { MeshError } from '../errors/index.ts';
-import { halfWindowUpdates, lighterNoise } from './gossip-wire.ts';
+import { halfWindowUpdates, lighterNoise, type WireFallback } from './gossip-wire.ts';
 
 /**
  * The libp2p shell of the gossip broker. Every libp2p module is loaded here
@@ -23,6 +23,8 @@ export interface GossipNodeOptions {
   dataDir: string | undefined;
   /** Gossipsub options (merged over gossipsub's defaults). */
   gossipsub: Partial<GossipsubOpts>;
+  /** Called when one of gossip-wire.ts's adjustments could not be applied (a libp2p upgrade changed its internals). */
+  onWireFallback: (what: WireFallback) => void;
 }
 
 /** File under `dataDir` holding the libp2p private key (protobuf, mode 0600). */
@@ -68,8 +70,8 @@ export async function createGossipNode(o: GossipNodeOptions): Promise<GossipNode
     addresses: { listen: [o.listen] },
     transports: [tcp()],
     // gossip-wire.ts: one socket write per Noise frame, a Noise reader that does not throw, yamux window updates at half the window.
-    connectionEncrypters: [(components: Parameters<ReturnType<typeof noise>>[0]) => lighterNoise(noise()(components))],
-    streamMuxers: [() => halfWindowUpdates(yamux()())],
+    connectionEncrypters: [(components: Parameters<ReturnType<typeof noise>>[0]) => lighterNoise(noise()(components), o.onWireFallback)],
+    streamMuxers: [() => halfWindowUpdates(yamux()(), o.onWireFallback)],
     services: {
       identify: identify(),
       pubsub: gossipsub(o.gossipsub),

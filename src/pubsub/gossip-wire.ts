@@ -11,8 +11,13 @@ import type { ConnectionEncrypter, MessageStream, StreamMuxerFactory } from '@li
  * the receiver), so with one message in flight each write saved is a large
  * share of the latency. Each checks the internals it relies on and leaves
  * an instance alone when those are missing (another version): slower,
- * never wrong.
+ * never wrong, and reported through `onFallback` (counted and logged by the
+ * broker, so an upgrade that disables one does not go unnoticed).
  */
+
+/** Which adjustment could not be applied: the internals it needs were missing. */
+export type WireFallback = 'noise-send' | 'noise-reader' | 'yamux-window';
+type OnFallback = (what: WireFallback) => void;
 
 /** The part of uint8arraylist's Uint8ArrayList used here (a dependency of libp2p, not ours). */
 interface ChunkList extends Iterable<Uint8Array> {
@@ -33,11 +38,11 @@ type SendData = (data: ChunkList) => { sentBytes: number; canSendMore: boolean }
  * connection's `sendData` (protected in AbstractMessageStream) now gets one
  * flattened buffer; the caller keeps its own copy of the list to retry from.
  */
-export function lighterNoise<E>(encrypter: ConnectionEncrypter<E>): ConnectionEncrypter<E> {
+export function lighterNoise<E>(encrypter: ConnectionEncrypter<E>, onFallback: OnFallback): ConnectionEncrypter<E> {
   const inbound = encrypter.secureInbound.bind(encrypter);
   const outbound = encrypter.secureOutbound.bind(encrypter);
-  encrypter.secureInbound = async (conn, opts) => quietReader(await inbound(flattenSends(conn), opts));
-  encrypter.secureOutbound = async (conn, opts) => quietReader(await outbound(flattenSends(conn), opts));
+  encrypter.secureInbound = async (conn, opts) => quietReader(await inbound(flattenSends(conn, onFallback), opts), onFallback);
+  encrypter.secureOutbound = async (conn, opts) => quietReader(await outbound(flattenSends(conn, onFallback), opts), onFallback);
   return encrypter;
 }
 
@@ -50,18 +55,24 @@ export function lighterNoise<E>(encrypter: ConnectionEncrypter<E>): ConnectionEn
  * the same way (a frame of 2 + 0 bytes is longer than what it holds) without
  * an exception. 2 bytes or more are read as before.
  */
-function quietReader<T extends { connection: MessageStream }>(secured: T): T {
+function quietReader<T extends { connection: MessageStream }>(secured: T, onFallback: OnFallback): T {
   const decoder = (secured.connection as unknown as { decoder?: { lengthDecoder?: unknown; encodingLength?: unknown } }).decoder;
   const read = decoder?.lengthDecoder;
-  if (decoder === undefined || typeof read !== 'function' || typeof decoder.encodingLength !== 'function' || decoder.encodingLength(0) !== 2) return secured;
+  if (decoder === undefined || typeof read !== 'function' || typeof decoder.encodingLength !== 'function' || decoder.encodingLength(0) !== 2) {
+    onFallback('noise-reader');
+    return secured;
+  }
   decoder.lengthDecoder = (data: { byteLength: number }) => (data.byteLength < 2 ? 0 : (read as (d: unknown) => number)(data));
   return secured;
 }
 
-function flattenSends(conn: MessageStream): MessageStream {
+function flattenSends(conn: MessageStream, onFallback: OnFallback): MessageStream {
   const s = conn as unknown as { sendData?: SendData };
   const send = s.sendData;
-  if (typeof send !== 'function') return conn;
+  if (typeof send !== 'function') {
+    onFallback('noise-send');
+    return conn;
+  }
   s.sendData = function (this: unknown, data: ChunkList) {
     if (chunks(data) > 1) {
       const flat = data.subarray();
@@ -99,16 +110,19 @@ interface YamuxStreamInternals {
  * window (256 KiB at first), and frames with flags (SYN, ACK) and paused
  * streams go through yamux's own logic as before.
  */
-export function halfWindowUpdates<F extends StreamMuxerFactory>(factory: F): F {
+export function halfWindowUpdates<F extends StreamMuxerFactory>(factory: F, onFallback: OnFallback): F {
   const create = factory.createStreamMuxer.bind(factory);
   factory.createStreamMuxer = (maConn) => {
     const muxer = create(maConn);
     const m = muxer as unknown as { _newStream?: (...args: unknown[]) => unknown };
     const newStream = m._newStream;
-    if (typeof newStream !== 'function') return muxer;
+    if (typeof newStream !== 'function') {
+      onFallback('yamux-window');
+      return muxer;
+    }
     m._newStream = function (this: unknown, ...args: unknown[]) {
       const stream = newStream.apply(this, args);
-      patchStream(stream);
+      if (!patchStream(stream)) onFallback('yamux-window');
       return stream;
     };
     return muxer;
@@ -116,12 +130,14 @@ export function halfWindowUpdates<F extends StreamMuxerFactory>(factory: F): F {
   return factory;
 }
 
-function patchStream(stream: unknown): void {
+/** Returns whether the stream has the internals the adjustment needs (and now has it). */
+function patchStream(stream: unknown): boolean {
   const s = stream as Partial<YamuxStreamInternals>;
   const update = s.sendWindowUpdate;
-  if (typeof update !== 'function' || typeof s.recvWindow !== 'number' || typeof s.recvWindowCapacity !== 'number' || typeof s.state !== 'number') return;
+  if (typeof update !== 'function' || typeof s.recvWindow !== 'number' || typeof s.recvWindowCapacity !== 'number' || typeof s.state !== 'number') return false;
   s.sendWindowUpdate = function (this: YamuxStreamInternals) {
     if (this.state === ESTABLISHED && this.recvWindowCapacity * 2 > this.recvWindow) return;
     update.call(this);
   };
+  return true;
 }

@@ -12,6 +12,7 @@ import { checkPublish, checkSubscribe, type PeerBrokerOptions, type PeerBrokerSt
 import { DELIVER_HANDLER } from './delivery-wire.ts';
 import { GOSSIP_WILDCARD_TOPIC, decodeEnvelope, encodeEnvelope, envelopeMsgId, gossipTopicOf, prefixBytes } from './gossip-envelope.ts';
 import { createGossipNode, multiaddrParser, peerIdParser, type GossipNode } from './gossip-node.ts';
+import type { WireFallback } from './gossip-wire.ts';
 import { GossipPeers, LIBP2P_KEY } from './gossip-peers.ts';
 import type { Held } from './outbox.ts';
 import { peerBrokerSchema, PEER_BROKER_DEFAULTS, type PeerBrokerConfig } from './peer-config.ts';
@@ -79,7 +80,7 @@ export interface GossipBrokerOptions extends PeerBrokerOptions, Partial<Omit<Gos
   dataDir?: string;
 }
 
-const GOSSIP_COUNTERS = ['envelopesSent', 'envelopesReceived', 'malformedEnvelopes', 'publishFailures', 'badRecords', 'dialFailures', 'duplicates'] as const;
+const GOSSIP_COUNTERS = ['envelopesSent', 'envelopesReceived', 'malformedEnvelopes', 'publishFailures', 'badRecords', 'dialFailures', 'duplicates', 'wireFallbacks'] as const;
 type GossipCounter = (typeof GOSSIP_COUNTERS)[number];
 
 /** Dedup window for nodes that receive the same message on two gossip topics (mm/<token> and mm/*). */
@@ -108,6 +109,7 @@ export class GossipBroker implements Broker {
   private readonly cbor = new Encoder({ useRecords: false, mapsAsObjects: true, tagUint8Array: false });
   private readonly detached = AsyncResource.bind((fn: () => void) => fn());
   private readonly outgoing = new Map<string, Held[]>();
+  private readonly fallbacksLogged = new Set<WireFallback>();
   private readonly seen = new Set<string>();
   private node: GossipNode | undefined;
   private peers: GossipPeers | undefined;
@@ -190,6 +192,7 @@ export class GossipBroker implements Broker {
     const node = await createGossipNode({
       listen: `/ip4/${c.listenHost}/tcp/${c.listenPort}`,
       dataDir: this.o.dataDir,
+      onWireFallback: (what) => this.wireFallback(what),
       gossipsub: {
         globalSignaturePolicy: 'StrictNoSign',
         msgIdFn: (m) => envelopeMsgId(m.data),
@@ -253,6 +256,14 @@ export class GossipBroker implements Broker {
       this.log.warn('could not clear the libp2p record', { error: String(err) });
     }
     await node?.stop();
+  }
+
+  /** A gossip-wire.ts adjustment did not apply: slower, still correct; counted, and logged once per kind. */
+  private wireFallback(what: WireFallback): void {
+    this.counters.inc('wireFallbacks');
+    if (this.fallbacksLogged.has(what)) return;
+    this.fallbacksLogged.add(what);
+    this.log.warn('a libp2p internal changed: gossip-wire adjustment not applied (slower, still correct)', { adjustment: what });
   }
 
   /** Joins exactly the gossip topics the local broadcast subscriptions need. */
