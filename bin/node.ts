@@ -6,8 +6,8 @@ import { Command, Option } from 'commander';
 import { createLogger, createService, MeshError, type LogLevel, type ServiceRecord } from '../src/index.ts';
 import type { SwimConfig, SwimProfile } from '../src/swim/config.ts';
 import { Greeter } from '../examples/greeter/handler.ts';
-import { connect, publishOnce } from './cli/connect.ts';
-import { meshFlags, parseJson, parseMetadata, parsePort, type GlobalFlags } from './cli/options.ts';
+import { connect, publishOnce, type CliBroker } from './cli/connect.ts';
+import { brokerOption, meshFlags, parseJson, parseMetadata, parsePort, type GlobalFlags } from './cli/options.ts';
 import { print } from './cli/print.ts';
 
 const program = new Command('micromesh')
@@ -126,13 +126,15 @@ program.command('health').description("call Debug.Health on every node of SERVIC
     if (rows.some((r) => r.status !== 'ok')) process.exitCode = 1;
   }));
 
-program.command('publish').description('publish a JSON message on TOPIC (direct delivery to the subscribing nodes)')
+program.command('publish').description('publish a JSON message on TOPIC to the subscribing nodes')
   .argument('<topic>').argument('[json]')
   .option('--metadata <k=v>', 'message metadata (repeatable)', parseMetadata, {})
   .option('--timeout <ms>', 'longest wait for delivery', (v) => Number(v), 5000)
-  .action((topic: string, json: string | undefined, o: { metadata: Record<string, string>; timeout: number }) =>
+  .addOption(brokerOption())
+  .action((topic: string, json: string | undefined, o: { metadata: Record<string, string>; timeout: number; broker: CliBroker }) =>
     withMesh(async ({ view, service: svc }) => {
-      const n = await publishOnce(view, svc, topic, parseJson(json), o.metadata, o.timeout);
+      const host = meshFlags(flags()).host ?? '127.0.0.1';
+      const n = await publishOnce(view, svc, topic, parseJson(json), { broker: o.broker, metadata: o.metadata, timeoutMs: o.timeout, host });
       if (flags().json) console.log(JSON.stringify({ topic, subscriberNodes: n }));
       else console.error(`published to ${topic} (${n} subscribing node${n === 1 ? '' : 's'})`);
     }));
@@ -140,11 +142,12 @@ program.command('publish').description('publish a JSON message on TOPIC (direct 
 program.command('subscribe').description('print messages on TOPIC (wildcards * and >) as JSON lines until Ctrl-C')
   .argument('<topic>')
   .option('--queue <group>', 'join a queue group: each message goes to one member of the group')
-  .action(async (topic: string, o: { queue?: string }) => {
+  .addOption(brokerOption())
+  .action(async (topic: string, o: { queue?: string; broker: CliBroker }) => {
     const m = meshFlags(flags());
     const host = m.host ?? '0.0.0.0';
     const svc = createService({
-      name: 'micromesh-cli', address: `${host}:0`, logger: logger(),
+      name: 'micromesh-cli', address: `${host}:0`, logger: logger(), broker: o.broker,
       mesh: { cluster: m.cluster, join: m.seeds, keys: m.keys, mdns: m.mdns, gossipAddress: `${host}:0` },
     }).subscribe(topic, (message, ctx) => {
       console.log(JSON.stringify({ topic: ctx.topic, id: ctx.id, metadata: ctx.metadata, attempt: ctx.deliveryAttempt, message }));

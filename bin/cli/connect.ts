@@ -10,6 +10,8 @@ import { JsonCodec } from '../../src/codec/json.ts';
 import { MeshError } from '../../src/errors/index.ts';
 import { StaticMembership } from '../../src/membership/static.ts';
 import { DirectBroker } from '../../src/pubsub/direct.ts';
+import { GossipBroker } from '../../src/pubsub/gossip.ts';
+import { LIBP2P_KEY, decodeLibp2p } from '../../src/pubsub/gossip-peers.ts';
 import { SUBS_KEY } from '../../src/pubsub/subs-record.ts';
 import type { MeshFlags } from './options.ts';
 
@@ -38,26 +40,49 @@ export async function connect(m: MeshFlags, logger: Logger): Promise<Connected> 
   }
 }
 
+/** Which broker the mesh's services use (ServiceOptions.broker); the CLI must publish and subscribe the same way. */
+export type CliBroker = 'direct' | 'gossip';
+
+export interface PublishOnce {
+  broker: CliBroker;
+  metadata: Record<string, string>;
+  timeoutMs: number;
+  /** Interface the gossip broker's libp2p node listens on (it only dials out). */
+  host: string;
+}
+
 /**
- * Publishes one message straight to the subscribing nodes of the mesh as
- * read, without joining it, and waits until every copy was sent (and every
- * queue-group copy acknowledged). Returns how many nodes subscribe at all.
+ * Publishes one message to the mesh as read, without joining it, and waits
+ * until every copy was sent (and every queue-group copy acknowledged).
+ * direct: straight to the subscribing nodes. gossip: first waits until
+ * gossipsub knows every member whose record lists the message's gossip
+ * topic, then floods it to them. Returns how many nodes subscribe.
  */
-export async function publishOnce(view: MeshView, svc: Service, topic: string, message: unknown,
-  metadata: Record<string, string>, timeoutMs: number): Promise<number> {
+export async function publishOnce(view: MeshView, svc: Service, topic: string, message: unknown, o: PublishOnce): Promise<number> {
   const membership = new StaticMembership(`micromesh-cli-${process.pid}`, view.records);
-  const broker = new DirectBroker({ membership, client: svc.client, server: svc.server });
-  await broker.start();
-  try {
-    const codec = new JsonCodec();
-    await broker.publish(topic, codec.encode(message), { headers: { ...metadata, 'content-type': codec.contentType } });
-    const end = Date.now() + timeoutMs;
-    while (broker.stats().held > 0) {
-      if (Date.now() > end) throw new MeshError('TIMEOUT', `${broker.stats().held} copies of the message still undelivered after ${timeoutMs} ms`);
+  const deps = { membership, client: svc.client, server: svc.server };
+  const end = Date.now() + o.timeoutMs;
+  const waitFor = async (pending: () => number, what: string): Promise<void> => {
+    while (pending() > 0) {
+      if (Date.now() > end) throw new MeshError('TIMEOUT', `${pending()} ${what} after ${o.timeoutMs} ms`);
       await new Promise((r) => setTimeout(r, 10));
     }
-    return view.records.filter((r) => r.data[SUBS_KEY] !== undefined).length;
+  };
+  const gossip = o.broker === 'gossip' ? new GossipBroker({ ...deps, listenHost: o.host }) : undefined;
+  const broker = gossip ?? new DirectBroker(deps);
+  await broker.start();
+  try {
+    if (gossip !== undefined) await waitFor(() => gossip.missingSubscribers(topic).length, 'gossip subscribers not reached yet');
+    const codec = new JsonCodec();
+    await broker.publish(topic, codec.encode(message), { headers: { ...o.metadata, 'content-type': codec.contentType } });
+    await waitFor(() => broker.stats().held, 'copies of the message still undelivered');
+    await gossip?.sent();
+    return view.records.filter((r) => r.data[SUBS_KEY] !== undefined || gossipTopics(r.data[LIBP2P_KEY]).length > 0).length;
   } finally {
     await broker.stop();
   }
+}
+
+function gossipTopics(raw: unknown): string[] {
+  return decodeLibp2p(raw)?.t ?? [];
 }

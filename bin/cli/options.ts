@@ -1,6 +1,6 @@
 // Flags and environment shared by every command, read here once and turned
 // into plain options (no ambient environment below bin/).
-import { InvalidArgumentError } from 'commander';
+import { InvalidArgumentError, Option } from 'commander';
 import { interfaceIPv4 } from '../../src/net/interfaces.ts';
 import type { MdnsConfig } from '../../src/mdns/config.ts';
 
@@ -59,4 +59,9 @@ export function parsePort(text: string): number {
   const n = Number(text);
   if (!Number.isInteger(n) || n < 0 || n > 65535) throw new InvalidArgumentError(`port must be an integer in [0, 65535], got "${text}"`);
   return n;
+}
+
+/** `--broker`: publish and subscribe as the mesh's services do (ServiceOptions.broker). */
+export function brokerOption(): Option {
+  return new Option('--broker <kind>', "the broker the mesh's services use").choices(['direct', 'gossip']).default('direct');
 }

@@ -5,12 +5,17 @@ import type { Logger } from '../log/types.ts';
 import type { MemberView, Membership, MembershipEvent } from '../membership/types.ts';
 import type { GossipNode } from './gossip-node.ts';
 
-/** Membership record key holding a node's libp2p identity: `{ i: peer id, a: [multiaddr, ...] }`. */
+/** Membership record key holding a node's libp2p identity: `{ i: peer id, a: [multiaddr, ...], t: [gossip topic, ...] }`. */
 export const LIBP2P_KEY = 'libp2p';
+
+/** Gossip topics a record may list (more are left out of the record, not of gossipsub). */
+export const MAX_RECORD_TOPICS = 64;
 
 export interface WireLibp2p {
   i: string;
   a: string[];
+  /** The gossip topics (`mm/<token>`, `mm/*`) this node subscribes to, so a publisher can wait for exactly those subscribers. Absent from older records. */
+  t?: string[];
 }
 
 /** Reads a member's `libp2p` record; undefined when absent or malformed. */
@@ -19,7 +24,8 @@ export function decodeLibp2p(v: unknown): WireLibp2p | undefined {
   const r = v as Partial<WireLibp2p>;
   if (typeof r.i !== 'string' || r.i.length === 0 || r.i.length > 256) return undefined;
   if (!Array.isArray(r.a) || r.a.length === 0 || r.a.length > 16 || !r.a.every((a) => typeof a === 'string' && a.length < 1024)) return undefined;
-  return { i: r.i, a: r.a };
+  if (r.t !== undefined && (!Array.isArray(r.t) || r.t.length > MAX_RECORD_TOPICS || !r.t.every((t) => typeof t === 'string' && t.length <= 256))) return undefined;
+  return r.t === undefined ? { i: r.i, a: r.a } : { i: r.i, a: r.a, t: r.t };
 }
 
 export interface GossipPeersOptions {

@@ -16,7 +16,7 @@ import type { ConnectionEncrypter, MessageStream, StreamMuxerFactory } from '@li
  */
 
 /** Which adjustment could not be applied: the internals it needs were missing. */
-export type WireFallback = 'noise-send' | 'noise-reader' | 'yamux-window';
+export type WireFallback = 'noise-send' | 'noise-reader' | 'yamux-window' | 'gossipsub-outbound';
 type OnFallback = (what: WireFallback) => void;
 
 /** The part of uint8arraylist's Uint8ArrayList used here (a dependency of libp2p, not ours). */

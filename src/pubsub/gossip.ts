@@ -13,7 +13,7 @@ import { DELIVER_HANDLER } from './delivery-wire.ts';
 import { GOSSIP_WILDCARD_TOPIC, decodeEnvelope, encodeEnvelope, envelopeMsgId, gossipTopicOf, prefixBytes } from './gossip-envelope.ts';
 import { createGossipNode, multiaddrParser, peerIdParser, type GossipNode } from './gossip-node.ts';
 import type { WireFallback } from './gossip-wire.ts';
-import { GossipPeers, LIBP2P_KEY } from './gossip-peers.ts';
+import { GossipPeers, LIBP2P_KEY, MAX_RECORD_TOPICS, decodeLibp2p } from './gossip-peers.ts';
 import type { Held } from './outbox.ts';
 import { peerBrokerSchema, PEER_BROKER_DEFAULTS, type PeerBrokerConfig } from './peer-config.ts';
 import { PeerCore } from './peer-core.ts';
@@ -110,6 +110,8 @@ export class GossipBroker implements Broker {
   private readonly detached = AsyncResource.bind((fn: () => void) => fn());
   private readonly outgoing = new Map<string, Held[]>();
   private readonly fallbacksLogged = new Set<WireFallback>();
+  /** Envelopes handed to gossipsub and not yet sent (see sent()). */
+  private readonly sending = new Set<Promise<void>>();
   private readonly seen = new Set<string>();
   private node: GossipNode | undefined;
   private peers: GossipPeers | undefined;
@@ -150,6 +152,37 @@ export class GossipBroker implements Broker {
    */
   gossipSubscribers(gossipTopic: string): string[] {
     return this.node?.services.pubsub.getSubscribers(gossipTopic).map(String) ?? [];
+  }
+
+  /**
+   * Members whose record says they listen on the gossip topic that carries
+   * `topic` (or on `mm/*`) but whom gossipsub does not yet know as such
+   * subscribers, or cannot send to yet: a publish now would miss them.
+   * Empty = ready. For publishers that start just to publish (the CLI).
+   */
+  missingSubscribers(topic: string): string[] {
+    const pubsub = this.node?.services.pubsub;
+    if (pubsub === undefined) return [];
+    const carriers = [gossipTopicOf(topic.split('.')), GOSSIP_WILDCARD_TOPIC];
+    // gossipsub learns a peer's topics from the peer's stream, but sends over its own outbound
+    // stream, opened separately: until then a publish skips that peer without a word.
+    const outbound = (pubsub as unknown as { streamsOutbound?: unknown }).streamsOutbound;
+    if (!(outbound instanceof Map)) this.wireFallback('gossipsub-outbound');
+    const canSend = (id: string): boolean => !(outbound instanceof Map) || outbound.has(id);
+    const known = new Map(carriers.map((t) => [t, new Set(pubsub.getSubscribers(t).map(String).filter(canSend))]));
+    const missing: string[] = [];
+    for (const m of this.o.membership.members()) {
+      const rec = m.id === this.o.membership.local().id ? undefined : decodeLibp2p(m.data[LIBP2P_KEY]);
+      if (rec?.t === undefined) continue;
+      if (carriers.some((t) => rec.t!.includes(t) && !known.get(t)!.has(rec.i))) missing.push(m.id);
+    }
+    return missing;
+  }
+
+  /** Resolves once what was published so far has been handed to the peers' streams (a publisher about to stop waits for it). */
+  async sent(): Promise<void> {
+    await new Promise<void>((resolve) => process.nextTick(resolve));
+    await Promise.all([...this.sending]);
   }
 
   start(opts: { signal?: AbortSignal } = {}): Promise<void> {
@@ -225,7 +258,7 @@ export class GossipBroker implements Broker {
           report(msgId, propagationSource.toString(), 'ignore');
         });
       }
-      membership.setLocal(LIBP2P_KEY, { i: node.peerId.toString(), a: node.getMultiaddrs().map((a) => a.toString()) });
+      this.advertise();
       this.peers = new GossipPeers({
         membership, node, clock: this.o.clock ?? new SystemClock(), logger: this.log,
         redialIntervalMs: c.redialIntervalMs, dialTimeoutMs: c.dialTimeoutMs,
@@ -272,9 +305,19 @@ export class GossipBroker implements Broker {
     if (pubsub === undefined || !this.core.running) return;
     const want = new Set<string>();
     for (const k of this.core.local.keys()) if (k.queue === undefined) want.add(gossipTopicOf(k.pattern.split('.')));
+    const changed = want.size !== this.topics.size || [...want].some((t) => !this.topics.has(t));
     for (const t of this.topics) if (!want.has(t)) pubsub.unsubscribe(t);
     for (const t of want) if (!this.topics.has(t)) pubsub.subscribe(t);
     this.topics = want;
+    if (changed) this.advertise();
+  }
+
+  /** Puts our libp2p identity and gossip topics in the membership record (WireLibp2p). */
+  private advertise(): void {
+    const node = this.node;
+    if (node === undefined) return;
+    const t = [...this.topics].slice(0, MAX_RECORD_TOPICS);
+    this.o.membership.setLocal(LIBP2P_KEY, { i: node.peerId.toString(), a: node.getMultiaddrs().map((a) => a.toString()), t });
   }
 
   private enqueue(gossipTopic: string, p: Held): void {
@@ -305,11 +348,12 @@ export class GossipBroker implements Broker {
         const data = encodeEnvelope(this.cbor, this.prefix, this.envelopeSeq++, this.core.nodeId, msgs.slice(i, j));
         const n = j - i;
         this.counters.inc('envelopesSent');
-        pubsub.publish(topic, data).catch((err: unknown) => {
+        const sent: Promise<void> = pubsub.publish(topic, data).then(() => undefined, (err: unknown) => {
           this.counters.inc('publishFailures');
           this.core.counters.inc('dropped', n);
           this.log.warn('gossip publish failed (at most once)', { topic, messages: n, error: String(err) });
-        });
+        }).finally(() => this.sending.delete(sent));
+        this.sending.add(sent);
         i = j;
       }
     }

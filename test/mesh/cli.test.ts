@@ -101,3 +101,35 @@ test('publish and subscribe from the command line: broadcast, and a queue group 
   await until(async () => ns(all), (k) => k.length === 6, 'broadcast subscriber got all six');
   assert.equal(all.all((m) => m.topic === 'jobs.run')[0]!.metadata && (all.all((m) => m.topic === 'jobs.run')[0]!.metadata as Record<string, string>).n, '0');
 });
+
+test('publish and subscribe with --broker gossip: each publish waits for the gossip subscribers its records list, broadcast and queue group', async () => {
+  const a = await runPeer();
+  const sub = (args: string[]) => {
+    const p = new JsonLinesProcess(spawn(process.execPath, [CLI, '--no-mdns', '--interface', 'lo', '--join', a.gossip, 'subscribe', '--broker', 'gossip', ...args], { stdio: ['ignore', 'pipe', 'pipe'] }), 'sub');
+    peers.push(p);
+    return p;
+  };
+  const literal = sub(['news.>']); // gossip topic mm/news
+  const wild = sub(['*.alert']); // mm/*
+  const w1 = sub(['news.alert', '--queue', 'pagers']);
+  const w2 = sub(['news.alert', '--queue', 'pagers']);
+  const publish = (topic: string, body: unknown) =>
+    cli(['--no-mdns', '--interface', 'lo', '--join', a.gossip, '--json', 'publish', '--broker', 'gossip', topic, JSON.stringify(body)]);
+  // Until every subscriber's record lists its subscriptions (news.ping reaches only news.>, never counted below).
+  await until(async () => {
+    const r = await publish('news.ping', {});
+    return r.code === 0 ? (JSON.parse(r.stdout) as { subscriberNodes: number }).subscriberNodes : 0;
+  }, (k) => k === 4, 'four subscribing nodes in the records');
+  // Each CLI publish is a fresh libp2p node: it must wait until gossipsub knows the subscribers, or the message is lost.
+  for (let n = 0; n < 3; n++) {
+    const r = await publish('news.alert', { n });
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal((JSON.parse(r.stdout) as { subscriberNodes: number }).subscriberNodes, 4);
+  }
+  const ns = (p: JsonLinesProcess) => p.all((m) => m.topic === 'news.alert').map((m) => (m.message as { n: number }).n).sort();
+  await until(async () => [ns(literal), ns(wild)], ([l, w]) => l!.length === 3 && w!.length === 3, 'both broadcast subscribers got all three');
+  await until(async () => ns(w1).length + ns(w2).length, (k) => k === 3, 'the queue group got all three');
+  assert.deepEqual([...ns(w1), ...ns(w2)].sort(), [0, 1, 2], 'each handled once');
+  assert.deepEqual(ns(literal), [0, 1, 2]);
+  assert.deepEqual(ns(wild), [0, 1, 2], 'a leading-wildcard pattern, once each');
+});

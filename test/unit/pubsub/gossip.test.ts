@@ -1,5 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { MAX_RECORD_TOPICS, decodeLibp2p } from '../../../src/pubsub/gossip-peers.ts';
 import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -122,4 +123,15 @@ test('gossip broker: peers are dialed from the membership and hung up on when it
     for (const b of brokers) await b.stop();
     await h.teardown();
   }
+});
+
+test('gossip broker: the libp2p record is validated; its topic list is optional and bounded', () => {
+  const base = { i: '12D3KooWabc', a: ['/ip4/127.0.0.1/tcp/1'] };
+  assert.deepEqual(decodeLibp2p(base), base, 'an older record without t');
+  assert.deepEqual(decodeLibp2p({ ...base, t: ['mm/news', 'mm/*'] }), { ...base, t: ['mm/news', 'mm/*'] });
+  assert.equal(decodeLibp2p({ ...base, t: 'mm/news' }), undefined);
+  assert.equal(decodeLibp2p({ ...base, t: [7] }), undefined);
+  assert.equal(decodeLibp2p({ ...base, t: Array.from({ length: MAX_RECORD_TOPICS + 1 }, (_, k) => `mm/${k}`) }), undefined);
+  assert.equal(decodeLibp2p({ ...base, a: [] }), undefined);
+  assert.equal(decodeLibp2p({ a: base.a }), undefined);
 });
