@@ -107,7 +107,8 @@ export async function startCluster(n: number, base: Omit<ProcOptions, 'name'> = 
   const seed = new NodeProc({ ...base, name: `${prefix}0` });
   await seed.waitLine((l) => l.ev === 'ready', 20_000, 'ready');
   const rest = Array.from({ length: n - 1 }, (_, i) => new NodeProc({ ...base, name: `${prefix}${i + 1}`, seeds: [seed.address] }));
-  await Promise.all(rest.map((p) => p.waitLine((l) => l.ev === 'ready', 20_000, 'ready')));
+  // Each process spends about 0.5 s of CPU starting (tsx): on 2 cores, 100 of them take most of a minute.
+  await Promise.all(rest.map((p) => p.waitLine((l) => l.ev === 'ready', Math.max(20_000, n * 600), 'ready')));
   return [seed, ...rest];
 }
 
