@@ -2,6 +2,7 @@ import { AsyncResource } from 'node:async_hooks';
 import { Encoder } from 'cbor-x';
 import { z } from 'zod';
 import { SystemClock, SystemRandom } from '../clock/system.ts';
+import type { Clock } from '../clock/types.ts';
 import { intIn, parseConfig, definedOnly, str } from '../config/validate.ts';
 import { MeshError } from '../errors/index.ts';
 import { Lifecycle } from '../lifecycle/lifecycle.ts';
@@ -13,6 +14,7 @@ import { DELIVER_HANDLER } from './delivery-wire.ts';
 import { GOSSIP_WILDCARD_TOPIC, decodeEnvelope, encodeEnvelope, envelopeMsgId, gossipTopicOf, prefixBytes } from './gossip-envelope.ts';
 import { createGossipNode, multiaddrParser, peerIdParser, type GossipNode } from './gossip-node.ts';
 import type { WireFallback } from './gossip-wire.ts';
+import { canSendTo, subscriberIds } from './gossip-view.ts';
 import { GossipPeers, LIBP2P_KEY, MAX_RECORD_TOPICS, decodeLibp2p } from './gossip-peers.ts';
 import type { Held } from './outbox.ts';
 import { peerBrokerSchema, PEER_BROKER_DEFAULTS, type PeerBrokerConfig } from './peer-config.ts';
@@ -80,7 +82,7 @@ export interface GossipBrokerOptions extends PeerBrokerOptions, Partial<Omit<Gos
   dataDir?: string;
 }
 
-const GOSSIP_COUNTERS = ['envelopesSent', 'envelopesReceived', 'malformedEnvelopes', 'publishFailures', 'badRecords', 'dialFailures', 'duplicates', 'wireFallbacks'] as const;
+const GOSSIP_COUNTERS = ['envelopesSent', 'envelopesReceived', 'malformedEnvelopes', 'publishFailures', 'badRecords', 'dialFailures', 'duplicates', 'wireFallbacks', 'notSentCopies'] as const;
 type GossipCounter = (typeof GOSSIP_COUNTERS)[number];
 
 /** Dedup window for nodes that receive the same message on two gossip topics (mm/<token> and mm/*). */
@@ -110,6 +112,7 @@ export class GossipBroker implements Broker {
   private readonly detached = AsyncResource.bind((fn: () => void) => fn());
   private readonly outgoing = new Map<string, Held[]>();
   private readonly fallbacksLogged = new Set<WireFallback>();
+  private notSentWarnedAtMs = -Infinity;
   /** Envelopes handed to gossipsub and not yet sent (see sent()). */
   private readonly sending = new Set<Promise<void>>();
   private readonly seen = new Set<string>();
@@ -119,6 +122,7 @@ export class GossipBroker implements Broker {
   private envelopeSeq = 0;
   private scheduled = false;
   private topics = new Set<string>();
+  private readonly clock: Clock;
 
   constructor(opts: GossipBrokerOptions) {
     const { membership, client, server, clock, random, logger, dataDir, ...rest } = opts;
@@ -128,9 +132,10 @@ export class GossipBroker implements Broker {
       throw new MeshError('INVALID_CONFIG', `broker.dataDir must be a non-empty path, got ${JSON.stringify(dataDir)}`);
     }
     this.log = (logger ?? silentLogger).child({ component: 'broker', broker: 'gossip' });
+    this.clock = clock ?? new SystemClock();
     this.core = new PeerCore({
       membership, client, config: this.cfg, directBroadcast: false, onLocalChange: () => this.syncTopics(),
-      clock: clock ?? new SystemClock(), random: random ?? new SystemRandom(), logger: this.log,
+      clock: this.clock, random: random ?? new SystemRandom(), logger: this.log,
     });
     server.handleInternal(DELIVER_HANDLER, { Deliver: (req: unknown) => this.core.deliver(req) });
   }
@@ -164,12 +169,8 @@ export class GossipBroker implements Broker {
     const pubsub = this.node?.services.pubsub;
     if (pubsub === undefined) return [];
     const carriers = [gossipTopicOf(topic.split('.')), GOSSIP_WILDCARD_TOPIC];
-    // gossipsub learns a peer's topics from the peer's stream, but sends over its own outbound
-    // stream, opened separately: until then a publish skips that peer without a word.
-    const outbound = (pubsub as unknown as { streamsOutbound?: unknown }).streamsOutbound;
-    if (!(outbound instanceof Map)) this.wireFallback('gossipsub-outbound');
-    const canSend = (id: string): boolean => !(outbound instanceof Map) || outbound.has(id);
-    const known = new Map(carriers.map((t) => [t, new Set(pubsub.getSubscribers(t).map(String).filter(canSend))]));
+    const canSend = canSendTo(pubsub, (w) => this.wireFallback(w));
+    const known = new Map(carriers.map((t) => [t, new Set([...subscriberIds(pubsub, t)].filter(canSend))]));
     const missing: string[] = [];
     for (const m of this.o.membership.members()) {
       const rec = m.id === this.o.membership.local().id ? undefined : decodeLibp2p(m.data[LIBP2P_KEY]);
@@ -260,7 +261,7 @@ export class GossipBroker implements Broker {
       }
       this.advertise();
       this.peers = new GossipPeers({
-        membership, node, clock: this.o.clock ?? new SystemClock(), logger: this.log,
+        membership, node, clock: this.clock, logger: this.log,
         redialIntervalMs: c.redialIntervalMs, dialTimeoutMs: c.dialTimeoutMs,
         parseAddr: await multiaddrParser(), parsePeer: await peerIdParser(),
         onProblem: (kind) => this.counters.inc(kind),
@@ -289,6 +290,16 @@ export class GossipBroker implements Broker {
       this.log.warn('could not clear the libp2p record', { error: String(err) });
     }
     await node?.stop();
+  }
+
+  /** Copies gossipsub skipped (canSendTo): lost, at most once; counted, and warned about at most every 10 s. */
+  private notSent(topic: string, peers: number, messages: number): void {
+    this.counters.inc('notSentCopies', peers * messages);
+    this.core.counters.inc('dropped', peers * messages);
+    const now = this.clock.now();
+    if (now - this.notSentWarnedAtMs < 10_000) return;
+    this.notSentWarnedAtMs = now;
+    this.log.warn('gossip copies lost: subscribers gossipsub has no stream to yet (at most once)', { topic, peers, messages });
   }
 
   /** A gossip-wire.ts adjustment did not apply: slower, still correct; counted, and logged once per kind. */
@@ -339,7 +350,11 @@ export class GossipBroker implements Broker {
       for (const msgs of this.outgoing.values()) for (const p of msgs) if (!p.topic.startsWith('$')) all.push(p);
       if (all.length > 0) this.outgoing.set(GOSSIP_WILDCARD_TOPIC, all);
     }
+    const canSend = canSendTo(pubsub, (w) => this.wireFallback(w));
     for (const [topic, msgs] of this.outgoing) {
+      // Subscribers gossipsub would skip in silence: their copies are lost (at most once), so count them.
+      let skipped = 0;
+      for (const id of subscriberIds(pubsub, topic)) if (!canSend(id)) skipped++;
       let i = 0;
       while (i < msgs.length) {
         let bytes = 0;
@@ -348,6 +363,7 @@ export class GossipBroker implements Broker {
         const data = encodeEnvelope(this.cbor, this.prefix, this.envelopeSeq++, this.core.nodeId, msgs.slice(i, j));
         const n = j - i;
         this.counters.inc('envelopesSent');
+        if (skipped > 0) this.notSent(topic, skipped, n);
         const sent: Promise<void> = pubsub.publish(topic, data).then(() => undefined, (err: unknown) => {
           this.counters.inc('publishFailures');
           this.core.counters.inc('dropped', n);

@@ -119,6 +119,7 @@ test('gossip broker: peers are dialed from the membership and hung up on when it
     await until(() => got.length === 1, 'delivery among the survivors');
     // gossip-wire.ts's adjustments found the Noise and yamux internals they rely on (fails after an upgrade that moved them).
     for (const b of brokers) assert.equal(b.stats().wireFallbacks, 0);
+    assert.equal(brokers[0]!.stats().notSentCopies, 0, 'every subscriber had a stream when we published');
   } finally {
     for (const b of brokers) await b.stop();
     await h.teardown();
@@ -134,4 +135,28 @@ test('gossip broker: the libp2p record is validated; its topic list is optional 
   assert.equal(decodeLibp2p({ ...base, t: Array.from({ length: MAX_RECORD_TOPICS + 1 }, (_, k) => `mm/${k}`) }), undefined);
   assert.equal(decodeLibp2p({ ...base, a: [] }), undefined);
   assert.equal(decodeLibp2p({ a: base.a }), undefined);
+});
+
+test('gossip broker: copies gossipsub cannot send yet (no outbound stream to a subscriber) are counted as lost, and a fresh publisher can wait for them', async () => {
+  const h = await gossipNetwork(2, { maxDeliveries: 3 });
+  const [a, b] = h.brokers as [GossipBroker, GossipBroker];
+  try {
+    await a.start();
+    await b.start();
+    await b.subscribe('news.x', () => {});
+    await until(() => a.gossipSubscribers('mm/news').length === 1 && a.missingSubscribers('news.x').length === 0, 'a can send to b');
+    // The state right after a connection: gossipsub knows b's topics but has no stream to b yet.
+    const pubsub = (a as unknown as { node: { services: { pubsub: { streamsOutbound: Map<string, unknown> } } } }).node.services.pubsub;
+    const stream = pubsub.streamsOutbound.get(b.peerId!);
+    pubsub.streamsOutbound.delete(b.peerId!);
+    assert.equal(a.missingSubscribers('news.x').length, 1, 'a publisher that waits would wait');
+    await a.publish('news.x', new Uint8Array([1]));
+    await a.sent();
+    assert.equal(a.stats().notSentCopies, 1);
+    pubsub.streamsOutbound.set(b.peerId!, stream);
+  } finally {
+    await a.stop();
+    await b.stop();
+    await h.teardown();
+  }
 });
