@@ -19,7 +19,9 @@ const { values } = parseArgs({
   },
 });
 const here = (f: string): string => fileURLToPath(new URL(f, import.meta.url));
-const node = (args: string[]): ChildProcess => spawn(process.execPath, ['--import', 'tsx', ...args], { stdio: ['pipe', 'pipe', 'inherit'] });
+// BENCH_PROFILE=1 writes V8 CPU profiles of both processes to /tmp/rpc-prof (for optimising, not for the table).
+const prof = process.env.BENCH_PROFILE === '1' ? ['--cpu-prof', '--cpu-prof-dir=/tmp/rpc-prof'] : [];
+const node = (args: string[]): ChildProcess => spawn(process.execPath, [...prof, '--import', 'tsx', ...args], { stdio: ['pipe', 'pipe', 'inherit'] });
 
 interface Sample {
   rps: number; p50_us: number; p99_us: number; rss_mb: number; client_rss_mb: number;
