@@ -1,18 +1,11 @@
 // The systems the pubsub benchmark compares, behind one small interface.
 import { SystemClock } from '../../src/clock/system.ts';
-import { defaultCodecs } from '../../src/codec/index.ts';
-import { silentLogger } from '../../src/log/index.ts';
 import { DirectBroker } from '../../src/pubsub/direct.ts';
 import { GossipBroker } from '../../src/pubsub/gossip.ts';
 import type { Broker } from '../../src/pubsub/types.ts';
-import { RpcClient } from '../../src/rpc/client.ts';
-import { resolveRpcConfig } from '../../src/rpc/config.ts';
-import { SessionPool } from '../../src/rpc/pool.ts';
-import { CallScope } from '../../src/rpc/scope.ts';
-import { RpcServer } from '../../src/rpc/server.ts';
-import { createRpcStats } from '../../src/rpc/stats.ts';
 import { TcpTransport } from '../../src/transport/tcp.ts';
 import { RemoteMembership } from '../../test/pubsub/remote-membership.ts';
+import { makePeer } from '../../test/support/rpc-peer.ts';
 
 export type System = 'nats' | 'gossipsub-stock' | 'micromesh-gossip' | 'micromesh-direct';
 
@@ -106,16 +99,8 @@ async function stockGossipsub(cfg: Config): Promise<Adapter> {
 /** A micromesh node: RPC server + client, the bench membership, and the direct or gossip broker. */
 async function micromesh(cfg: Config): Promise<Adapter> {
   const clock = new SystemClock();
-  const config = resolveRpcConfig({});
-  const stats = createRpcStats();
-  const scope = new CallScope();
-  const codecs = defaultCodecs();
-  const transport = new TcpTransport({ clock });
-  const pool = new SessionPool({ transport, clock, logger: silentLogger, config, stats });
   const id = `${cfg.role}${cfg.index}`;
-  const server = new RpcServer({ name: id, address: '127.0.0.1:0', transport, pool, codecs, clock, logger: silentLogger, stats, scope, config });
-  const noSelector = { select: () => Promise.reject(new Error('by address')), mark() {}, reset() {}, close() {} };
-  const client = new RpcClient({ pool, selector: noSelector, codecs, clock, scope, config, stats });
+  const { server, client, pool } = makePeer(new TcpTransport({ clock }), { name: id, clock });
   await server.start();
   const membership = await RemoteMembership.connect(cfg.coordinator!, id, { rpc: server.address! });
   const opts = { membership, client, server };

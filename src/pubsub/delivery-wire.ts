@@ -95,6 +95,27 @@ export function cborArrayOf(items: readonly Uint8Array[]): Uint8Array {
   return out;
 }
 
+/**
+ * Validates the `[seq, topic, headers, body, ...]` head every wire message
+ * starts with (delivery batches and gossip envelopes); `bad` builds the
+ * caller's error.
+ */
+export function decodeMessageHead(w: readonly unknown[], i: number, parse: (topic: string) => string[], bad: (detail: string) => MeshError):
+  { seq: number; topic: string; tokens: string[]; headers: Headers; body: Uint8Array } {
+  const [seq, topic, headers, body] = w;
+  if (typeof seq !== 'number' || !Number.isSafeInteger(seq) || seq < 0) throw bad(`message ${i}: seq must be a non-negative integer`);
+  if (typeof topic !== 'string') throw bad(`message ${i}: topic must be a string`);
+  if (!isHeaders(headers)) throw bad(`message ${i}: headers must map strings to strings`);
+  if (!(body instanceof Uint8Array)) throw bad(`message ${i}: body must be bytes`);
+  let tokens: string[];
+  try {
+    tokens = parse(topic);
+  } catch (err) {
+    throw bad(`message ${i}: ${(err as Error).message}`);
+  }
+  return { seq, topic, tokens, headers, body };
+}
+
 /** Validates a request; throws MeshError BAD_REQUEST naming the first problem. */
 export function decodeDeliver(req: unknown, cbor: Encoder, parse: (topic: string) => string[] = parseTopic): { sender: string; messages: Delivery[] } {
   if (req === null || typeof req !== 'object') throw bad('not a map');
@@ -112,17 +133,8 @@ export function decodeDeliver(req: unknown, cbor: Encoder, parse: (topic: string
   for (let i = 0; i < r.m.length; i++) {
     const w = r.m[i] as unknown[];
     if (!Array.isArray(w) || (w.length !== 4 && w.length !== 6 && w.length !== 7)) throw bad(`message ${i} has the wrong shape`);
-    const [seq, topic, headers, body, queue, attempt, tried] = w;
-    if (typeof seq !== 'number' || !Number.isSafeInteger(seq) || seq < 0) throw bad(`message ${i}: seq must be a non-negative integer`);
-    if (typeof topic !== 'string') throw bad(`message ${i}: topic must be a string`);
-    if (!isHeaders(headers)) throw bad(`message ${i}: headers must map strings to strings`);
-    if (!(body instanceof Uint8Array)) throw bad(`message ${i}: body must be bytes`);
-    let tokens: string[];
-    try {
-      tokens = parse(topic);
-    } catch (err) {
-      throw bad(`message ${i}: ${(err as Error).message}`);
-    }
+    const [, , , , queue, attempt, tried] = w;
+    const { seq, topic, tokens, headers, body } = decodeMessageHead(w, i, parse, bad);
     const m: Delivery = { id: `${r.p}-${seq.toString(36)}`, topic, tokens, headers, body, queue: undefined, attempt: 1, tried: undefined };
     if (w.length > 4) {
       if (typeof queue !== 'string' || queue.length === 0) throw bad(`message ${i}: queue must be a non-empty string`);

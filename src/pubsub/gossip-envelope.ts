@@ -2,8 +2,8 @@ import type { Encoder } from 'cbor-x';
 import { MeshError } from '../errors/index.ts';
 import type { Held } from './outbox.ts';
 import { parseTopic } from './topic.ts';
-import type { Headers } from './types.ts';
 import type { Inbound } from './local.ts';
+import { decodeMessageHead } from './delivery-wire.ts';
 
 /**
  * The gossip envelope: what one gossipsub message carries (byte layout in
@@ -69,20 +69,8 @@ export function decodeEnvelope(cbor: Encoder, data: Uint8Array, parse: (topic: s
   for (let i = 0; i < e.m.length; i++) {
     const w = e.m[i] as unknown[];
     if (!Array.isArray(w) || w.length !== 4) throw bad(`message ${i} has the wrong shape`);
-    const [seq, topic, headers, body] = w;
-    if (typeof seq !== 'number' || !Number.isSafeInteger(seq) || seq < 0) throw bad(`message ${i}: seq must be a non-negative integer`);
-    if (typeof topic !== 'string') throw bad(`message ${i}: topic must be a string`);
-    if (headers === null || typeof headers !== 'object' || Array.isArray(headers) || !Object.values(headers).every((x) => typeof x === 'string')) {
-      throw bad(`message ${i}: headers must map strings to strings`);
-    }
-    if (!(body instanceof Uint8Array)) throw bad(`message ${i}: body must be bytes`);
-    let tokens: string[];
-    try {
-      tokens = parse(topic);
-    } catch (err) {
-      throw bad(`message ${i}: ${(err as Error).message}`);
-    }
-    messages.push({ id: `${prefix}-${seq.toString(36)}`, topic, tokens, headers: headers as Headers, body, attempt: 1 });
+    const { seq, topic, tokens, headers, body } = decodeMessageHead(w, i, parse, bad);
+    messages.push({ id: `${prefix}-${seq.toString(36)}`, topic, tokens, headers, body, attempt: 1 });
   }
   return { sender: e.n, messages };
 }

@@ -79,16 +79,14 @@ export async function simulate(o: SimOptions, progress?: (r: RunResult) => void)
       bytes_per_node_per_s: a.bytes_per_node_per_s,
       extra: mergeExtras(off),
     };
-    const on = report.false_positives as number;
-    const offFp = a.false_positives as number;
-    report.lifeguard_fp_ratio = on > 0 ? Math.round((offFp / on) * 10) / 10 : null;
-    // With no false positive at all under Lifeguard, the ratio is at least this.
-    report.lifeguard_fp_ratio_at_least = Math.round((offFp / Math.max(1, on)) * 10) / 10;
-    // The same for healthy members only (Lifeguard's aim: a slow member must not get healthy ones killed).
-    const onH = report.false_positives_healthy as number;
-    const offH = a.false_positives_healthy as number;
-    report.lifeguard_fp_healthy_ratio = onH > 0 ? Math.round((offH / onH) * 10) / 10 : null;
-    report.lifeguard_fp_healthy_ratio_at_least = Math.round((offH / Math.max(1, onH)) * 10) / 10;
+    // off ÷ on, all false positives and healthy members only (Lifeguard's aim: a slow member
+    // must not get healthy ones killed). With none under Lifeguard, the ratio is at least off ÷ 1.
+    for (const [key, name] of [['false_positives', 'lifeguard_fp'], ['false_positives_healthy', 'lifeguard_fp_healthy']] as const) {
+      const on = report[key] as number;
+      const offFp = a[key] as number;
+      report[`${name}_ratio`] = on > 0 ? Math.round((offFp / on) * 10) / 10 : null;
+      report[`${name}_ratio_at_least`] = Math.round((offFp / Math.max(1, on)) * 10) / 10;
+    }
   }
   return { report, runs };
 }

@@ -13,6 +13,7 @@
 // because their acks are read too late, and it hears refutations late.
 import type { Clock, TimerHandle } from '../../src/clock/types.ts';
 import type { VirtualClock } from '../../src/clock/virtual.ts';
+import { sleepOn } from '../../src/clock/util.ts';
 import type { DialOptions, Listener, ListenOptions, PacketBindOptions, PacketNetwork, PacketTransport, Socket, Transport } from '../../src/transport/types.ts';
 
 /** Packets a stalled host's socket buffers before dropping (about 3 MB of 1400-byte packets: a large receive buffer). */
@@ -164,19 +165,9 @@ export class StallableClock implements Clock {
   }
 
   sleep(ms: number, signal?: AbortSignal): Promise<void> {
-    if (signal?.aborted) return Promise.reject(signal.reason);
-    return new Promise((resolve, reject) => {
-      const onAbort = (): void => {
-        this.clearTimeout(timer);
-        reject(signal!.reason);
-      };
-      const timer = this.setTimeout(() => {
-        signal?.removeEventListener('abort', onAbort);
-        resolve();
-      }, ms);
-      signal?.addEventListener('abort', onAbort, { once: true });
-    });
+    return sleepOn(this, ms, signal, true);
   }
+
 }
 
 /** A host's packet network: while stalled, received packets wait in a bounded buffer (the socket's receive buffer). */

@@ -9,7 +9,7 @@ import { TcpTransport } from '../../../src/transport/tcp.ts';
 import { SwimMembership } from '../../../src/membership/swim.ts';
 import { MeshRegistry } from '../../../src/registry/mesh.ts';
 import { silentLogger } from '../../../src/log/index.ts';
-import { makePeer, type Peer } from '../rpc/harness.ts';
+import { makePeer, type Peer } from '../../support/rpc-peer.ts';
 import { registryCompliance } from '../../compliance/registry.ts';
 
 interface MeshPeer { swim: SwimNode; rpc: Peer; membership: SwimMembership; registry: MeshRegistry }

@@ -1,25 +1,13 @@
 // In-process networks of peer brokers for tests: real RPC over TCP on
 // 127.0.0.1 (one server, client and session pool per node) and a
 // MemoryMembershipNetwork as the peer view.
-import { SystemClock } from '../../../src/clock/system.ts';
-import { defaultCodecs } from '../../../src/codec/index.ts';
-import { silentLogger } from '../../../src/log/index.ts';
 import { MemoryMembershipNetwork, type MemoryMembership } from '../../../src/membership/memory.ts';
-import { RpcClient } from '../../../src/rpc/client.ts';
-import { resolveRpcConfig } from '../../../src/rpc/config.ts';
-import { SessionPool } from '../../../src/rpc/pool.ts';
-import { CallScope } from '../../../src/rpc/scope.ts';
-import { RpcServer } from '../../../src/rpc/server.ts';
-import { createRpcStats } from '../../../src/rpc/stats.ts';
-import type { Selector } from '../../../src/selector/types.ts';
+import type { RpcClient } from '../../../src/rpc/client.ts';
+import type { SessionPool } from '../../../src/rpc/pool.ts';
+import type { RpcServer } from '../../../src/rpc/server.ts';
 import { TcpTransport } from '../../../src/transport/tcp.ts';
-
-const noSelector: Selector = {
-  select: () => Promise.reject(new Error('brokers call by address')),
-  mark() {},
-  reset() {},
-  close() {},
-};
+import { SystemClock } from '../../../src/clock/system.ts';
+import { makePeer } from '../../support/rpc-peer.ts';
 
 export interface RpcNode {
   id: string;
@@ -34,14 +22,7 @@ export interface RpcNode {
 /** Starts an RPC node on 127.0.0.1 and joins it to `net` with its address under `rpc`. */
 export async function rpcNode(net: MemoryMembershipNetwork, id: string): Promise<RpcNode> {
   const clock = new SystemClock();
-  const config = resolveRpcConfig({});
-  const stats = createRpcStats();
-  const scope = new CallScope();
-  const codecs = defaultCodecs();
-  const transport = new TcpTransport({ clock });
-  const pool = new SessionPool({ transport, clock, logger: silentLogger, config, stats });
-  const server = new RpcServer({ name: id, address: '127.0.0.1:0', transport, pool, codecs, clock, logger: silentLogger, stats, scope, config });
-  const client = new RpcClient({ pool, selector: noSelector, codecs, clock, scope, config, stats });
+  const { server, client, pool } = makePeer(new TcpTransport({ clock }), { name: id, clock });
   await server.start();
   const membership = net.join(id, { rpc: server.address! });
   return {

@@ -7,7 +7,7 @@ import type { Transport } from '../../../src/transport/types.ts';
 import type { HandlerContext } from '../../../src/rpc/types.ts';
 import { MemoryRegistry } from '../../../src/registry/memory.ts';
 import { DefaultSelector } from '../../../src/selector/selector.ts';
-import { makePeer, type Peer } from './harness.ts';
+import { makePeer, type Peer } from '../../support/rpc-peer.ts';
 
 export interface TransportKit {
   transport: () => Transport;

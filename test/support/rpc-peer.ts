@@ -1,17 +1,17 @@
-// Builds an RPC server and client over any stream transport, for tests.
-import { SystemClock } from '../../../src/clock/system.ts';
-import type { Clock } from '../../../src/clock/types.ts';
-import { defaultCodecs } from '../../../src/codec/index.ts';
-import { silentLogger } from '../../../src/log/index.ts';
-import { RpcClient } from '../../../src/rpc/client.ts';
-import { resolveRpcConfig, type RpcConfig } from '../../../src/rpc/config.ts';
-import { SessionPool } from '../../../src/rpc/pool.ts';
-import { CallScope } from '../../../src/rpc/scope.ts';
-import { RpcServer } from '../../../src/rpc/server.ts';
-import { createRpcStats, type RpcStats } from '../../../src/rpc/stats.ts';
-import type { ClientMiddleware } from '../../../src/rpc/types.ts';
-import type { Selector } from '../../../src/selector/types.ts';
-import type { Transport } from '../../../src/transport/types.ts';
+// Builds an RPC server and a by-address client over any stream transport, for tests and benches.
+import { SystemClock } from '../../src/clock/system.ts';
+import type { Clock } from '../../src/clock/types.ts';
+import { defaultCodecs } from '../../src/codec/index.ts';
+import { silentLogger } from '../../src/log/index.ts';
+import { RpcClient } from '../../src/rpc/client.ts';
+import { resolveRpcConfig, type RpcConfig } from '../../src/rpc/config.ts';
+import { SessionPool } from '../../src/rpc/pool.ts';
+import { CallScope } from '../../src/rpc/scope.ts';
+import { RpcServer } from '../../src/rpc/server.ts';
+import { createRpcStats, type RpcStats } from '../../src/rpc/stats.ts';
+import type { ClientMiddleware } from '../../src/rpc/types.ts';
+import type { Selector } from '../../src/selector/types.ts';
+import type { Transport } from '../../src/transport/types.ts';
 
 /** A selector that always fails: tests here call by address. */
 const noSelector: Selector = {
