@@ -22,6 +22,12 @@ export class Cluster {
     const child = spawnTs(PEER, [this.coord.address, id, this.kind]);
     this.children.set(id, child);
     await child.waitFor(new RegExp(`^ready ${id}$`), 30_000);
+    // "ready" comes over stdout, the peer's hello over the coordinator socket: wait for the latter too.
+    const start = performance.now();
+    while (!this.coord.views().some((v) => v.id === id)) {
+      if (performance.now() - start > 10_000) throw new Error(`peer ${id} never reached the coordinator`);
+      await new Promise((r) => setTimeout(r, 10));
+    }
   }
 
   cmd(id: string, cmd: Record<string, unknown>): Promise<Report> {
