@@ -96,9 +96,14 @@ test('mdns on a LAN: a host that was unreachable when it started is found by the
   await a.waitFor(peerEvent('node-h2'), WAIT_MS, 'peer node-h2 after heal');
   await late.waitFor(peerEvent('node-h0'), WAIT_MS, 'peer node-h0 after heal');
   console.log(`# found again ${Date.now() - healedAt} ms after heal (browse every ${FAST.browseIntervalMs} ms ± 25%)`);
-  // Its startup announcements were long over: it was found by answering the others' browse queries,
-  // which it can only have heard after the heal (before, it heard only its own).
-  const s = await stats(late);
+  // Its startup announcements were long over. The others' periodic browse reaches it once healed: it
+  // hears their queries, which before the heal it could not (it heard only its own). Whichever side's
+  // browse fired first found the peers above, so wait for the others' next one (every 0.6–1 s).
+  let s = await stats(late);
+  for (const until = Date.now() + WAIT_MS; s.queriesReceived <= s.queriesSent && Date.now() < until;) {
+    await new Promise((r) => setTimeout(r, 200));
+    s = await stats(late);
+  }
   assert.ok(s.queriesReceived > s.queriesSent, `heard others' queries: ${s.queriesReceived} received, ${s.queriesSent} sent`);
   await Promise.all([a, b, late].map(stop));
 });
