@@ -97,7 +97,8 @@ abstract class Outgoing {
 
 /** Receives the outcome of a unary call (the client's invocation: no promise in between). */
 export interface UnarySink {
-  onResponse(payload: Uint8Array): void;
+  /** `at`: clock time the response was read. */
+  onResponse(payload: Uint8Array, at: number): void;
   onFailure(err: MeshError): void;
 }
 
@@ -125,7 +126,7 @@ export class UnaryCall extends Outgoing {
         const sink = this.sink;
         if (sink === undefined) return;
         this.finish();
-        sink.onResponse(payload);
+        sink.onResponse(payload, this.session.readAt);
         return;
       }
       case FrameType.Error:

@@ -203,14 +203,15 @@ export class RpcServer implements Server {
   }
 
   private dispatch(call: RemoteCall): void {
-    const { stats, clock, scope } = this.opts;
+    const { stats, scope } = this.opts;
     if (this.draining) return call.reject(new MeshError('SERVER_STOPPING', 'server is stopping', { id: this.opts.name }));
     const r = this.resolve(call.route);
     if (r.error !== undefined) return call.reject(r.error);
     const codec = r.codec!;
     const entry = r.entry!;
     stats.inc('requestsServed');
-    const deadline = call.timeoutMs > 0 ? clock.now() + call.timeoutMs : undefined;
+    // Requests are dispatched as they are parsed, so their arrival is the session's read time.
+    const deadline = call.timeoutMs > 0 ? call.session.readAt + call.timeoutMs : undefined;
     if (deadline !== undefined) call.armDeadline(deadline);
     let input: unknown;
     if (call.input !== undefined) {

@@ -73,6 +73,12 @@ export class Session {
   private activity = 0;
   private activitySeen = -1;
   private readonly prefix = new Uint8Array(64);
+  /**
+   * Clock reading taken when the chunk being parsed was read. Every frame in
+   * a chunk arrived at that moment, so server deadlines and client latency
+   * samples use it instead of reading the clock per call (a read costs ~50 ns).
+   */
+  readAt = 0;
   private closeWaiters: (() => void)[] = [];
 
   constructor(socket: Socket, opts: SessionOptions) {
@@ -91,6 +97,7 @@ export class Session {
         this.opts.stats.inc('bytesRead', chunk.length);
         // Anything from the peer proves it alive: an outstanding ping need not be answered in time.
         this.pingSentAt = 0;
+        this.readAt = this.opts.clock.now();
         this.parser.push(chunk);
       },
       close: (err) => this.onSocketClose(err),

@@ -108,9 +108,9 @@ export class UnaryInvocation implements UnarySink {
     session.unary(this.service, this.endpoint, this.codec.contentType, budget, now, this.meta, this.body, this.o.signal, this);
   }
 
-  onResponse(payload: Uint8Array): void {
+  onResponse(payload: Uint8Array, at: number): void {
     const c = this.c;
-    if (this.node !== undefined) c.selector.mark(this.service, this.node, { latencyMs: c.clock.now() - this.start });
+    if (this.node !== undefined) c.selector.mark(this.service, this.node, { latencyMs: at - this.start });
     c.stats.inc('callsSucceeded');
     let value: unknown;
     try {
