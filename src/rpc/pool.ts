@@ -31,6 +31,8 @@ export class SessionPool {
   advertiseAddress: string | undefined;
   /** Inbound call handler; set by the server while it runs. */
   dispatch: ((call: RemoteCall) => void) | undefined;
+  /** Called once the requests of a read are dispatched (the server leaves its call scope); set with `dispatch`. */
+  afterDispatch: (() => void) | undefined;
   private closed = false;
 
   constructor(opts: SessionPoolOptions) {
@@ -101,6 +103,7 @@ export class SessionPool {
         if (this.dispatch) this.dispatch(call);
         else call.reject(new MeshError('NOT_FOUND', 'this node serves no RPC', { id: 'micromesh.server' }));
       },
+      afterRequests: () => this.afterDispatch?.(),
       onHello: (s: Session) => this.onHello(s),
       onClose: (s: Session) => this.onClose(s),
     };

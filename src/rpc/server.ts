@@ -145,6 +145,7 @@ export class RpcServer implements Server {
     this.listener = await transport.listen(this.opts.address ?? '127.0.0.1:0', (socket) => pool.adopt(socket), opts);
     pool.advertiseAddress = this.address;
     pool.dispatch = (call) => this.dispatch(call);
+    pool.afterDispatch = () => this.opts.scope.leave();
     if (!this.opts.deferSubscriptions) await this.startSubscriptions(opts);
     this.opts.logger.info('server listening', { service: this.opts.name, address: this.address });
   }
@@ -175,6 +176,7 @@ export class RpcServer implements Server {
       for (const s of pool.sessionsOpen()) for (const call of [...s.remote.values()]) call.reject(err);
     }
     if (pool.dispatch !== undefined) pool.dispatch = undefined;
+    pool.afterDispatch = undefined;
     this.listener = undefined;
   }
 
@@ -226,8 +228,10 @@ export class RpcServer implements Server {
     }
     const ctx = new ServerContext(call, deadline, call.session.cbor);
     let result: unknown;
+    // Left by the session once this read's requests are dispatched (pool.afterDispatch).
+    scope.enter(ctx);
     try {
-      result = scope.run(ctx, entry.handler, input, ctx);
+      result = entry.handler(input, ctx);
     } catch (err) {
       return this.failed(call, err);
     }

@@ -25,6 +25,13 @@ export interface SessionOptions {
   advertiseAddress?: string;
   /** Inbound calls; without it they fail with NOT_FOUND. */
   onRequest?: (call: RemoteCall) => void;
+  /**
+   * Called after `onRequest` calls, once the read that carried them is parsed
+   * or before the next frame of another type is handled, so state the
+   * dispatcher set up for them (the server's call scope) ends before any
+   * other code runs.
+   */
+  afterRequests?: () => void;
   onHello?: (session: Session) => void;
   onClose?: (session: Session, err: MeshError | undefined) => void;
 }
@@ -79,6 +86,8 @@ export class Session {
    * samples use it instead of reading the clock per call (a read costs ~50 ns).
    */
   readAt = 0;
+  /** Requests went to `onRequest` since `afterRequests` was last called. */
+  private dispatched = false;
   private closeWaiters: (() => void)[] = [];
 
   constructor(socket: Socket, opts: SessionOptions) {
@@ -99,6 +108,7 @@ export class Session {
         this.pingSentAt = 0;
         this.readAt = this.opts.clock.now();
         this.parser.push(chunk);
+        if (this.dispatched) this.settle();
       },
       close: (err) => this.onSocketClose(err),
     });
@@ -267,6 +277,7 @@ export class Session {
   }
 
   private onFrame(type: number, flags: number, stream: number, payload: Uint8Array): void {
+    if (this.dispatched && type !== FrameType.Request) this.settle();
     switch (type) {
       case FrameType.Request:
         return this.onRequestFrame(flags, stream, payload);
@@ -364,7 +375,13 @@ export class Session {
     if (this.opts.onRequest === undefined) {
       return call.reject(new MeshError('NOT_FOUND', 'this node serves no RPC', { id: 'micromesh.server' }));
     }
+    this.dispatched = true;
     this.opts.onRequest(call);
+  }
+
+  private settle(): void {
+    this.dispatched = false;
+    this.opts.afterRequests?.();
   }
 
   private onOversized(type: number, stream: number, bytes: number): void {

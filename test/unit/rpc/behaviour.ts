@@ -220,6 +220,38 @@ export function rpcBehaviour(name: string, kit: TransportKit): void {
     await back.stop();
   });
 
+  test(`${name}: the caller context ends with the handler: code run for a later frame of the same read does not inherit it`, async (t) => {
+    const transport = kit.transport();
+    const p = makePeer(transport, { address: kit.address });
+    let started = false;
+    let inListener: unknown = 'not run';
+    p.server.handle('Scope', {
+      Wait: (_: unknown, ctx: HandlerContext) => new Promise<void>((resolve) => {
+        started = true;
+        // Runs while the server handles the Cancel frame, after Quick (same read) was dispatched.
+        ctx.signal.addEventListener('abort', () => {
+          inListener = p.scope.current()?.metadata;
+          resolve();
+        });
+      }),
+      Quick: (_: unknown, ctx: HandlerContext) => ({ who: ctx.metadata.who }),
+    });
+    await p.server.start();
+    const caller = makePeer(transport, { name: 'caller', address: kit.address });
+    t.after(() => Promise.all([caller.stop(), p.stop()]));
+    const addr = p.server.address!;
+    const ac = new AbortController();
+    const waiting = assert.rejects(caller.client.call('greeter', 'Scope.Wait', {}, { address: addr, signal: ac.signal, metadata: { who: 'wait' } }), code('CANCELLED'));
+    await until(() => started, 'Wait to start');
+    // One write: a Request for Quick, then a Cancel for Wait.
+    const quick = caller.client.call<{ who: string }>('greeter', 'Scope.Quick', {}, { address: addr, metadata: { who: 'quick' } });
+    ac.abort();
+    assert.deepEqual(await quick, { who: 'quick' });
+    await waiting;
+    await until(() => inListener !== 'not run', 'the abort listener');
+    assert.equal(inListener, undefined);
+  });
+
   test(`${name}: a retry goes to another node when the first refuses`, async () => {
     const transport = kit.transport();
     const live = makePeer(transport, { name: 'greeter', address: kit.address });
