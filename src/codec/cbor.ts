@@ -2,6 +2,11 @@ import { Encoder } from 'cbor-x';
 import { MeshError } from '../errors/index.ts';
 import type { Codec } from './types.ts';
 
+/** cbor-x's decode takes an end offset as well; its typings leave it out. */
+interface DecodeUpTo {
+  decode(bytes: Uint8Array, end: number): unknown;
+}
+
 /** Messages up to this size are decoded from a reused scratch buffer (see `decode`). */
 const SCRATCH_BYTES = 8 * 1024;
 
@@ -14,7 +19,7 @@ export class CborCodec implements Codec {
   readonly contentType = 'application/cbor';
   private readonly cbor = new Encoder({ useRecords: false, mapsAsObjects: true, tagUint8Array: false });
   /** Decodes the scratch copies; copies byte strings out, since the scratch is overwritten by the next message. */
-  private readonly copying = new Encoder({ useRecords: false, mapsAsObjects: true, tagUint8Array: false, copyBuffers: true });
+  private readonly copying: DecodeUpTo = new Encoder({ useRecords: false, mapsAsObjects: true, tagUint8Array: false, copyBuffers: true });
   private readonly scratch = Buffer.allocUnsafe(SCRATCH_BYTES);
 
   encode(value: unknown): Uint8Array {
