@@ -166,7 +166,8 @@ export class FrameParser {
         pos += want;
         this.emit(payload);
       } else {
-        this.body = new Uint8Array(want);
+        // allocUnsafe takes small payloads from Node's pool (a fresh ArrayBuffer costs microseconds); every byte is overwritten.
+        this.body = Buffer.allocUnsafe(want);
         this.bodyLen = 0;
       }
     }
