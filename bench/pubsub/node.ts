@@ -107,7 +107,8 @@ if (cfg.role === 'sub') {
   await new Promise<void>((r) => server.listen(cfg.ackPort, '127.0.0.1', r));
 
   const message = (s: number, flag: number): Uint8Array => {
-    const b = Buffer.alloc(MSG_BYTES);
+    // allocUnsafe takes it from Node's pool (Buffer.alloc makes an ArrayBuffer per message, ~3 us); every byte is set below.
+    const b = Buffer.allocUnsafe(MSG_BYTES).fill(0);
     b.writeBigUInt64LE(now(), 0);
     b.writeUInt32LE(s, 8);
     b[12] = flag;
