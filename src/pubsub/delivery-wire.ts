@@ -82,7 +82,7 @@ export function cborArrayOf(items: readonly Uint8Array[]): Uint8Array {
   const head = n < 24 ? 1 : n < 256 ? 2 : n < 65_536 ? 3 : 5;
   let size = head;
   for (const it of items) size += it.length;
-  const out = new Uint8Array(size);
+  const out = Buffer.allocUnsafe(size); // pooled when small; every byte is written below
   if (head === 1) out[0] = 0x80 + n;
   else if (head === 2) out.set([0x98, n]);
   else if (head === 3) out.set([0x99, n >> 8, n & 0xff]);

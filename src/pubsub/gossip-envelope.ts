@@ -37,10 +37,11 @@ export function prefixBytes(hex: string): Uint8Array {
 
 export function encodeEnvelope(cbor: Encoder, prefix: Uint8Array, envelopeSeq: number, nodeId: string, msgs: readonly Held[]): Uint8Array {
   const body = cbor.encode({ n: nodeId, m: msgs.map((p) => [p.seq, p.topic, p.headers, p.body]) });
-  const out = new Uint8Array(ENVELOPE_HEADER_BYTES + body.length);
+  // Pooled when small (a fresh ArrayBuffer per envelope costs microseconds); every byte is written below.
+  const out = Buffer.allocUnsafe(ENVELOPE_HEADER_BYTES + body.length);
   out[0] = ENVELOPE_VERSION;
   out.set(prefix, 1);
-  new DataView(out.buffer, out.byteOffset, out.byteLength).setUint32(9, envelopeSeq >>> 0);
+  out.writeUInt32BE(envelopeSeq >>> 0, 9);
   out.set(body, ENVELOPE_HEADER_BYTES);
   return out;
 }
