@@ -214,7 +214,6 @@ export class RpcServer implements Server {
     stats.inc('requestsServed');
     // Requests are dispatched as they are parsed, so their arrival is the session's read time.
     const deadline = call.timeoutMs > 0 ? call.session.readAt + call.timeoutMs : undefined;
-    if (deadline !== undefined) call.armDeadline(deadline);
     let input: unknown;
     if (call.input !== undefined) {
       input = decodeInput(call.input, codec);
@@ -235,9 +234,13 @@ export class RpcServer implements Server {
     } catch (err) {
       return this.failed(call, err);
     }
+    // A handler that returned synchronously has its answer before any deadline
+    // could fire (one thread), so only calls that go on get a wheel entry.
     if (result instanceof Promise) {
+      if (deadline !== undefined) call.armDeadline(deadline);
       result.then((value) => this.succeeded(call, codec, entry, value), (err: unknown) => this.failed(call, err));
     } else {
+      if (deadline !== undefined && isAsyncIterable(result)) call.armDeadline(deadline);
       this.succeeded(call, codec, entry, result);
     }
   }
