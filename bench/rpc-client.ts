@@ -1,6 +1,6 @@
 // Benchmark client process: drives one row (raw or micromesh) at a given
 // concurrency for a given time against a server address, then prints a JSON
-// line {requests, seconds, p50_us, p99_us, rss, cpu_us}; prints MEASURE and
+// line {requests, seconds, p50_us, p99_us, rss, cpu_us, sys_us}; prints MEASURE and
 // MEASURED around the measured window.
 import net from 'node:net';
 import { createHistogram, performance } from 'node:perf_hooks';
@@ -103,6 +103,7 @@ async function runMicromesh(): Promise<void> {
 
 let measuredSeconds = 0;
 let cpuUs = 0;
+let sysUs = 0;
 async function phases(): Promise<void> {
   await new Promise((r) => setTimeout(r, warmupMs));
   // Tell the orchestrator the measured window starts, so it samples the server's CPU too.
@@ -113,6 +114,7 @@ async function phases(): Promise<void> {
   await new Promise((r) => setTimeout(r, measureMs));
   const c1 = process.cpuUsage(c0);
   cpuUs = c1.user + c1.system;
+  sysUs = c1.system;
   measuring = false;
   measuredSeconds = (performance.now() - t0) / 1000;
   console.log('MEASURED');
@@ -128,4 +130,5 @@ console.log(JSON.stringify({
   p99_us: hist.percentile(99) / 1000,
   rss: process.memoryUsage().rss,
   cpu_us: cpuUs,
+  sys_us: sysUs,
 }));

@@ -1,6 +1,6 @@
 // Benchmark server process. `raw`: a length-prefixed echo over node:net, the
 // baseline. `micromesh`: a service whose Bench.Echo returns its request.
-// Prints "READY <address>"; answers "cpu" on stdin with "CPU <µs used>" and
+// Prints "READY <address>"; answers "cpu" on stdin with "CPU <µs used> <µs of it in the kernel>" and
 // "rss" with "RSS <bytes> <µs used>".
 import net from 'node:net';
 import { createInterface } from 'node:readline';
@@ -44,6 +44,6 @@ createInterface({ input: process.stdin }).on('line', (line) => {
   }
   if (line === 'cpu') {
     const cpu = process.cpuUsage();
-    console.log(`CPU ${cpu.user + cpu.system}`);
+    console.log(`CPU ${cpu.user + cpu.system} ${cpu.system}`);
   }
 }).on('close', () => process.exit(0));

@@ -26,6 +26,7 @@ const node = (args: string[]): ChildProcess => spawn(process.execPath, [...prof,
 interface Sample {
   rps: number; p50_us: number; p99_us: number; rss_mb: number; client_rss_mb: number;
   client_cpu_us_per_call: number; server_cpu_us_per_call: number;
+  client_sys_us_per_call: number; server_sys_us_per_call: number;
 }
 
 interface ServerProc { child: ChildProcess; address: string; ask(what: 'rss' | 'cpu'): Promise<number[]> }
@@ -61,14 +62,17 @@ async function runRow(mode: string, concurrency: number): Promise<Sample> {
     else last = line;
   });
   await once(client, 'exit');
-  const r = JSON.parse(last) as { requests: number; seconds: number; p50_us: number; p99_us: number; rss: number; cpu_us: number };
-  const serverCpu = (await cpuEnd!)[0]! - (await cpuStart!)[0]!;
+  const r = JSON.parse(last) as { requests: number; seconds: number; p50_us: number; p99_us: number; rss: number; cpu_us: number; sys_us: number };
+  const [end, start] = [await cpuEnd!, await cpuStart!];
+  const serverCpu = end[0]! - start[0]!;
+  const serverSys = end[1]! - start[1]!;
   const [rss] = await server.ask('rss');
   server.child.stdin!.end();
   await once(server.child, 'exit');
   return {
     rps: r.requests / r.seconds, p50_us: r.p50_us, p99_us: r.p99_us, rss_mb: rss! / 2 ** 20, client_rss_mb: r.rss / 2 ** 20,
     client_cpu_us_per_call: r.cpu_us / r.requests, server_cpu_us_per_call: serverCpu / r.requests,
+    client_sys_us_per_call: r.sys_us / r.requests, server_sys_us_per_call: serverSys / r.requests,
   };
 }
 
@@ -92,7 +96,8 @@ const results = rows.map((row) => {
   return {
     name: row.name, concurrency: row.c, rps: Math.round(m.rps), p50_us: +m.p50_us.toFixed(1), p99_us: +m.p99_us.toFixed(1),
     rss_mb: +m.rss_mb.toFixed(1), client_rss_mb: +m.client_rss_mb.toFixed(1),
-    client_cpu_us_per_call: +m.client_cpu_us_per_call.toFixed(2), server_cpu_us_per_call: +m.server_cpu_us_per_call.toFixed(2), rounds: ss.length,
+    client_cpu_us_per_call: +m.client_cpu_us_per_call.toFixed(2), server_cpu_us_per_call: +m.server_cpu_us_per_call.toFixed(2),
+    client_sys_us_per_call: +m.client_sys_us_per_call.toFixed(2), server_sys_us_per_call: +m.server_sys_us_per_call.toFixed(2), rounds: ss.length,
     rps_rounds: ss.map((s) => Math.round(s.rps)), p50_us_median_of_rounds: +median(ss.map((s) => s.p50_us)).toFixed(1),
   };
 });
