@@ -191,7 +191,7 @@ export class MemoryPacketNetwork implements PacketNetwork {
       return;
     }
     const delay = link.jitterMs > 0 ? link.latencyMs + this.random.next() * link.jitterMs : link.latencyMs;
-    const copy = packet.slice();
+    const copy = Buffer.from(packet); // a real copy (Buffer#slice is a view), from the pool when small
     const source = from.address;
     this.clock.setTimeout(() => this.deliver(dst, source, copy), delay);
   }

@@ -145,7 +145,7 @@ class MemorySocket implements Socket {
   write(chunk: Uint8Array): boolean {
     const peer = this.peer;
     if (this.isClosed || peer === undefined) return true;
-    const copy = chunk.slice();
+    const copy = Buffer.from(chunk); // a real copy (Buffer#slice is a view), from the pool when small
     this.undelivered += copy.length;
     this.net.schedule(() => {
       this.undelivered -= copy.length;
