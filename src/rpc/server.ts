@@ -240,17 +240,18 @@ export class RpcServer implements Server {
       if (deadline !== undefined) call.armDeadline(deadline);
       result.then((value) => this.succeeded(call, codec, entry, value), (err: unknown) => this.failed(call, err));
     } else {
-      if (deadline !== undefined && isAsyncIterable(result)) call.armDeadline(deadline);
-      this.succeeded(call, codec, entry, result);
+      this.succeeded(call, codec, entry, result, deadline);
     }
   }
 
-  private succeeded(call: RemoteCall, codec: Codec, entry: HandlerEntry, value: unknown): void {
+  /** `unarmed`: the deadline to arm if the response is a stream (a synchronous handler's call has none yet). */
+  private succeeded(call: RemoteCall, codec: Codec, entry: HandlerEntry, value: unknown, unarmed?: number): void {
     if (call.finished) return;
     if (isAsyncIterable(value)) {
       if (!call.streaming) {
         return call.reject(new MeshError('BAD_REQUEST', `${entry.info.endpoint} streams its response: call it with client.stream()`, { id: this.opts.name }));
       }
+      if (unarmed !== undefined) call.armDeadline(unarmed);
       void streamResponse(call, codec, value, this.opts.name, (err) => this.failed(call, err));
       return;
     }

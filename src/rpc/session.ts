@@ -8,6 +8,7 @@ import { DeadlineWheel, type Expirable } from './deadlines.ts';
 import { Flag, FrameParser, FrameType, INLINE_ROUTE } from './frame.ts';
 import { LocalCall, RemoteCall, UnaryCall, type Route, type UnarySink } from './calls.ts';
 import type { RpcStats } from './stats.ts';
+import { RouteTable } from './routes.ts';
 import { FrameWriter } from './writer.ts';
 
 /** Window a peer is assumed to grant before its Hello arrives (the smallest it may configure). */
@@ -70,10 +71,7 @@ export class Session {
   goingAway = false;
   private nextId: number;
   private readonly parser: FrameParser;
-  /** service → endpoint → content type → route id; nested so no key string is built per call. */
-  private readonly outRoutes = new Map<string, Map<string, Map<string, number>>>();
-  private routeCount = 0;
-  private readonly inRoutes: (Route | undefined)[] = [];
+  private readonly routes: RouteTable;
   private pingTimer: TimerHandle | undefined;
   private pingSentAt = 0;
   /** Bumped per request sent or received; the keepalive timer pings only when it stood still. */
@@ -95,6 +93,7 @@ export class Session {
     this.opts = opts;
     this.nextId = opts.role === 'dialer' ? 1 : 2;
     this.writer = new FrameWriter(socket, opts.config.flushBytes);
+    this.routes = new RouteTable(this.cbor, opts.config.maxRoutes, (payload) => this.writer.frame(FrameType.Route, 0, 0, payload));
     this.wheel = new DeadlineWheel<Expiring>(opts.clock, opts.config.deadlineResolutionMs, (item) => item.expire());
     this.parser = new FrameParser(opts.config.maxFrameBytes, {
       frame: (type, flags, stream, payload) => this.onFrame(type, flags, stream, payload),
@@ -155,27 +154,9 @@ export class Session {
    */
   writeRequest(id: number, service: string, endpoint: string, contentType: string, flags: number,
     timeoutMs: number, metadata: Uint8Array | undefined, body: Uint8Array): void {
-    let byEndpoint = this.outRoutes.get(service);
-    if (byEndpoint === undefined) this.outRoutes.set(service, (byEndpoint = new Map()));
-    let byType = byEndpoint.get(endpoint);
-    if (byType === undefined) byEndpoint.set(endpoint, (byType = new Map()));
-    let route = byType.get(contentType);
-    let inline: Uint8Array | undefined;
-    if (route === undefined) {
-      const triple = this.cbor.encode([service, endpoint, contentType]);
-      if (this.routeCount < this.opts.config.maxRoutes) {
-        route = this.routeCount++;
-        byType.set(contentType, route);
-        const payload = new Uint8Array(2 + triple.length);
-        payload[0] = route >>> 8;
-        payload[1] = route & 0xff;
-        payload.set(triple, 2);
-        this.writer.frame(FrameType.Route, 0, 0, payload);
-      } else {
-        route = INLINE_ROUTE;
-        inline = triple;
-      }
-    }
+    const r = this.routes.outbound(service, endpoint, contentType);
+    const route = typeof r === 'number' ? r : INLINE_ROUTE;
+    const inline = typeof r === 'number' ? undefined : r;
     const metaLen = metadata?.length ?? 0;
     const fixed = 8 + metaLen + (inline ? 2 + inline.length : 0);
     const p = fixed <= this.prefix.length ? this.prefix : new Uint8Array(fixed);
@@ -296,8 +277,11 @@ export class Session {
       }
       case FrameType.Hello:
         return this.onHello(payload);
-      case FrameType.Route:
-        return this.onRoute(payload);
+      case FrameType.Route: {
+        const malformed = this.routes.define(payload);
+        if (malformed !== undefined) this.protocolError(malformed);
+        return;
+      }
       case FrameType.Ping:
         if ((flags & Flag.Ack) === 0) this.writer.frame(FrameType.Ping, Flag.Ack, 0, payload.slice());
         return;
@@ -325,25 +309,6 @@ export class Session {
     this.opts.onHello?.(this);
   }
 
-  private onRoute(payload: Uint8Array): void {
-    if (payload.length < 3) return this.protocolError('short Route frame');
-    const id = (payload[0]! << 8) | payload[1]!;
-    if (id >= this.opts.config.maxRoutes) return this.protocolError(`route id ${id} beyond the limit ${this.opts.config.maxRoutes}`);
-    const route = this.decodeRoute(payload.subarray(2));
-    if (route === undefined) return this.protocolError('undecodable Route frame');
-    this.inRoutes[id] = route;
-  }
-
-  private decodeRoute(bytes: Uint8Array): Route | undefined {
-    try {
-      const t = this.cbor.decode(bytes) as unknown;
-      if (!Array.isArray(t) || t.length !== 3 || !t.every((s) => typeof s === 'string' && s.length <= 1024)) return undefined;
-      return { service: t[0], endpoint: t[1], contentType: t[2], cache: undefined };
-    } catch {
-      return undefined;
-    }
-  }
-
   private onRequestFrame(flags: number, stream: number, p: Uint8Array): void {
     if (p.length < 8) return this.protocolError('short Request frame');
     const routeId = (p[0]! << 8) | p[1]!;
@@ -355,10 +320,10 @@ export class Session {
     if (routeId === INLINE_ROUTE) {
       if (off + 2 > p.length) return this.protocolError('short inline route');
       const len = (p[off]! << 8) | p[off + 1]!;
-      route = this.decodeRoute(p.subarray(off + 2, off + 2 + len));
+      route = this.routes.decode(p.subarray(off + 2, off + 2 + len));
       off += 2 + len;
     } else {
-      route = this.inRoutes[routeId];
+      route = this.routes.get(routeId);
     }
     if (route === undefined || off > p.length) return this.protocolError(`Request names unknown route ${routeId}`);
     if (this.remote.has(stream) || (stream & 1) === (this.opts.role === 'dialer' ? 1 : 0) || stream === 0) {

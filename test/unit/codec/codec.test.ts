@@ -36,19 +36,19 @@ test('malformed bytes give DECODE_FAILED, never a crash', () => {
   assert.equal(codecs.get('application/json').decode(new Uint8Array(0)), undefined);
 });
 
-test('CBOR decoding of small messages: byte strings are owned copies and truncation is an error', () => {
+test('CBOR: decoded byte strings survive later decodes, truncation is an error, large messages round-trip', () => {
   const cbor = codecs.get('application/cbor');
   const first = cbor.decode(cbor.encode({ bytes: new Uint8Array([1, 2, 3, 4]) })) as { bytes: Uint8Array };
-  // A later, different message goes through the same scratch buffer: the first result must not change.
+  // Decoding another message must not change what an earlier decode returned.
   cbor.decode(cbor.encode({ bytes: new Uint8Array([9, 9, 9, 9, 9, 9, 9, 9]) }));
   assert.deepEqual([...first.bytes], [1, 2, 3, 4]);
-  // A prefix of a longer message: the scratch still holds the rest from before, which must not be read.
+  // A prefix of a message decoded just before: the rest must not be read from anywhere.
   const whole = cbor.encode({ s: 'x'.repeat(40), n: 70_000 });
   cbor.decode(whole);
   for (const cut of [1, 5, whole.length - 1]) {
     assert.throws(() => cbor.decode(whole.subarray(0, cut)), (err: unknown) => err instanceof MeshError && err.code === 'DECODE_FAILED', `cut at ${cut}`);
   }
-  // Large messages (beyond the scratch) decode the same.
+  // Large messages decode the same.
   const back = cbor.decode(cbor.encode({ blob: new Uint8Array(100_000).fill(7), s: 'y'.repeat(20_000) })) as { blob: Uint8Array; s: string };
   assert.equal(back.blob.length, 100_000);
   assert.ok(back.blob.every((b) => b === 7));
