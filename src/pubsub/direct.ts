@@ -33,10 +33,16 @@ export function checkPublish(running: boolean, topic: string, body: Uint8Array, 
   if (opts.signal?.aborted) throw new MeshError('CANCELLED', 'publish aborted', { id: 'micromesh.broker', cause: opts.signal.reason });
   const tokens = parse(topic);
   if (!(body instanceof Uint8Array)) throw new MeshError('INVALID_ARGUMENT', 'body must be a Uint8Array', { id: 'micromesh.broker' });
+  // A copy (the caller may change its object later), made without Object.entries' arrays: this runs per publish.
   const headers: Headers = {};
-  for (const [k, v] of Object.entries(opts.headers ?? {})) {
-    if (typeof v !== 'string') throw new MeshError('INVALID_ARGUMENT', `header ${k} must be a string`, { id: 'micromesh.broker' });
-    headers[k] = v;
+  const given = opts.headers;
+  if (given !== undefined) {
+    for (const k in given) {
+      if (!Object.hasOwn(given, k)) continue;
+      const v = given[k];
+      if (typeof v !== 'string') throw new MeshError('INVALID_ARGUMENT', `header ${k} must be a string`, { id: 'micromesh.broker' });
+      headers[k] = v;
+    }
   }
   return { tokens, headers };
 }

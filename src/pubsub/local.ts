@@ -169,6 +169,11 @@ export class LocalSubs {
     return n;
   }
 
+  /** Whether a broadcast subscription here matches `tokens`. */
+  wantsBroadcast(tokens: readonly string[]): boolean {
+    return this.subs.some((s) => s.queue === undefined && tokensMatch(s.tokens, tokens));
+  }
+
   /** Local queue groups that may take `tokens`. */
   groups(tokens: readonly string[]): string[] {
     const out: string[] = [];

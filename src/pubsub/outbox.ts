@@ -4,14 +4,40 @@ import type { Headers } from './types.ts';
 
 /** A message this node published (or dead-lettered): what every copy of it shares. */
 export interface Held {
-  seq: number;
-  id: string;
-  topic: string;
-  tokens: string[];
-  headers: Headers;
-  body: Uint8Array;
+  readonly seq: number;
+  readonly id: string;
+  readonly topic: string;
+  readonly tokens: string[];
+  readonly headers: Headers;
+  readonly body: Uint8Array;
   /** Its broadcast encoding, made on first send and shared by every target. */
   wire?: Uint8Array;
+}
+
+/** The Held a publish makes: its id string is built only if something asks for it. */
+export class HeldMessage implements Held {
+  readonly seq: number;
+  readonly topic: string;
+  readonly tokens: string[];
+  readonly headers: Headers;
+  readonly body: Uint8Array;
+  wire: Uint8Array | undefined = undefined;
+  private readonly idPrefix: string;
+  private idText: string | undefined = undefined;
+
+  constructor(idPrefix: string, seq: number, topic: string, tokens: string[], headers: Headers, body: Uint8Array) {
+    this.idPrefix = idPrefix;
+    this.seq = seq;
+    this.topic = topic;
+    this.tokens = tokens;
+    this.headers = headers;
+    this.body = body;
+  }
+
+  /** `<id prefix>-<seq in base 36>`, built on first use: copies sent to other nodes carry only `seq`. */
+  get id(): string {
+    return (this.idText ??= `${this.idPrefix}-${this.seq.toString(36)}`);
+  }
 }
 
 /** One queue-group delivery in progress, owned by its holder until acked or dead-lettered. */

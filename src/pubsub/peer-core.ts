@@ -9,7 +9,7 @@ import {
   DELIVER_ENDPOINT, DELIVER_SERVICE, decodeDeliver, encodeBroadcastMessage, decodeOutcome, encodeOutcome, type DeliverResponse,
 } from './delivery-wire.ts';
 import { LOCAL_COUNTERS, LocalSubs, REFUSED, type Inbound, type Outcome } from './local.ts';
-import { Outbox, type Held, type QueueEntry } from './outbox.ts';
+import { HeldMessage, Outbox, type Held, type QueueEntry } from './outbox.ts';
 import type { PeerBrokerConfig } from './peer-config.ts';
 import { QueueHolder } from './queue-holder.ts';
 import { SUBS_KEY, decodeSubs, encodeSubs, queuesFor, wantsBroadcast, type PeerSubs } from './subs-record.ts';
@@ -43,6 +43,10 @@ interface Peer {
 interface Route {
   /** Remote nodes wanting a broadcast copy (direct broadcast only). */
   nodes: string[];
+  /** Their RPC addresses, aligned with `nodes` (undefined: the member has none). */
+  addresses: (string | undefined)[];
+  /** Whether a local broadcast subscription matches. */
+  local: boolean;
   /** Queue group → member nodes (this node's id included when it has a member). */
   groups: Map<string, string[]>;
 }
@@ -90,7 +94,7 @@ export class PeerCore {
     this.outbox = new Outbox({
       nodeId: this.nodeId, idPrefix: this.idPrefix, maxBatchMessages: c.maxBatchMessages, maxBatchBytes: c.maxBatchBytes,
       maxBatchesInFlight: c.maxBatchesInFlight, deliveryTimeoutMs: c.deliveryTimeoutMs, ackTimeoutMs: c.ackTimeoutMs,
-      encode: (p) => encodeBroadcastMessage(this.cbor, p.seq, p.topic, p.headers, p.body),
+      encode: (p) => encodeBroadcastMessage(p.seq, p.topic, p.headers, p.body),
       call: (address, req, timeoutMs) => (this.counters.inc('batchesSent'), d.client.call<DeliverResponse>(DELIVER_SERVICE, DELIVER_ENDPOINT, req, {
         address, timeoutMs, retries: 0, contentType: 'application/cbor',
       })),
@@ -155,8 +159,7 @@ export class PeerCore {
 
   /** Builds a held message with a fresh id (body copied by the caller when needed). */
   make(topic: string, tokens: string[], headers: Headers, body: Uint8Array): Held {
-    const seq = this.seq++;
-    return { seq, id: `${this.idPrefix}-${seq.toString(36)}`, topic, tokens, headers, body };
+    return new HeldMessage(this.idPrefix, this.seq++, topic, tokens, headers, body);
   }
 
   /**
@@ -167,15 +170,16 @@ export class PeerCore {
   accept(p: Held, counted = true): boolean {
     if (counted) this.counters.inc('published');
     const r = this.route(p.topic, p.tokens);
-    const localCopies = this.local.broadcast({ id: p.id, topic: p.topic, tokens: p.tokens, headers: p.headers, body: p.body, attempt: 1 });
-    for (const node of r.nodes) {
-      const address = this.peers.get(node)?.address;
+    // The local copy is built only when a local subscription wants it (most publishes only go out).
+    const localCopies = r.local ? this.local.broadcast({ id: p.id, topic: p.topic, tokens: p.tokens, headers: p.headers, body: p.body, attempt: 1 }) : 0;
+    for (let i = 0; i < r.nodes.length; i++) {
+      const address = r.addresses[i];
       if (address === undefined) {
         this.counters.inc('dropped');
         continue;
       }
       this.bcastHeld++;
-      this.outbox.broadcast(node, address, p);
+      this.outbox.broadcast(r.nodes[i]!, address, p);
     }
     for (const queue of r.groups.keys()) this.holder.add(p, queue);
     const wanted = localCopies > 0 || r.nodes.length > 0 || r.groups.size > 0;
@@ -226,9 +230,12 @@ export class PeerCore {
   private route(topic: string, tokens: string[]): Route {
     const cached = this.routes.get(topic);
     if (cached !== undefined) return cached;
-    const r: Route = { nodes: [], groups: new Map() };
+    const r: Route = { nodes: [], addresses: [], local: this.local.wantsBroadcast(tokens), groups: new Map() };
     for (const [id, peer] of this.peers) {
-      if (this.d.directBroadcast && wantsBroadcast(peer.subs, tokens)) r.nodes.push(id);
+      if (this.d.directBroadcast && wantsBroadcast(peer.subs, tokens)) {
+        r.nodes.push(id);
+        r.addresses.push(peer.address);
+      }
       for (const q of queuesFor(peer.subs, tokens)) add(r.groups, q, id);
     }
     for (const q of this.local.groups(tokens)) add(r.groups, q, this.nodeId);

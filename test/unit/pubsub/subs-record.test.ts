@@ -56,7 +56,7 @@ test('delivery wire: requests round-trip and malformed ones are refused with BAD
     { n: 'x', p: 'y', m: [[1, 'a', {}, 'text']] }, { n: 'x', p: 'y', m: [[1, 'a', {}, body, '', 1]] },
     { n: 'x', p: 'y', m: [[1, 'a', {}, body, 'q', 0]] }];
   for (const bad of bads) assert.throws(() => decodeDeliver(bad, cbor), { code: 'BAD_REQUEST' }, JSON.stringify(bad));
-  const packed = { n: 'a', p: 'ff', m: cborArrayOf([encodeBroadcastMessage(cbor, 1, 'x', {}, body), encodeBroadcastMessage(cbor, 2, 'y', {}, body)]) };
+  const packed = { n: 'a', p: 'ff', m: cborArrayOf([encodeBroadcastMessage(1, 'x', {}, body), encodeBroadcastMessage(2, 'y', {}, body)]) };
   assert.deepEqual(decodeDeliver(cbor.decode(cbor.encode(packed)), cbor).messages.map((m) => [m.id, m.topic]), [['ff-1', 'x'], ['ff-2', 'y']]);
   for (const n of [0, 23, 24, 255, 256, 70_000]) {
     const arr = cborArrayOf(Array.from({ length: n }, () => cbor.encode(7)));
@@ -65,6 +65,28 @@ test('delivery wire: requests round-trip and malformed ones are refused with BAD
   assert.throws(() => decodeDeliver({ n: 'a', p: 'b', m: new Uint8Array([0x9f]) }, cbor), { code: 'BAD_REQUEST' });
   for (const o of [0, 1, 2, 3, { code: 'X', message: 'boom', member: 'n/1' }] as const) assert.deepEqual(decodeOutcome(encodeOutcome(o)), o);
   assert.equal((decodeOutcome('junk') as { code: string }).code, 'PROTOCOL_ERROR');
+});
+
+test('broadcast message encoding: the hand-written CBOR decodes to what was encoded', () => {
+  const long = 'é'.repeat(200);
+  const cases: [number, string, Record<string, string>, Uint8Array][] = [
+    [0, 'a', {}, new Uint8Array(0)],
+    [23, 'orders.created', { 'content-type': 'application/cbor' }, new Uint8Array([1, 2, 3])],
+    [24, 'ü.ñ', { k: '', [long]: long }, new Uint8Array(300).fill(7)],
+    [65_535, 't', { a: '1', b: '2', c: '3' }, new Uint8Array(70_000).fill(1)],
+    [2 ** 32 - 1, 'x'.repeat(24), Object.fromEntries(Array.from({ length: 30 }, (_, i) => [`h${i}`, `v${i}`])), new Uint8Array([0])],
+  ];
+  for (const [seq, topic, headers, body] of cases) {
+    const [s, t, h, b] = cbor.decode(encodeBroadcastMessage(seq, topic, headers, body)) as [number, string, Record<string, string>, Uint8Array];
+    assert.deepEqual([s, t, h, Buffer.from(b)], [seq, topic, headers, Buffer.from(body)], `seq ${seq}`);
+  }
+  // Past 2^32 seq still decodes to a number (cbor-x would make a 64-bit integer a BigInt, which decodeDeliver refuses).
+  for (const seq of [2 ** 32, 2 ** 40 + 5, Number.MAX_SAFE_INTEGER]) {
+    const packed = { n: 'a', p: 'ff', m: cborArrayOf([encodeBroadcastMessage(seq, 'x', {}, new Uint8Array(1))]) };
+    assert.equal(decodeDeliver(cbor.decode(cbor.encode(packed)), cbor).messages[0]!.id, `ff-${seq.toString(36)}`);
+  }
+  // Minimal heads: array, seq 0, text "a", empty map, empty bytes.
+  assert.deepEqual([...encodeBroadcastMessage(0, 'a', {}, new Uint8Array(0))], [0x84, 0x00, 0x61, 0x61, 0xa0, 0x40]);
 });
 
 test('gossip envelope: header is the message id; body round-trips; malformed envelopes are refused', () => {
