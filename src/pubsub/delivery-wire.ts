@@ -1,11 +1,12 @@
 import type { Encoder } from 'cbor-x';
 import { MeshError } from '../errors/index.ts';
+import { readBroadcastBatch } from './batch-reader.ts';
 import { REFUSED, type Outcome } from './local.ts';
 import { parseTopic } from './topic.ts';
 import type { Headers } from './types.ts';
 
 /**
- * The direct delivery call, `$mesh` `Broker.Deliver` (docs/protocol-pubsub.md).
+ * The direct delivery call, `$mesh` `Broker.Deliver` (docs/PROTOCOL.md).
  * Encoded by the RPC codec (CBOR); these helpers build and validate the
  * plain values. One request carries a batch of messages from one holder to
  * one node; positional arrays keep each message small.
@@ -190,7 +191,7 @@ export function decodeDeliver(req: unknown, cbor: Encoder, parse: (topic: string
   const r = req as Partial<DeliverRequest>;
   if (r.m instanceof Uint8Array) {
     try {
-      r.m = cbor.decode(r.m) as WireMessage[];
+      r.m = (readBroadcastBatch(r.m) ?? cbor.decode(r.m)) as WireMessage[];
     } catch (err) {
       throw bad(`m holds undecodable CBOR (${(err as Error).message})`);
     }

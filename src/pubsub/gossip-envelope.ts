@@ -7,7 +7,7 @@ import { decodeMessageHead } from './delivery-wire.ts';
 
 /**
  * The gossip envelope: what one gossipsub message carries (byte layout in
- * docs/protocol-pubsub.md). Messages are unsigned (StrictNoSign), so the
+ * docs/PROTOCOL.md). Messages are unsigned (StrictNoSign), so the
  * envelope brings its own identity: a fixed 13-byte header whose bytes 1-12
  * (sender's random id prefix + envelope sequence number) are the gossipsub
  * message id. Identical payloads therefore never collide in gossipsub's
