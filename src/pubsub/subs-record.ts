@@ -4,7 +4,7 @@ import { MAX_TOPIC_LENGTH, parsePattern, tokensMatch } from './topic.ts';
 /**
  * The `subs` membership record: which topics a node's subscriptions want,
  * so publishers can send straight to the nodes that care. Pure functions;
- * the wire form is documented in docs/protocol-pubsub.md.
+ * the wire form is documented in docs/PROTOCOL.md.
  *
  *   { b?: string[],                 broadcast patterns
  *     q?: [queue, ...patterns][],   queue groups and their patterns
