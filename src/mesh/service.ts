@@ -52,7 +52,7 @@ export function createService(options: ServiceOptions): Service {
     membership: mesh?.node.members, client, server, clock, random, logger, dataDir: options.dataDir, host: parseHostPort(address).host,
   });
   const broker = resolveBroker(options, meshOptions !== undefined, brokerParts, clock, random, logger);
-  const baseSelector = options.selector ?? new DefaultSelector({ registry, clock, random });
+  const baseSelector = options.selector ?? new DefaultSelector({ registry, clock, random, logger: logger.child({ component: 'selector' }) });
   const selector = mesh ? new ReportingSelector(baseSelector, () => mesh.node.members) : baseSelector;
   const codecs = options.codecs ?? defaultCodecs();
   const stats = createRpcStats();

@@ -40,6 +40,15 @@ export interface SelectorConfig {
    */
   cacheTtlMs: number;
   /**
+   * How long a lookup may still be served after it stopped being current
+   * (a watch event or its TTL) when the registry fails to answer a new one,
+   * ms. Go Micro's cache serves stale nodes on registry errors; this bounds
+   * how stale. While serving it the registry is asked again every
+   * `cacheTtlMs` at most. 0: never (selects fail with the registry's error).
+   * [0, 86400000], default 300000.
+   */
+  staleCacheMs: number;
+  /**
    * Services whose lookups, watch and node stats are kept at once; beyond it
    * the oldest is forgotten (bounded memory with callers that name many
    * services). [1, 1000000], default 1024.
@@ -56,6 +65,7 @@ const schema = z.object({
   ewmaAlpha: numIn(0, 1).refine((a) => a > 0, { error: 'must be a number in (0, 1]' }).default(0.3),
   latencyFloorMs: numIn(0.001, 60_000).default(1),
   cacheTtlMs: intIn(0, 600_000).default(1000),
+  staleCacheMs: intIn(0, 86_400_000).default(300_000),
   maxServices: intIn(1, 1_000_000).default(1024),
 }).strict().refine((c) => c.ejectMaxMs >= c.ejectBaseMs, { path: ['ejectMaxMs'], error: 'must be ≥ selector.ejectBaseMs' });
 

@@ -1,8 +1,11 @@
 import type { Clock, Random } from '../clock/types.ts';
 import { SystemClock, SystemRandom } from '../clock/system.ts';
 import { MeshError } from '../errors/index.ts';
+import type { Logger } from '../log/types.ts';
+import { silentLogger } from '../log/silent.ts';
 import type { Node, Registry, RegistryEvent, Service, Watcher } from '../registry/types.ts';
 import { ejectionBackoffMs, isCancellation, isNodeError, parseSelectorConfig, type SelectorConfig } from './config.ts';
+import { buildEntry, flatten, type CacheEntry } from './cache.ts';
 import { filterName } from './filters.ts';
 import { leastLatency, random as randomStrategy, roundRobin } from './strategies.ts';
 import type { CallOutcome, Filter, Next, NodeStats, SelectOptions, Selector, Strategy, StrategyContext } from './types.ts';
@@ -13,6 +16,8 @@ export interface DefaultSelectorOptions {
   clock?: Clock;
   /** Draws for strategies and ejection jitter. Default SystemRandom. */
   random?: Random;
+  /** Warns when a failing registry makes the selector serve a stale lookup. Default silent. */
+  logger?: Logger;
   options?: Partial<SelectorConfig>;
 }
 
@@ -26,22 +31,17 @@ class NodeState implements NodeStats {
   measured = false;
 }
 
-/** One registry lookup, prepared for the hot path. */
-interface CacheEntry {
-  services: readonly Service[];
-  /** Every node of every version, flattened once (first occurrence of an id wins). */
-  nodes: readonly Node[];
-  ids: ReadonlySet<string>;
-  /** Clock time after which the entry is not reused (Infinity while a watch guards it). */
-  expiresAt: number;
-  /** The last filters array seen with this entry and its result: callers reusing one array skip the filtering. */
-  memoFilters?: readonly Filter[];
-  memoNodes?: readonly Node[];
-}
-
 interface ServiceState {
   name: string;
   entry: CacheEntry | undefined;
+  /** The last lookup that was current, kept once it is not: served while the registry fails (staleCacheMs). */
+  stale: CacheEntry | undefined;
+  /** Clock time `stale` stopped being current. */
+  staleSince: number;
+  /** While `stale` is being served: the registry is not asked again before this clock time. */
+  retryAt: number;
+  /** `stale` is being served (warned once per episode). */
+  servingStale: boolean;
   /** Bumped by every watch event (and the watch ending): a lookup started under an older gen is not cached. */
   gen: number;
   loading: Promise<CacheEntry> | undefined;
@@ -66,8 +66,9 @@ const ID = 'micromesh.selector';
  * reads it; the result (with its nodes flattened) is reused until a watch
  * event for the service arrives, so the hot path makes no registry call.
  * Events reach the selector asynchronously (a microtask later for in-process
- * registries); once one has, the old result is never served again. Without
- * a working watch, results are reused for `cacheTtlMs`.
+ * registries); once one has, the old result is not served again unless the
+ * registry then fails to answer (served for up to `staleCacheMs`, like Go
+ * Micro's cache). Without a working watch, results are reused for `cacheTtlMs`.
  *
  * Health: `mark` keeps per-node in-flight counts, a latency EWMA and
  * consecutive node-level failures. At `failureThreshold` failures the node
@@ -87,6 +88,7 @@ export class DefaultSelector implements Selector {
   private readonly registry: Registry;
   private readonly clock: Clock;
   private readonly random: Random;
+  private readonly log: Logger;
   private readonly leastLatency: Strategy;
   private readonly services = new Map<string, ServiceState>();
   private closed = false;
@@ -96,6 +98,7 @@ export class DefaultSelector implements Selector {
     this.registry = opts.registry;
     this.clock = opts.clock ?? new SystemClock();
     this.random = opts.random ?? new SystemRandom();
+    this.log = opts.logger ?? silentLogger;
     this.leastLatency = leastLatency({ latencyFloorMs: this.config.latencyFloorMs });
   }
 
@@ -109,7 +112,13 @@ export class DefaultSelector implements Selector {
       if (entry !== undefined && (entry.expiresAt === Infinity || this.clock.now() < entry.expiresAt)) {
         return this.makeNext(st, entry, opts);
       }
-      return this.load(st).then((e) => this.makeNext(st, e, opts));
+      if (entry !== undefined) this.retire(st, entry.expiresAt);
+      if (st.stale !== undefined && this.clock.now() < st.retryAt) return this.makeNext(st, st.stale, opts);
+      return this.load(st).then((e) => this.makeNext(st, e, opts), (err: unknown) => {
+        const stale = this.staleOnFailure(st, err);
+        if (stale === undefined) throw err;
+        return this.makeNext(st, stale, opts);
+      });
     } catch (err) {
       return Promise.reject(err);
     }
@@ -192,7 +201,7 @@ export class DefaultSelector implements Selector {
     }
     const stats = new Map<string, NodeState>();
     st = {
-      name, entry: undefined, gen: 0, loading: undefined, loadingGen: -1, watcher: undefined, stats,
+      name, entry: undefined, stale: undefined, staleSince: 0, retryAt: 0, servingStale: false, gen: 0, loading: undefined, loadingGen: -1, watcher: undefined, stats,
       ejectedUntilMax: 0, ejectGen: 0, eligibleMemo: undefined, roundRobin: undefined,
       ctx: { random: this.random, stats: (node) => stats.get(node.id) ?? new NodeState() },
     };
@@ -217,6 +226,9 @@ export class DefaultSelector implements Selector {
       const entry = buildEntry(services, watched ? Infinity : this.clock.now() + this.config.cacheTtlMs);
       if (st.gen === gen && this.services.get(st.name) === st) {
         st.entry = entry;
+        st.stale = undefined;
+        st.retryAt = 0;
+        st.servingStale = false;
         for (const id of st.stats.keys()) if (!entry.ids.has(id)) st.stats.delete(id);
       }
       return entry;
@@ -242,13 +254,13 @@ export class DefaultSelector implements Selector {
     const ended = (): void => {
       if (st.watcher !== w) return;
       st.watcher = undefined;
-      st.entry = undefined; // events may have been missed
+      this.retire(st, this.clock.now()); // events may have been missed
       st.gen++;
     };
     const onEvent = (r: IteratorResult<RegistryEvent>): void => {
       if (st.watcher !== w) return;
       if (r.done) return ended();
-      st.entry = undefined;
+      this.retire(st, this.clock.now());
       st.gen++;
       pull();
     };
@@ -256,6 +268,30 @@ export class DefaultSelector implements Selector {
       it.next().then(onEvent, ended);
     };
     pull();
+  }
+
+  /** The current lookup stops being current at `since`; it is kept as the stale fallback. */
+  private retire(st: ServiceState, since: number): void {
+    if (st.entry === undefined) return;
+    st.stale = st.entry;
+    st.staleSince = since;
+    st.entry = undefined;
+  }
+
+  /** The stale lookup to serve after the registry failed with `err`, if it is recent enough. */
+  private staleOnFailure(st: ServiceState, err: unknown): CacheEntry | undefined {
+    const stale = st.stale;
+    const now = this.clock.now();
+    const max = this.config.staleCacheMs;
+    if (stale === undefined || this.closed || max === 0 || now - st.staleSince > max) return undefined;
+    if (!st.servingStale) {
+      st.servingStale = true;
+      this.log.warn('registry lookup failed; serving the last known nodes', {
+        service: st.name, nodes: stale.nodes.length, staleMs: now - st.staleSince, error: String(err),
+      });
+    }
+    st.retryAt = now + this.config.cacheTtlMs;
+    return stale;
   }
 
   private makeNext(st: ServiceState, entry: CacheEntry, opts: SelectOptions | undefined): Next {
@@ -362,31 +398,4 @@ export class DefaultSelector implements Selector {
     }
     return best!;
   }
-}
-
-function flatten(services: readonly Service[]): Node[] {
-  const seen = new Set<string>();
-  const out: Node[] = [];
-  for (const s of services) {
-    for (const n of s.nodes) {
-      if (seen.has(n.id)) continue;
-      seen.add(n.id);
-      out.push(n);
-    }
-  }
-  return out;
-}
-
-/** Freezes the lookup (the nodes are handed to callers and must not change under the cache) and flattens it. */
-function buildEntry(services: Service[], expiresAt: number): CacheEntry {
-  for (const s of services) {
-    for (const n of s.nodes) {
-      Object.freeze(n.metadata);
-      Object.freeze(n);
-    }
-    Object.freeze(s.nodes);
-    Object.freeze(s);
-  }
-  const nodes = flatten(services);
-  return { services, nodes, ids: new Set(nodes.map((n) => n.id)), expiresAt };
 }

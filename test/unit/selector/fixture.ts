@@ -4,6 +4,8 @@ import { VirtualClock } from '../../../src/clock/virtual.ts';
 import { SeededRandom } from '../../../src/clock/seeded.ts';
 import { DefaultSelector } from '../../../src/selector/selector.ts';
 import type { SelectorConfig } from '../../../src/selector/config.ts';
+import { MeshError } from '../../../src/errors/index.ts';
+import type { Logger } from '../../../src/log/types.ts';
 import type { Node, Registry, Service } from '../../../src/registry/types.ts';
 
 export function node(id: string, metadata: Record<string, string> = {}): Node {
@@ -21,6 +23,8 @@ export class CountingRegistry implements Registry {
   watches = 0;
   readonly inner: Registry;
   watchThrows = false;
+  /** When set, lookups fail with UNAVAILABLE (a registry that is down). */
+  lookupsFail = false;
   constructor(inner: Registry) {
     this.inner = inner;
   }
@@ -29,6 +33,7 @@ export class CountingRegistry implements Registry {
   listServices: Registry['listServices'] = (o) => this.inner.listServices(o);
   getService: Registry['getService'] = (n, o) => {
     this.lookups++;
+    if (this.lookupsFail) return Promise.reject(new MeshError('UNAVAILABLE', 'registry is down'));
     return this.inner.getService(n, o);
   };
   watch: Registry['watch'] = (o) => {
@@ -46,13 +51,13 @@ export interface Fixture {
   selector: DefaultSelector;
 }
 
-export async function fixture(services: Service[], options: Partial<SelectorConfig> = {}, seed = 1): Promise<Fixture> {
+export async function fixture(services: Service[], options: Partial<SelectorConfig> = {}, seed = 1, logger?: Logger): Promise<Fixture> {
   const clock = new VirtualClock();
   const random = new SeededRandom(seed);
   const memory = new MemoryRegistry({ clock });
   for (const s of services) await memory.register(s);
   const registry = new CountingRegistry(memory);
-  const selector = new DefaultSelector({ registry, clock, random, options });
+  const selector = new DefaultSelector({ registry, clock, random, options, logger });
   return { clock, random, memory, registry, selector };
 }
 

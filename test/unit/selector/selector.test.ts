@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { MeshError } from '../../../src/errors/index.ts';
+import { silentLogger } from '../../../src/log/silent.ts';
 import { DefaultSelector } from '../../../src/selector/selector.ts';
 import { byMetadata, byVersion } from '../../../src/selector/filters.ts';
 import { StaticRegistry } from '../../../src/registry/static.ts';
@@ -102,6 +103,51 @@ test('when the watch ends, the selector falls back to the TTL and watches again 
   await f.selector.select('greeter');
   assert.equal(f.registry.lookups, 2, 'the entry guarded by the ended watch is dropped');
   assert.equal(watchers.length, 2, 'watched again');
+});
+
+test('a failing registry: the last lookup is served while recent enough, the registry retried every cacheTtlMs', async () => {
+  const warnings: string[] = [];
+  const logger = { ...silentLogger, warn: (msg: string) => void warnings.push(msg) };
+  const f = await fixture(three(), { cacheTtlMs: 100, staleCacheMs: 1000 }, 1, logger);
+  f.registry.watchThrows = true;
+  await f.selector.select('greeter');
+  f.registry.lookupsFail = true;
+  f.clock.advance(100); // the lookup expires; the registry is down
+  assert.ok(['a', 'b', 'c'].includes((await f.selector.select('greeter'))().id));
+  assert.equal(f.registry.lookups, 2);
+  await f.selector.select('greeter');
+  assert.equal(f.registry.lookups, 2, 'not asked again within cacheTtlMs');
+  f.clock.advance(100);
+  await f.selector.select('greeter');
+  assert.equal(f.registry.lookups, 3);
+  assert.equal(warnings.length, 1, 'warned once per episode');
+  f.clock.advance(901); // 1001 ms since the lookup stopped being current (at its expiry)
+  assert.equal((await errorOf(f.selector.select('greeter'))).code, 'UNAVAILABLE');
+  // The registry is back: its answer replaces the stale one.
+  f.registry.lookupsFail = false;
+  await f.memory.deregister(three()[0]!);
+  await f.memory.register(svc('greeter', '1.0.0', [node('z')]));
+  assert.equal((await f.selector.select('greeter'))().id, 'z');
+});
+
+test('a failing registry after a watch event serves the previous nodes; staleCacheMs 0 or no previous lookup fails', async () => {
+  const f = await fixture(three());
+  await f.selector.select('greeter');
+  f.registry.lookupsFail = true;
+  await f.memory.register(svc('greeter', '2.0.0', [node('y')])); // a watch event invalidates the cached lookup
+  await tick();
+  assert.ok(['a', 'b', 'c'].includes((await f.selector.select('greeter'))().id));
+
+  const g = await fixture(three(), { staleCacheMs: 0 });
+  await g.selector.select('greeter');
+  g.registry.lookupsFail = true;
+  await g.memory.register(svc('greeter', '2.0.0', [node('y')]));
+  await tick();
+  assert.equal((await errorOf(g.selector.select('greeter'))).code, 'UNAVAILABLE');
+
+  const h = await fixture(three());
+  h.registry.lookupsFail = true;
+  assert.equal((await errorOf(h.selector.select('greeter'))).code, 'UNAVAILABLE');
 });
 
 test('Next: a retry goes to another node, even under random; all nodes before any repeat', async () => {
