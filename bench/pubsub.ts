@@ -38,12 +38,17 @@ interface Sample {
   first_delivery_ms: number; server_rss_mb: number | undefined;
 }
 
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const port = (s.address() as { port: number }).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
+/**
+ * `n` distinct free ports. All are held open until every one is known: a
+ * port closed right away can be handed out again by the next lookup (a row
+ * once got its ack port equal to a libp2p port and hung).
+ */
+async function freePorts(n: number): Promise<number[]> {
+  const servers = Array.from({ length: n }, () => createServer());
+  await Promise.all(servers.map((s) => new Promise<void>((r) => s.listen(0, '127.0.0.1', r))));
+  const ports = servers.map((s) => (s.address() as { port: number }).port);
+  await Promise.all(servers.map((s) => new Promise<void>((r) => s.close(() => r()))));
+  return ports;
 }
 
 async function waitPort(port: number, limitMs = 10_000): Promise<void> {
@@ -119,16 +124,18 @@ function withLimit<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
 }
 
 async function runRow(system: System, subscribers: number, inflight: number): Promise<Sample> {
-  const base = { system, subscribers, inflight, warmup: Number(values.warmup), seconds: Number(values.seconds), ackPort: await freePort() };
+  // Ack port, NATS port, one libp2p port per process: distinct.
+  const ports = await freePorts(3 + subscribers);
+  const base = { system, subscribers, inflight, warmup: Number(values.warmup), seconds: Number(values.seconds), ackPort: ports[0]! };
   const extra: Partial<Config> = {};
   let server: ChildProcess | undefined;
   let coord: Coordinator | undefined;
   if (system === 'nats') {
-    extra.natsPort = await freePort();
+    extra.natsPort = ports[1]!;
     server = spawn('nats-server', ['-a', '127.0.0.1', '-p', String(extra.natsPort)], { stdio: 'ignore' });
     await waitPort(extra.natsPort);
   } else if (system === 'gossipsub-stock') {
-    extra.libp2pPorts = await Promise.all(Array.from({ length: subscribers + 1 }, freePort));
+    extra.libp2pPorts = ports.slice(2);
   } else {
     coord = new Coordinator();
     await coord.listen();
@@ -170,12 +177,17 @@ const list = (s: string): string[] => s.split(',').map((x) => x.trim()).filter(B
 const rows = list(values.subscribers!).flatMap((s) => list(values.inflight!).flatMap((f) =>
   list(values.systems!).map((name) => ({ name: name as System, subscribers: Number(s), inflight: Number(f) }))));
 const samples = new Map<string, Sample[]>();
+/** msgs/s by round (undefined where a round failed), for same-round ratios. */
+const byRound = new Map<string, (number | undefined)[]>();
 const keyOf = (r: { name: string; subscribers: number; inflight: number }): string => `${r.name}/${r.subscribers}/${r.inflight}`;
 for (let round = 0; round < Number(values.rounds); round++) {
   for (const row of rows) {
     try {
       const s = await runRow(row.name, row.subscribers, row.inflight);
       samples.set(keyOf(row), [...(samples.get(keyOf(row)) ?? []), s]);
+      const perRound = byRound.get(keyOf(row)) ?? [];
+      perRound[round] = s.msgs_per_s;
+      byRound.set(keyOf(row), perRound);
       log(`round ${round + 1} ${keyOf(row)}: ${Math.round(s.msgs_per_s)} msgs/s, ${Math.round(s.deliveries_per_s)} deliveries/s, p50 ${s.p50_us.toFixed(0)} µs, first ${s.first_delivery_ms.toFixed(0)} ms`);
     } catch (err) {
       log(`round ${round + 1} ${keyOf(row)}: failed: ${(err as Error).message}`);
@@ -197,8 +209,19 @@ const results = rows.map((row) => {
 for (const r of results) {
   const ref = (name: string) => results.find((x) => x.name === name && x.subscribers === r.subscribers && x.inflight === r.inflight);
   const ratio = (a: number | null, b: number | null | undefined): number | null => (a === null || !b ? null : Math.round((a / b) * 100) / 100);
-  if (r.name === 'micromesh-direct') Object.assign(r, { deliveries_vs_nats: ratio(r.deliveries_per_s, ref('nats')?.deliveries_per_s) });
-  if (r.name === 'micromesh-gossip') Object.assign(r, { deliveries_vs_stock: ratio(r.deliveries_per_s, ref('gossipsub-stock')?.deliveries_per_s) });
+  // Also the median of same-round ratios: rows of one round run back to back and see the same machine load.
+  const paired = (name: string): number | null => {
+    const mine = byRound.get(keyOf(r)) ?? [];
+    const base = byRound.get(keyOf({ ...r, name })) ?? [];
+    const rs = mine.flatMap((v, i) => (v !== undefined && base[i] ? [v / base[i]!] : [])).sort((a, b) => a - b);
+    return rs.length === 0 ? null : Math.round(rs[Math.floor(rs.length / 2)]! * 100) / 100;
+  };
+  if (r.name === 'micromesh-direct') {
+    Object.assign(r, { deliveries_vs_nats: ratio(r.deliveries_per_s, ref('nats')?.deliveries_per_s), vs_nats_paired: paired('nats') });
+  }
+  if (r.name === 'micromesh-gossip') {
+    Object.assign(r, { deliveries_vs_stock: ratio(r.deliveries_per_s, ref('gossipsub-stock')?.deliveries_per_s), vs_stock_paired: paired('gossipsub-stock') });
+  }
 }
 if (values.json) for (const r of results) console.log(JSON.stringify(r));
 else console.table(results.map(({ msgs_per_s_rounds: _x, ...rest }) => rest));
