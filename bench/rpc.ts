@@ -103,16 +103,17 @@ const results = rows.map((row) => {
     rss_mb: +m.rss_mb.toFixed(1), client_rss_mb: +m.client_rss_mb.toFixed(1),
     client_cpu_us_per_call: +m.client_cpu_us_per_call.toFixed(2), server_cpu_us_per_call: +m.server_cpu_us_per_call.toFixed(2),
     client_sys_us_per_call: +m.client_sys_us_per_call.toFixed(2), server_sys_us_per_call: +m.server_sys_us_per_call.toFixed(2), rounds: ss.length,
-    rps_rounds: ss.map((s) => Math.round(s.rps)), p50_us_median_of_rounds: +median(ss.map((s) => s.p50_us)).toFixed(1),
+    rps_rounds: ss.map((s) => Math.round(s.rps)), p50_rounds: ss.map((s) => +s.p50_us.toFixed(1)), p50_us_median_of_rounds: +median(ss.map((s) => s.p50_us)).toFixed(1),
   };
 });
 for (const r of results.filter((x) => x.name !== 'raw-tcp')) {
   const base = results.find((x) => x.name === 'raw-tcp' && x.concurrency === r.concurrency)!;
   // Also the median of per-round ratios: rows of one round ran back to back, so they saw the same machine load.
   const paired = r.rps_rounds.map((v, i) => v / base.rps_rounds[i]!);
+  const pairedP50 = r.p50_rounds.map((v, i) => v / base.p50_rounds[i]!);
   Object.assign(r, {
     rps_vs_raw: +(r.rps / base.rps).toFixed(2), p50_vs_raw: +(r.p50_us / base.p50_us).toFixed(2),
-    rps_vs_raw_paired: +median(paired).toFixed(2),
+    rps_vs_raw_paired: +median(paired).toFixed(2), p50_vs_raw_paired: +median(pairedP50).toFixed(2),
   });
   if (r.name === 'micromesh') {
     const min = results.find((x) => x.name === 'minimal-rpc' && x.concurrency === r.concurrency)!;
@@ -120,4 +121,4 @@ for (const r of results.filter((x) => x.name !== 'raw-tcp')) {
   }
 }
 if (values.json) for (const r of results) console.log(JSON.stringify(r));
-else console.table(results.map(({ rps_rounds: _r, ...rest }) => rest));
+else console.table(results.map(({ rps_rounds: _r, p50_rounds: _p, ...rest }) => rest));
