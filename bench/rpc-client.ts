@@ -4,8 +4,8 @@
 // MEASURED around the measured window.
 import net from 'node:net';
 import { createHistogram, performance } from 'node:perf_hooks';
-import { Encoder } from 'cbor-x';
 import { createService, silentLogger, StaticRegistry, type ClientMiddleware } from 'micromesh';
+import { connectMinimal } from './minimal-rpc.ts';
 
 const [mode, address, concurrencyArg, warmupArg, secondsArg] = process.argv.slice(2);
 const concurrency = Number(concurrencyArg);
@@ -102,67 +102,21 @@ async function runMicromesh(): Promise<void> {
   await svc.stop();
 }
 
-/** The `minimal` row's client: a promise per call, CBOR bodies, writes batched per turn and at 2 KiB, nothing else. */
+/** The `minimal` row's client (bench/minimal-rpc.ts). */
 async function runMinimal(): Promise<void> {
-  const [host, port] = [address.slice(0, address.lastIndexOf(':')), Number(address.slice(address.lastIndexOf(':') + 1))];
-  const sock = net.connect({ host, port, noDelay: true });
-  await new Promise((r) => sock.once('connect', r));
-  const cbor = new Encoder({ useRecords: false, mapsAsObjects: true });
-  const waiting = new Map<number, (v: unknown) => void>();
-  let nextId = 1;
-  let out = Buffer.allocUnsafe(65_536);
-  let pos = 0;
-  let scheduled = false;
-  const flush = (): void => {
-    scheduled = false;
-    if (pos === 0) return;
-    sock.write(out.subarray(0, pos));
-    out = out.length - pos >= 4096 ? out.subarray(pos) : Buffer.allocUnsafe(65_536);
-    pos = 0;
-  };
-  const call = (req: unknown): Promise<unknown> => {
-    const body = cbor.encode(req);
-    const id = nextId++;
-    if (pos + 8 + body.length > out.length) flush();
-    out.writeUInt32BE(body.length, pos);
-    out.writeUInt32BE(id, pos + 4);
-    out.set(body, pos + 8);
-    pos += 8 + body.length;
-    if (pos >= 2048) flush();
-    else if (!scheduled) {
-      scheduled = true;
-      process.nextTick(flush);
-    }
-    return new Promise((resolve) => waiting.set(id, resolve));
-  };
-  let pending: Buffer | undefined;
-  sock.on('data', (chunk: Buffer) => {
-    const buf = pending === undefined ? chunk : Buffer.concat([pending, chunk]);
-    pending = undefined;
-    let off = 0;
-    while (buf.length - off >= 8) {
-      const len = buf.readUInt32BE(off);
-      if (buf.length - off < 8 + len) break;
-      const id = buf.readUInt32BE(off + 4);
-      const resolve = waiting.get(id)!;
-      waiting.delete(id);
-      resolve(cbor.decode(buf.subarray(off + 8, off + 8 + len)));
-      off += 8 + len;
-    }
-    if (off < buf.length) pending = Buffer.from(buf.subarray(off));
-  });
+  const conn = await connectMinimal(address);
   const req = { p: PAYLOAD };
   const worker = async (): Promise<void> => {
     while (!stop) {
       const t = process.hrtime.bigint();
-      await call(req);
+      await conn.call(req);
       record(t);
     }
   };
   const workers = Array.from({ length: concurrency }, worker);
   await phases();
   await Promise.all(workers);
-  sock.destroy();
+  conn.close();
 }
 
 let measuredSeconds = 0;

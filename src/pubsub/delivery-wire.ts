@@ -147,16 +147,10 @@ export function encodeBroadcastMessage(seq: number, topic: string, headers: Head
 
 /** CBOR array of already-encoded items (a definite-length array header, then the items). */
 export function cborArrayOf(items: readonly Uint8Array[]): Uint8Array {
-  const n = items.length;
-  const head = n < 24 ? 1 : n < 256 ? 2 : n < 65_536 ? 3 : 5;
-  let size = head;
+  let size = headBytes(items.length);
   for (const it of items) size += it.length;
   const out = Buffer.allocUnsafe(size); // pooled when small; every byte is written below
-  if (head === 1) out[0] = 0x80 + n;
-  else if (head === 2) out.set([0x98, n]);
-  else if (head === 3) out.set([0x99, n >> 8, n & 0xff]);
-  else out.set([0x9a, (n >>> 24) & 0xff, (n >> 16) & 0xff, (n >> 8) & 0xff, n & 0xff]);
-  let pos = head;
+  let pos = writeHead(out, 0, 4, items.length);
   for (const it of items) {
     out.set(it, pos);
     pos += it.length;

@@ -41,10 +41,8 @@ interface Peer {
 }
 
 interface Route {
-  /** Remote nodes wanting a broadcast copy (direct broadcast only). */
-  nodes: string[];
-  /** Their RPC addresses, aligned with `nodes` (undefined: the member has none). */
-  addresses: (string | undefined)[];
+  /** Remote nodes wanting a broadcast copy (direct broadcast only), with their RPC address (undefined: the member has none). */
+  targets: { node: string; address: string | undefined }[];
   /** Whether a local broadcast subscription matches. */
   local: boolean;
   /** Queue group → member nodes (this node's id included when it has a member). */
@@ -172,17 +170,16 @@ export class PeerCore {
     const r = this.route(p.topic, p.tokens);
     // The local copy is built only when a local subscription wants it (most publishes only go out).
     const localCopies = r.local ? this.local.broadcast({ id: p.id, topic: p.topic, tokens: p.tokens, headers: p.headers, body: p.body, attempt: 1 }) : 0;
-    for (let i = 0; i < r.nodes.length; i++) {
-      const address = r.addresses[i];
+    for (const { node, address } of r.targets) {
       if (address === undefined) {
         this.counters.inc('dropped');
         continue;
       }
       this.bcastHeld++;
-      this.outbox.broadcast(r.nodes[i]!, address, p);
+      this.outbox.broadcast(node, address, p);
     }
     for (const queue of r.groups.keys()) this.holder.add(p, queue);
-    const wanted = localCopies > 0 || r.nodes.length > 0 || r.groups.size > 0;
+    const wanted = localCopies > 0 || r.targets.length > 0 || r.groups.size > 0;
     if (!wanted && counted) this.counters.inc('unmatched');
     return wanted;
   }
@@ -230,12 +227,9 @@ export class PeerCore {
   private route(topic: string, tokens: string[]): Route {
     const cached = this.routes.get(topic);
     if (cached !== undefined) return cached;
-    const r: Route = { nodes: [], addresses: [], local: this.local.wantsBroadcast(tokens), groups: new Map() };
+    const r: Route = { targets: [], local: this.local.wantsBroadcast(tokens), groups: new Map() };
     for (const [id, peer] of this.peers) {
-      if (this.d.directBroadcast && wantsBroadcast(peer.subs, tokens)) {
-        r.nodes.push(id);
-        r.addresses.push(peer.address);
-      }
+      if (this.d.directBroadcast && wantsBroadcast(peer.subs, tokens)) r.targets.push({ node: id, address: peer.address });
       for (const q of queuesFor(peer.subs, tokens)) add(r.groups, q, id);
     }
     for (const q of this.local.groups(tokens)) add(r.groups, q, this.nodeId);

@@ -38,10 +38,8 @@ interface ServiceState {
   stale: CacheEntry | undefined;
   /** Clock time `stale` stopped being current. */
   staleSince: number;
-  /** While `stale` is being served: the registry is not asked again before this clock time. */
-  retryAt: number;
-  /** `stale` is being served (warned once per episode). */
-  servingStale: boolean;
+  /** While `stale` is being served (undefined otherwise): the registry is not asked again before this clock time. */
+  retryAt: number | undefined;
   /** Bumped by every watch event (and the watch ending): a lookup started under an older gen is not cached. */
   gen: number;
   loading: Promise<CacheEntry> | undefined;
@@ -113,7 +111,7 @@ export class DefaultSelector implements Selector {
         return this.makeNext(st, entry, opts);
       }
       if (entry !== undefined) this.retire(st, entry.expiresAt);
-      if (st.stale !== undefined && this.clock.now() < st.retryAt) return this.makeNext(st, st.stale, opts);
+      if (st.stale !== undefined && st.retryAt !== undefined && this.clock.now() < st.retryAt) return this.makeNext(st, st.stale, opts);
       return this.load(st).then((e) => this.makeNext(st, e, opts), (err: unknown) => {
         const stale = this.staleOnFailure(st, err);
         if (stale === undefined) throw err;
@@ -201,7 +199,7 @@ export class DefaultSelector implements Selector {
     }
     const stats = new Map<string, NodeState>();
     st = {
-      name, entry: undefined, stale: undefined, staleSince: 0, retryAt: 0, servingStale: false, gen: 0, loading: undefined, loadingGen: -1, watcher: undefined, stats,
+      name, entry: undefined, stale: undefined, staleSince: 0, retryAt: undefined, gen: 0, loading: undefined, loadingGen: -1, watcher: undefined, stats,
       ejectedUntilMax: 0, ejectGen: 0, eligibleMemo: undefined, roundRobin: undefined,
       ctx: { random: this.random, stats: (node) => stats.get(node.id) ?? new NodeState() },
     };
@@ -227,8 +225,7 @@ export class DefaultSelector implements Selector {
       if (st.gen === gen && this.services.get(st.name) === st) {
         st.entry = entry;
         st.stale = undefined;
-        st.retryAt = 0;
-        st.servingStale = false;
+        st.retryAt = undefined;
         for (const id of st.stats.keys()) if (!entry.ids.has(id)) st.stats.delete(id);
       }
       return entry;
@@ -284,8 +281,7 @@ export class DefaultSelector implements Selector {
     const now = this.clock.now();
     const max = this.config.staleCacheMs;
     if (stale === undefined || this.closed || max === 0 || now - st.staleSince > max) return undefined;
-    if (!st.servingStale) {
-      st.servingStale = true;
+    if (st.retryAt === undefined) {
       this.log.warn('registry lookup failed; serving the last known nodes', {
         service: st.name, nodes: stale.nodes.length, staleMs: now - st.staleSince, error: String(err),
       });
