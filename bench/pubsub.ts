@@ -72,8 +72,9 @@ function rssOf(pid: number): number {
 interface Proc { child: ChildProcess; next(): Promise<Record<string, any>>; end(): Promise<void>; markEnding(): void }
 
 function spawnNode(cfg: Config): Proc {
-  // BENCH_PROFILE=pub|sub writes V8 CPU profiles of that role to /tmp/pubsub-prof (for optimising, not for the table).
-  const prof = process.env.BENCH_PROFILE === cfg.role ? ['--cpu-prof', '--cpu-prof-dir=/tmp/pubsub-prof'] : [];
+  // BENCH_PROFILE=pub|sub writes V8 CPU profiles of that role to /tmp/pubsub-prof; BENCH_PERF=1 lets `perf` name JS
+  // functions (--perf-basic-prof). For optimising, not for the table.
+  const prof = process.env.BENCH_PROFILE === cfg.role ? ['--cpu-prof', '--cpu-prof-dir=/tmp/pubsub-prof'] : process.env.BENCH_PERF ? ['--perf-basic-prof'] : [];
   const child = spawn(process.execPath, [...prof, '--import', 'tsx', NODE, JSON.stringify(cfg)], { stdio: ['pipe', 'pipe', 'inherit'] });
   child.stdin!.on('error', () => {}); // it may exit between our check and our write
   let ending = false;

@@ -53,6 +53,20 @@ export function readBroadcastBatch(input: Uint8Array): unknown[][] | undefined {
   return r.pos === b.length ? out : undefined;
 }
 
+/**
+ * `{n: sender, m: batch}` as encodeSenderBatch writes it (n first, then a
+ * broadcast batch); `undefined` for anything else, so the caller falls back
+ * to the generic decoder as with readBroadcastBatch.
+ */
+export function readSenderBatch(input: Uint8Array): { n: string; m: unknown[][] } | undefined {
+  const r = new Reader(Buffer.from(input.buffer, input.byteOffset, input.byteLength));
+  if (r.head(5) !== 2 || r.text() !== 'n') return undefined;
+  const n = r.text();
+  if (n === undefined || r.text() !== 'm') return undefined;
+  const m = readBroadcastBatch(input.subarray(r.pos));
+  return m === undefined ? undefined : { n, m };
+}
+
 class Reader {
   pos = 0;
   private readonly b: Buffer;

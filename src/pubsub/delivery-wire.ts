@@ -159,6 +159,30 @@ export function cborArrayOf(items: readonly Uint8Array[]): Uint8Array {
 }
 
 /**
+ * `{n: sender, m: [items]}` in CBOR (the body of a gossip envelope), n
+ * first, after `reserve` leading bytes left for the caller's header: one
+ * buffer, no generic encoder. Items are encodeBroadcastMessage's output.
+ */
+export function encodeSenderBatch(reserve: number, sender: string, items: readonly Uint8Array[]): Buffer {
+  const senderBytes = Buffer.byteLength(sender);
+  let size = reserve + 1 + 2 + headBytes(senderBytes) + senderBytes + 2 + headBytes(items.length);
+  for (const it of items) size += it.length;
+  const out = Buffer.allocUnsafe(size); // pooled when small; the caller writes the reserved bytes, every other byte is written below
+  out[reserve] = 0xa2; // map of 2
+  out[reserve + 1] = 0x61; // text of 1: "n"
+  out[reserve + 2] = 0x6e;
+  let pos = writeText(out, reserve + 3, sender, senderBytes);
+  out[pos] = 0x61; // "m"
+  out[pos + 1] = 0x6d;
+  pos = writeHead(out, pos + 2, 4, items.length);
+  for (const it of items) {
+    out.set(it, pos);
+    pos += it.length;
+  }
+  return out;
+}
+
+/**
  * Validates the `[seq, topic, headers, body, ...]` head every wire message
  * starts with (delivery batches and gossip envelopes); `bad` builds the
  * caller's error.

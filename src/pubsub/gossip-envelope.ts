@@ -3,7 +3,8 @@ import { MeshError } from '../errors/index.ts';
 import type { Held } from './outbox.ts';
 import { parseTopic } from './topic.ts';
 import type { Inbound } from './local.ts';
-import { decodeMessageHead } from './delivery-wire.ts';
+import { readSenderBatch } from './batch-reader.ts';
+import { decodeMessageHead, encodeBroadcastMessage, encodeSenderBatch } from './delivery-wire.ts';
 
 /**
  * The gossip envelope: what one gossipsub message carries (byte layout in
@@ -35,14 +36,13 @@ export function prefixBytes(hex: string): Uint8Array {
   return Uint8Array.from(Buffer.from(hex, 'hex'));
 }
 
-export function encodeEnvelope(cbor: Encoder, prefix: Uint8Array, envelopeSeq: number, nodeId: string, msgs: readonly Held[]): Uint8Array {
-  const body = cbor.encode({ n: nodeId, m: msgs.map((p) => [p.seq, p.topic, p.headers, p.body]) });
-  // Pooled when small (a fresh ArrayBuffer per envelope costs microseconds); every byte is written below.
-  const out = Buffer.allocUnsafe(ENVELOPE_HEADER_BYTES + body.length);
+/** Header and body in one buffer; the body's CBOR is written by hand (delivery-wire.ts): standard CBOR, minimal heads, any decoder reads it. */
+export function encodeEnvelope(prefix: Uint8Array, envelopeSeq: number, nodeId: string, msgs: readonly Held[]): Uint8Array {
+  const items = msgs.map((p) => encodeBroadcastMessage(p.seq, p.topic, p.headers, p.body));
+  const out = encodeSenderBatch(ENVELOPE_HEADER_BYTES, nodeId, items);
   out[0] = ENVELOPE_VERSION;
   out.set(prefix, 1);
   out.writeUInt32BE(envelopeSeq >>> 0, 9);
-  out.set(body, ENVELOPE_HEADER_BYTES);
   return out;
 }
 
@@ -59,7 +59,8 @@ export function decodeEnvelope(cbor: Encoder, data: Uint8Array, parse: (topic: s
   const prefix = Buffer.from(data.subarray(1, 9)).toString('hex');
   let v: unknown;
   try {
-    v = cbor.decode(data.subarray(ENVELOPE_HEADER_BYTES));
+    const body = data.subarray(ENVELOPE_HEADER_BYTES);
+    v = readSenderBatch(body) ?? cbor.decode(body);
   } catch (err) {
     throw bad(`undecodable CBOR (${(err as Error).message})`);
   }

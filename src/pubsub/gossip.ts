@@ -229,8 +229,12 @@ export class GossipBroker implements Broker {
       onWireFallback: (what) => this.wireFallback(what),
       gossipsub: {
         globalSignaturePolicy: 'StrictNoSign',
-        msgIdFn: (m) => envelopeMsgId(m.data),
-        fastMsgIdFn: (m) => (m.data === undefined ? '' : Buffer.from(envelopeMsgId(m.data)).toString('base64')),
+        // The id is 12 header bytes, so no fastMsgIdFn (a second cache in front of a free id) and a
+        // latin1 key instead of gossipsub's base64 (12 chars; keys only, never sent).
+        msgIdFn: (m) => (m.data === undefined ? new Uint8Array(0) : envelopeMsgId(m.data)),
+        msgIdToStrFn: (id) => Buffer.from(id.buffer, id.byteOffset, id.byteLength).toString('latin1'),
+        // One RPC encoding per publish for every subscriber; control messages wait for the heartbeat instead of riding along.
+        batchPublish: true,
         allowPublishToZeroTopicPeers: true,
         floodPublish: true,
         fallbackToFloodsub: false,
@@ -345,7 +349,7 @@ export class GossipBroker implements Broker {
     const pubsub = this.node?.services.pubsub;
     if (pubsub === undefined) return;
     // Subscribers whose pattern starts with a wildcard listen on mm/*; `$` topics never match those.
-    if (pubsub.getSubscribers(GOSSIP_WILDCARD_TOPIC).length > 0) {
+    if (hasAny(subscriberIds(pubsub, GOSSIP_WILDCARD_TOPIC))) {
       const all: Held[] = [];
       for (const msgs of this.outgoing.values()) for (const p of msgs) if (!p.topic.startsWith('$')) all.push(p);
       if (all.length > 0) this.outgoing.set(GOSSIP_WILDCARD_TOPIC, all);
@@ -360,7 +364,7 @@ export class GossipBroker implements Broker {
         let bytes = 0;
         let j = i;
         while (j < msgs.length && j - i < this.cfg.maxBatchMessages && (j === i || bytes + msgs[j]!.body.length <= this.cfg.maxBatchBytes)) bytes += msgs[j++]!.body.length;
-        const data = encodeEnvelope(this.cbor, this.prefix, this.envelopeSeq++, this.core.nodeId, msgs.slice(i, j));
+        const data = encodeEnvelope(this.prefix, this.envelopeSeq++, this.core.nodeId, msgs.slice(i, j));
         const n = j - i;
         this.counters.inc('envelopesSent');
         if (skipped > 0) this.notSent(topic, skipped, n);
@@ -401,4 +405,9 @@ export class GossipBroker implements Broker {
       this.core.acceptRemote(m);
     }
   }
+}
+
+function hasAny(ids: Iterable<string>): boolean {
+  for (const _ of ids) return true;
+  return false;
 }

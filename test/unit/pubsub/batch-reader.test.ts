@@ -1,8 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Encoder } from 'cbor-x';
-import { readBroadcastBatch } from '../../../src/pubsub/batch-reader.ts';
-import { cborArrayOf, encodeBroadcastMessage } from '../../../src/pubsub/delivery-wire.ts';
+import { readBroadcastBatch, readSenderBatch } from '../../../src/pubsub/batch-reader.ts';
+import { cborArrayOf, encodeBroadcastMessage, encodeSenderBatch } from '../../../src/pubsub/delivery-wire.ts';
 
 const cbor = new Encoder({ useRecords: false, mapsAsObjects: true, tagUint8Array: false });
 
@@ -73,4 +73,26 @@ test('batch reader: corrupted batches never throw, and whatever it reads the gen
     assert.deepEqual(norm(mine), norm(cbor.decode(b)), b.toString('hex'));
   }
   assert.ok(read > 0, 'some corruptions still form a valid batch');
+});
+
+test('sender batch: what the generic encoder means, read back the same; other layouts are left to it', () => {
+  const items: [number, string, Record<string, string>, Uint8Array][] = [
+    [1, 'a.b', { h: 'v' }, new Uint8Array([1, 2])],
+    [2, 'a.b', { h: 'v' }, new Uint8Array(40).fill(5)],
+  ];
+  const sender = 'node-é'.repeat(10); // a 2-byte text head
+  const mine = encodeSenderBatch(3, sender, items.map(([s, t, h, b]) => encodeBroadcastMessage(s, t, h, b)));
+  const generic = cbor.encode({ n: sender, m: items });
+  assert.deepEqual(norm(cbor.decode(mine.subarray(3))), norm(cbor.decode(generic)), 'a generic decoder reads the hand-written bytes');
+  assert.deepEqual(norm(readSenderBatch(mine.subarray(3))), norm(cbor.decode(generic)));
+  assert.deepEqual(norm(readSenderBatch(generic)), norm(cbor.decode(generic)), "and cbor-x's own encoding (16-bit heads) reads too");
+  assert.deepEqual(norm(readSenderBatch(encodeSenderBatch(0, '', []))), { n: '', m: [] });
+  const others = [
+    cbor.encode({ m: items, n: sender }), // m first
+    cbor.encode({ n: sender, m: items, x: 1 }),
+    cbor.encode({ n: 7, m: items }),
+    cbor.encode({ n: sender, m: [[1, 't', {}]] }),
+    generic.subarray(0, generic.length - 1),
+  ];
+  for (const c of others) assert.equal(readSenderBatch(c), undefined, Buffer.from(c).toString('hex'));
 });

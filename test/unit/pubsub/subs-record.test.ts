@@ -92,8 +92,8 @@ test('broadcast message encoding: the hand-written CBOR decodes to what was enco
 test('gossip envelope: header is the message id; body round-trips; malformed envelopes are refused', () => {
   const prefix = prefixBytes('00112233445566ff');
   const held = [{ seq: 7, id: 'x', topic: 'a.b', tokens: ['a', 'b'], headers: { h: '1' }, body: new Uint8Array([9]) }];
-  const e1 = encodeEnvelope(cbor, prefix, 1, 'node', held);
-  const e2 = encodeEnvelope(cbor, prefix, 2, 'node', held);
+  const e1 = encodeEnvelope(prefix, 1, 'node', held);
+  const e2 = encodeEnvelope(prefix, 2, 'node', held);
   assert.notDeepEqual(envelopeMsgId(e1), envelopeMsgId(e2), 'identical payloads get distinct ids');
   const d = decodeEnvelope(cbor, e1);
   assert.equal(d.sender, 'node');
