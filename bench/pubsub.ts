@@ -69,7 +69,11 @@ function rssOf(pid: number): number {
   return m === null ? 0 : Number(m[1]) * 1024;
 }
 
-interface Proc { child: ChildProcess; next(): Promise<Record<string, any>>; end(): Promise<void>; markEnding(): void }
+interface Proc {
+  child: ChildProcess; next(): Promise<Record<string, any>>; end(): Promise<void>; markEnding(): void;
+  /** Rejects if the process exits before it was told to end (so a row fails at once instead of at ROW_LIMIT_MS). */
+  died: Promise<never>;
+}
 
 function spawnNode(cfg: Config): Proc {
   // BENCH_PROFILE=pub|sub writes V8 CPU profiles of that role to /tmp/pubsub-prof; BENCH_PERF=1 lets `perf` name JS
@@ -78,8 +82,14 @@ function spawnNode(cfg: Config): Proc {
   const child = spawn(process.execPath, [...prof, '--import', 'tsx', NODE, JSON.stringify(cfg)], { stdio: ['pipe', 'pipe', 'inherit'] });
   child.stdin!.on('error', () => {}); // it may exit between our check and our write
   let ending = false;
+  let died!: (err: Error) => void;
+  const diedP = new Promise<never>((_, reject) => { died = reject; });
+  diedP.catch(() => {}); // observed through runRow's race; unobserved when the row ends first
   child.once('exit', (code, signal) => {
-    if (!ending) log(`  ${cfg.system} ${cfg.role}${cfg.index} exited early (code ${code}, signal ${signal})`);
+    if (ending) return;
+    const what = `${cfg.system} ${cfg.role}${cfg.index} exited early (code ${code}, signal ${signal})`;
+    log(`  ${what}`);
+    died(new Error(what));
   });
   const queue: Record<string, any>[] = [];
   const waiters: ((v: Record<string, any>) => void)[] = [];
@@ -96,6 +106,7 @@ function spawnNode(cfg: Config): Proc {
   });
   return {
     child,
+    died: diedP,
     markEnding: () => { ending = true; },
     next: () => (queue.length > 0 ? Promise.resolve(queue.shift()!) : new Promise((r) => waiters.push(r))),
     async end() {
@@ -146,7 +157,8 @@ async function runRow(system: System, subscribers: number, inflight: number): Pr
   const pub = spawnNode({ ...base, ...extra, role: 'pub', index: 0 });
   const subs = Array.from({ length: subscribers }, (_, i) => spawnNode({ ...base, ...extra, role: 'sub', index: i + 1 }));
   try {
-    const result = await withLimit(nextWhere(pub, (v) => v.completed !== undefined), ROW_LIMIT_MS, `${system} ${subscribers}/${inflight}`);
+    const anyDied = Promise.race([pub, ...subs].map((p) => p.died));
+    const result = await withLimit(Promise.race([nextWhere(pub, (v) => v.completed !== undefined), anyDied]), ROW_LIMIT_MS, `${system} ${subscribers}/${inflight}`);
     const serverRss = server?.pid === undefined ? undefined : rssOf(server.pid);
     const subResults = await withLimit(Promise.all(subs.map(async (s) => {
       const r = nextWhere(s, (v) => v.measured !== undefined);
