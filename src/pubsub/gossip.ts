@@ -210,8 +210,11 @@ export class GossipBroker implements Broker {
       if (!this.core.running) throw new MeshError('NOT_RUNNING', `broker stopped; cannot publish to ${topic}`, { id: 'micromesh.broker' });
     }
     const p = this.core.make(topic, tokens, headers, copy);
-    this.core.accept(p);
-    this.enqueue(gossipTopicOf(tokens), p);
+    const gossipTopic = gossipTopicOf(tokens);
+    // accept() only sees local subscribers and queue groups: remote broadcast subscribers are gossipsub's to know.
+    this.core.counters.inc('published');
+    if (!this.core.accept(p, false) && !this.remoteSubscribers(gossipTopic, topic)) this.core.counters.inc('unmatched');
+    this.enqueue(gossipTopic, p);
   }
 
   async subscribe(topic: string, handler: BrokerHandler, opts: SubscribeOptions = {}): Promise<Subscription> {
@@ -333,6 +336,13 @@ export class GossipBroker implements Broker {
     if (node === undefined) return;
     const t = [...this.topics].slice(0, MAX_RECORD_TOPICS);
     this.o.membership.setLocal(LIBP2P_KEY, { i: node.peerId.toString(), a: node.getMultiaddrs().map((a) => a.toString()), t });
+  }
+
+  /** Whether gossipsub knows a peer subscribed to the gossip topic, or to mm/* (never matched by `$` topics). */
+  private remoteSubscribers(gossipTopic: string, topic: string): boolean {
+    const pubsub = this.node?.services.pubsub;
+    if (pubsub === undefined) return false;
+    return hasAny(subscriberIds(pubsub, gossipTopic)) || (!topic.startsWith('$') && hasAny(subscriberIds(pubsub, GOSSIP_WILDCARD_TOPIC)));
   }
 
   private enqueue(gossipTopic: string, p: Held): void {

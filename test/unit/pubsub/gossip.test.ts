@@ -61,6 +61,11 @@ test('gossip broker: patterns starting with a wildcard (mm/*) get each message o
     assert.equal(wild.length, 20);
     assert.equal(exact.length, 10);
     assert.deepEqual(b.gossipTopics().sort(), ['mm/*', 'mm/orders']);
+    // Remote subscribers count as a match on the publisher; a topic nobody listens to does not.
+    assert.equal(a.stats().unmatched, 0);
+    await a.publish('$nobody', new Uint8Array([1]));
+    assert.equal(a.stats().unmatched, 1);
+    assert.equal(a.stats().published, 21);
   } finally {
     for (const x of h.brokers) await x.stop();
     await h.teardown();
