@@ -27,3 +27,11 @@ export function subscriberIds(pubsub: GossipSub, topic: string): Iterable<string
   if (topics instanceof Map) return (topics.get(topic) as Set<string> | undefined) ?? [];
   return pubsub.getSubscribers(topic).map(String);
 }
+
+/** Whether gossipsub knows `peerId` as a subscriber of any topic; true without the internals (keeps a wait rather than restarting it). */
+export function knownSubscriber(pubsub: GossipSub, peerId: string): boolean {
+  const topics = (pubsub as unknown as { topics?: unknown }).topics;
+  if (!(topics instanceof Map)) return true;
+  for (const peers of topics.values()) if ((peers as Set<string>).has(peerId)) return true;
+  return false;
+}

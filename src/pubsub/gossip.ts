@@ -1,89 +1,33 @@
 import { AsyncResource } from 'node:async_hooks';
 import { Encoder } from 'cbor-x';
-import { z } from 'zod';
 import { SystemClock, SystemRandom } from '../clock/system.ts';
-import type { Clock } from '../clock/types.ts';
-import { intIn, parseConfig, definedOnly, str } from '../config/validate.ts';
+import type { Clock, TimerHandle } from '../clock/types.ts';
+import { parseConfig, definedOnly } from '../config/validate.ts';
 import { MeshError } from '../errors/index.ts';
 import { Lifecycle } from '../lifecycle/lifecycle.ts';
 import type { Logger } from '../log/types.ts';
 import { silentLogger } from '../log/silent.ts';
 import { Counters } from '../metrics/counters.ts';
-import { checkPublish, checkSubscribe, type PeerBrokerOptions, type PeerBrokerStats } from './direct.ts';
+import { checkPublish, checkSubscribe, type PeerBrokerStats } from './direct.ts';
 import { DELIVER_HANDLER } from './delivery-wire.ts';
 import { GOSSIP_WILDCARD_TOPIC, decodeEnvelope, encodeEnvelope, envelopeMsgId, gossipTopicOf, prefixBytes } from './gossip-envelope.ts';
 import { createGossipNode, multiaddrParser, peerIdParser, type GossipNode } from './gossip-node.ts';
 import type { WireFallback } from './gossip-wire.ts';
-import { canSendTo, subscriberIds } from './gossip-view.ts';
+import { canSendTo, knownSubscriber, subscriberIds } from './gossip-view.ts';
 import { GossipPeers, LIBP2P_KEY, MAX_RECORD_TOPICS, decodeLibp2p } from './gossip-peers.ts';
 import type { Held } from './outbox.ts';
-import { peerBrokerSchema, PEER_BROKER_DEFAULTS, type PeerBrokerConfig } from './peer-config.ts';
+import { GOSSIP_BROKER_DEFAULTS, gossipSchema, type GossipBrokerConfig, type GossipBrokerOptions } from './gossip-config.ts';
 import { PeerCore } from './peer-core.ts';
+import { StreamWait } from './stream-wait.ts';
 import { copyBytes } from './topic.ts';
 import type { Broker, BrokerHandler, PublishOptions, SubscribeOptions, Subscription } from './types.ts';
 
-/** Settings of the gossip broker on top of PeerBrokerConfig (validated like it). */
-export interface GossipBrokerConfig extends PeerBrokerConfig {
-  /** Interface libp2p listens on. Default `127.0.0.1`; `0.0.0.0` on a LAN. */
-  listenHost: string;
-  /** TCP port libp2p listens on. [0, 65535], default 0 (any free port). */
-  listenPort: number;
-  /** Gossipsub mesh degree D (Dlo, Dhi around it). [1, 12], default 3: publishes are flooded to every topic peer anyway, so a small mesh only adds redundancy. */
-  meshDegree: number;
-  /** Gossipsub heartbeat, ms. [100, 10000], default 1000. */
-  heartbeatIntervalMs: number;
-  /** Gossipsub seen-cache lifetime, ms. [1000, 600000], default 30000 (gossipsub's 120 s keeps 4x the ids for nothing on a LAN). */
-  seenTtlMs: number;
-  /** Redial members we are not connected to this often, ms. [100, 600000], default 2000. */
-  redialIntervalMs: number;
-  /** Timeout of one libp2p dial, ms. [100, 60000], default 5000. */
-  dialTimeoutMs: number;
-  /** Largest message body accepted by publish, bytes. [1, 16 MiB], default 1 MiB (gossipsub holds whole messages in memory). */
-  maxMessageBytes: number;
-  /**
-   * Whether nodes forward what they receive to their mesh peers (gossipsub's
-   * normal relaying). Default false: every node dials every member, and the
-   * publisher floods each message to every subscriber itself, so relayed
-   * copies are pure duplicates (3 per message per receiver in a 5-node mesh,
-   * each encrypted, sent, decrypted and deduplicated). Turn it on when not
-   * every node can reach every other.
-   */
-  relay: boolean;
-}
-
-const gossipSchema = z.object({
-  ...peerBrokerSchema,
-  listenHost: str(255),
-  listenPort: intIn(0, 65_535),
-  meshDegree: intIn(1, 12),
-  heartbeatIntervalMs: intIn(100, 10_000),
-  seenTtlMs: intIn(1000, 600_000),
-  redialIntervalMs: intIn(100, 600_000),
-  dialTimeoutMs: intIn(100, 60_000),
-  maxMessageBytes: intIn(1, 16 << 20),
-  relay: z.boolean({ error: 'must be true or false' }),
-}).strict();
-
-export const GOSSIP_BROKER_DEFAULTS: Readonly<GossipBrokerConfig> = Object.freeze({
-  ...PEER_BROKER_DEFAULTS,
-  listenHost: '127.0.0.1',
-  listenPort: 0,
-  meshDegree: 3,
-  heartbeatIntervalMs: 1000,
-  seenTtlMs: 30_000,
-  redialIntervalMs: 2000,
-  dialTimeoutMs: 5000,
-  maxMessageBytes: 1 << 20,
-  relay: false,
-});
-
-export interface GossipBrokerOptions extends PeerBrokerOptions, Partial<Omit<GossipBrokerConfig, keyof PeerBrokerConfig>> {
-  /** Directory keeping the libp2p key (`libp2p.key`), so the peer id survives restarts. Default: none (new id per start). */
-  dataDir?: string;
-}
 
 const GOSSIP_COUNTERS = ['envelopesSent', 'envelopesReceived', 'malformedEnvelopes', 'publishFailures', 'badRecords', 'dialFailures', 'duplicates', 'wireFallbacks', 'notSentCopies'] as const;
 type GossipCounter = (typeof GOSSIP_COUNTERS)[number];
+
+/** How often a queue held for a subscriber's outbound stream looks again, ms (the gap is usually a few ms). */
+const STREAM_POLL_MS = 5;
 
 /** Dedup window for nodes that receive the same message on two gossip topics (mm/<token> and mm/*). */
 const DEDUP_IDS = 16_384;
@@ -121,6 +65,11 @@ export class GossipBroker implements Broker {
   private prefix: Uint8Array = new Uint8Array(8);
   private envelopeSeq = 0;
   private scheduled = false;
+  /** Timer of the next flush while a queue waits for a subscriber's stream (see flush). */
+  private retry: TimerHandle | undefined;
+  /** sent() callers waiting for held queues to go out. */
+  private drained: (() => void)[] = [];
+  private readonly streamWait: StreamWait;
   private topics = new Set<string>();
   private readonly clock: Clock;
 
@@ -128,6 +77,7 @@ export class GossipBroker implements Broker {
     const { membership, client, server, clock, random, logger, dataDir, ...rest } = opts;
     this.o = opts;
     this.cfg = parseConfig(gossipSchema, { ...GOSSIP_BROKER_DEFAULTS, ...definedOnly(rest) }, 'broker');
+    this.streamWait = new StreamWait(this.cfg.streamWaitMs);
     if (dataDir !== undefined && (typeof dataDir !== 'string' || dataDir.length === 0)) {
       throw new MeshError('INVALID_CONFIG', `broker.dataDir must be a non-empty path, got ${JSON.stringify(dataDir)}`);
     }
@@ -183,6 +133,7 @@ export class GossipBroker implements Broker {
   /** Resolves once what was published so far has been handed to the peers' streams (a publisher about to stop waits for it). */
   async sent(): Promise<void> {
     await new Promise<void>((resolve) => process.nextTick(resolve));
+    if (this.retry !== undefined) await new Promise<void>((resolve) => this.drained.push(resolve));
     await Promise.all([...this.sending]);
   }
 
@@ -286,7 +237,18 @@ export class GossipBroker implements Broker {
     this.core.stop();
     this.peers?.stop();
     this.peers = undefined;
+    // Queues still waiting for a subscriber's stream (or not flushed yet) are lost: count and say so.
+    let unsent = 0;
+    for (const msgs of this.outgoing.values()) unsent += msgs.length;
+    if (unsent > 0) {
+      this.core.counters.inc('dropped', unsent);
+      this.log.warn('broker stopped with gossip copies unsent (at most once)', { copies: unsent });
+    }
     this.outgoing.clear();
+    this.clock.clearTimeout(this.retry);
+    this.retry = undefined;
+    for (const w of this.drained.splice(0)) w();
+    this.streamWait.clear();
     this.seen.clear();
     this.topics.clear();
     const node = this.node;
@@ -346,48 +308,70 @@ export class GossipBroker implements Broker {
   }
 
   private enqueue(gossipTopic: string, p: Held): void {
-    const list = this.outgoing.get(gossipTopic);
-    if (list === undefined) this.outgoing.set(gossipTopic, [p]);
-    else list.push(p);
+    this.append(gossipTopic, p);
+    // Subscribers whose pattern starts with a wildcard listen on mm/*; `$` topics never match those.
+    const pubsub = this.node?.services.pubsub;
+    if (pubsub !== undefined && !p.topic.startsWith('$') && hasAny(subscriberIds(pubsub, GOSSIP_WILDCARD_TOPIC))) this.append(GOSSIP_WILDCARD_TOPIC, p);
     if (this.scheduled) return;
     this.scheduled = true;
     this.detached(() => process.nextTick(() => this.flush()));
   }
 
+  private append(gossipTopic: string, p: Held): void {
+    const list = this.outgoing.get(gossipTopic);
+    if (list === undefined) this.outgoing.set(gossipTopic, [p]);
+    else list.push(p);
+  }
+
+  /**
+   * Hands each gossip topic's queue to gossipsub, unless a subscriber of it
+   * has no outbound stream yet and is still worth waiting for (StreamWait):
+   * then that queue stays, in order, and a timer looks again shortly.
+   */
   private flush(): void {
     this.scheduled = false;
+    this.clock.clearTimeout(this.retry);
+    this.retry = undefined;
     const pubsub = this.node?.services.pubsub;
     if (pubsub === undefined) return;
-    // Subscribers whose pattern starts with a wildcard listen on mm/*; `$` topics never match those.
-    if (hasAny(subscriberIds(pubsub, GOSSIP_WILDCARD_TOPIC))) {
-      const all: Held[] = [];
-      for (const msgs of this.outgoing.values()) for (const p of msgs) if (!p.topic.startsWith('$')) all.push(p);
-      if (all.length > 0) this.outgoing.set(GOSSIP_WILDCARD_TOPIC, all);
-    }
     const canSend = canSendTo(pubsub, (w) => this.wireFallback(w));
+    const now = this.clock.now();
+    let wait = Infinity;
     for (const [topic, msgs] of this.outgoing) {
-      // Subscribers gossipsub would skip in silence: their copies are lost (at most once), so count them.
-      let skipped = 0;
-      for (const id of subscriberIds(pubsub, topic)) if (!canSend(id)) skipped++;
-      let i = 0;
-      while (i < msgs.length) {
-        let bytes = 0;
-        let j = i;
-        while (j < msgs.length && j - i < this.cfg.maxBatchMessages && (j === i || bytes + msgs[j]!.body.length <= this.cfg.maxBatchBytes)) bytes += msgs[j++]!.body.length;
-        const data = encodeEnvelope(this.prefix, this.envelopeSeq++, this.core.nodeId, msgs.slice(i, j));
-        const n = j - i;
-        this.counters.inc('envelopesSent');
-        if (skipped > 0) this.notSent(topic, skipped, n);
-        const sent: Promise<void> = pubsub.publish(topic, data).then(() => undefined, (err: unknown) => {
-          this.counters.inc('publishFailures');
-          this.core.counters.inc('dropped', n);
-          this.log.warn('gossip publish failed (at most once)', { topic, messages: n, error: String(err) });
-        }).finally(() => this.sending.delete(sent));
-        this.sending.add(sent);
-        i = j;
+      const missing: string[] = [];
+      for (const id of subscriberIds(pubsub, topic)) if (!canSend(id)) missing.push(id);
+      const left = missing.length === 0 ? 0 : this.streamWait.remaining(missing, now);
+      if (left > 0 && msgs.length < this.cfg.maxHeldMessages) {
+        wait = Math.min(wait, left);
+        continue;
       }
+      this.outgoing.delete(topic);
+      this.send(pubsub, topic, msgs, missing.length);
     }
-    this.outgoing.clear();
+    if (this.streamWait.size > 0) this.streamWait.retain((id) => !canSend(id) && knownSubscriber(pubsub, id));
+    if (wait !== Infinity) this.retry = this.clock.setTimeout(() => this.flush(), Math.min(wait, STREAM_POLL_MS));
+    if (this.outgoing.size === 0) for (const w of this.drained.splice(0)) w();
+  }
+
+  /** Envelopes for one gossip topic; `skipped` subscribers without a stream lose their copies (at most once, counted). */
+  private send(pubsub: GossipNode['services']['pubsub'], topic: string, msgs: readonly Held[], skipped: number): void {
+    let i = 0;
+    while (i < msgs.length) {
+      let bytes = 0;
+      let j = i;
+      while (j < msgs.length && j - i < this.cfg.maxBatchMessages && (j === i || bytes + msgs[j]!.body.length <= this.cfg.maxBatchBytes)) bytes += msgs[j++]!.body.length;
+      const data = encodeEnvelope(this.prefix, this.envelopeSeq++, this.core.nodeId, msgs.slice(i, j));
+      const n = j - i;
+      this.counters.inc('envelopesSent');
+      if (skipped > 0) this.notSent(topic, skipped, n);
+      const sent: Promise<void> = pubsub.publish(topic, data).then(() => undefined, (err: unknown) => {
+        this.counters.inc('publishFailures');
+        this.core.counters.inc('dropped', n);
+        this.log.warn('gossip publish failed (at most once)', { topic, messages: n, error: String(err) });
+      }).finally(() => this.sending.delete(sent));
+      this.sending.add(sent);
+      i = j;
+    }
   }
 
   private onGossip(topic: string, data: Uint8Array): void {

@@ -11,5 +11,6 @@ export {
 export { DirectBroker, type PeerBrokerOptions, type PeerBrokerStats } from './direct.ts';
 export { PEER_BROKER_DEFAULTS, type PeerBrokerConfig } from './peer-config.ts';
 export { SUBS_KEY } from './subs-record.ts';
-export { GossipBroker, GOSSIP_BROKER_DEFAULTS, type GossipBrokerOptions, type GossipBrokerConfig } from './gossip.ts';
+export { GossipBroker } from './gossip.ts';
+export { GOSSIP_BROKER_DEFAULTS, type GossipBrokerOptions, type GossipBrokerConfig } from './gossip-config.ts';
 export { LIBP2P_KEY } from './gossip-peers.ts';

@@ -21,7 +21,7 @@ export async function gossipReady(brokers: GossipBroker[], limitMs = 10_000): Pr
   }
 }
 
-export async function gossipNetwork(n: number, opts: { maxDeliveries: number; queueStrategy?: 'roundRobin' | 'random' }) {
+export async function gossipNetwork(n: number, opts: { maxDeliveries: number; queueStrategy?: 'roundRobin' | 'random'; streamWaitMs?: number }) {
   const net = new MemoryMembershipNetwork();
   const nodes: RpcNode[] = [];
   for (let i = 0; i < n; i++) nodes.push(await rpcNode(net, `g${i}`));
@@ -107,6 +107,7 @@ test('gossip broker: config is validated with the field and range named', () => 
   const fake = { handleInternal() {} } as any;
   assert.throws(() => new GossipBroker({ membership: m, client: fake, server: fake, meshDegree: 0 }), /broker\.meshDegree must be an integer in \[1, 12\]/);
   assert.throws(() => new GossipBroker({ membership: m, client: fake, server: fake, ackTimeoutMs: 5 }), /broker\.ackTimeoutMs/);
+  assert.throws(() => new GossipBroker({ membership: m, client: fake, server: fake, streamWaitMs: -1 }), /broker\.streamWaitMs must be an integer in \[0, 60000\]/);
 });
 
 test('gossip broker: peers are dialed from the membership and hung up on when it drops them', async () => {
@@ -142,23 +143,64 @@ test('gossip broker: the libp2p record is validated; its topic list is optional 
   assert.equal(decodeLibp2p({ a: base.a }), undefined);
 });
 
-test('gossip broker: copies gossipsub cannot send yet (no outbound stream to a subscriber) are counted as lost, and a fresh publisher can wait for them', async () => {
+/** Takes a's outbound gossipsub stream to b away (the state right after a connection: b's topics known, no stream yet); returns how to put it back. */
+function dropOutboundStream(a: GossipBroker, b: GossipBroker): () => void {
+  const pubsub = (a as unknown as { node: { services: { pubsub: { streamsOutbound: Map<string, unknown> } } } }).node.services.pubsub;
+  const stream = pubsub.streamsOutbound.get(b.peerId!);
+  pubsub.streamsOutbound.delete(b.peerId!);
+  return () => void pubsub.streamsOutbound.set(b.peerId!, stream);
+}
+
+test('gossip broker: a publish waits for the outbound stream to a subscriber gossipsub already knows, in order', async () => {
   const h = await gossipNetwork(2, { maxDeliveries: 3 });
+  const [a, b] = h.brokers as [GossipBroker, GossipBroker];
+  try {
+    await a.start();
+    await b.start();
+    const got: number[] = [];
+    await b.subscribe('news.x', (m) => void got.push(m.body[0]!));
+    await until(() => a.gossipSubscribers('mm/news').length === 1 && a.missingSubscribers('news.x').length === 0, 'a can send to b');
+    const restore = dropOutboundStream(a, b);
+    assert.equal(a.missingSubscribers('news.x').length, 1, 'a publisher that waits would wait');
+    await a.publish('news.x', new Uint8Array([1]));
+    await new Promise((r) => setTimeout(r, 50));
+    await a.publish('news.x', new Uint8Array([2]));
+    assert.deepEqual(got, [], 'held while the stream is missing');
+    restore();
+    await a.sent();
+    await until(() => got.length === 2, 'both delivered once the stream is back');
+    assert.deepEqual(got, [1, 2]);
+    assert.equal(a.stats().notSentCopies, 0);
+  } finally {
+    await a.stop();
+    await b.stop();
+    await h.teardown();
+  }
+});
+
+test('gossip broker: a subscriber whose stream never comes is given up on after streamWaitMs: copies counted as lost, once', async () => {
+  const h = await gossipNetwork(2, { maxDeliveries: 3, streamWaitMs: 100 });
   const [a, b] = h.brokers as [GossipBroker, GossipBroker];
   try {
     await a.start();
     await b.start();
     await b.subscribe('news.x', () => {});
     await until(() => a.gossipSubscribers('mm/news').length === 1 && a.missingSubscribers('news.x').length === 0, 'a can send to b');
-    // The state right after a connection: gossipsub knows b's topics but has no stream to b yet.
-    const pubsub = (a as unknown as { node: { services: { pubsub: { streamsOutbound: Map<string, unknown> } } } }).node.services.pubsub;
-    const stream = pubsub.streamsOutbound.get(b.peerId!);
-    pubsub.streamsOutbound.delete(b.peerId!);
-    assert.equal(a.missingSubscribers('news.x').length, 1, 'a publisher that waits would wait');
+    const restore = dropOutboundStream(a, b);
+    const turn = (): Promise<void> => new Promise((r) => process.nextTick(r));
+    const sent0 = a.stats().envelopesSent;
     await a.publish('news.x', new Uint8Array([1]));
+    await turn();
+    assert.equal(a.stats().envelopesSent, sent0, 'held for the stream at first');
     await a.sent();
+    assert.equal(a.stats().envelopesSent, sent0 + 1);
     assert.equal(a.stats().notSentCopies, 1);
-    pubsub.streamsOutbound.set(b.peerId!, stream);
+    // Given up on: a later publish goes out in its own turn, without waiting again.
+    await a.publish('news.x', new Uint8Array([2]));
+    await turn();
+    assert.equal(a.stats().envelopesSent, sent0 + 2, 'no second wait for the same missing stream');
+    assert.equal(a.stats().notSentCopies, 2);
+    restore();
   } finally {
     await a.stop();
     await b.stop();
