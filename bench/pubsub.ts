@@ -39,15 +39,30 @@ interface Sample {
 }
 
 /**
- * `n` distinct free ports. All are held open until every one is known: a
- * port closed right away can be handed out again by the next lookup (a row
- * once got its ack port equal to a libp2p port and hung).
+ * `n` distinct free ports, drawn below the kernel's ephemeral range
+ * (net.ipv4.ip_local_port_range). A port from inside it, freed for a child
+ * to bind, can meanwhile become the local port of some outgoing connection
+ * (a dial, an ack channel), and the child's bind then fails with EADDRINUSE;
+ * one publisher died that way. Below the range only an explicit bind can
+ * take it. All are held open until every one is known, so they are distinct.
  */
 async function freePorts(n: number): Promise<number[]> {
-  const servers = Array.from({ length: n }, () => createServer());
-  await Promise.all(servers.map((s) => new Promise<void>((r) => s.listen(0, '127.0.0.1', r))));
-  const ports = servers.map((s) => (s.address() as { port: number }).port);
-  await Promise.all(servers.map((s) => new Promise<void>((r) => s.close(() => r()))));
+  const [low] = readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/).map(Number);
+  const top = Math.min(low ?? 32768, 32768) - 1;
+  const bottom = Math.max(1024, top - 12_000);
+  const held: ReturnType<typeof createServer>[] = [];
+  const ports: number[] = [];
+  for (let tries = 0; ports.length < n; tries++) {
+    if (tries > 1000) throw new Error(`no ${n} free ports in ${bottom}-${top}`);
+    const port = bottom + Math.floor(Math.random() * (top - bottom + 1));
+    if (ports.includes(port)) continue;
+    const s = createServer();
+    const ok = await new Promise<boolean>((r) => s.once('error', () => r(false)).listen(port, '127.0.0.1', () => r(true)));
+    if (!ok) continue;
+    held.push(s);
+    ports.push(port);
+  }
+  await Promise.all(held.map((s) => new Promise<void>((r) => s.close(() => r()))));
   return ports;
 }
 
