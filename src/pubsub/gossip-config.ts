@@ -31,11 +31,13 @@ export interface GossipBrokerConfig extends PeerBrokerConfig {
    */
   relay: boolean;
   /**
-   * How long a batch waits for gossipsub's outbound stream to a subscriber it
-   * already knows, ms: the gap after every new connection, in which gossipsub
-   * would skip that subscriber in silence. [0, 60000], default 1000; 0 never
-   * waits. A subscriber still without a stream after this is given up on:
-   * its copies are lost (at most once) and counted (`notSentCopies`).
+   * How long a batch waits, ms, until gossipsub can send to a subscriber:
+   * one it knows but has no outbound stream to yet (after every new
+   * connection), or one whose membership record lists the topic and that
+   * gossipsub has not heard yet (after a join); meanwhile gossipsub would
+   * skip it in silence. [0, 60000], default 1000; 0 never waits. A
+   * subscriber still unreachable after this is given up on: its copies are
+   * lost (at most once) and counted (`notSentCopies`).
    */
   streamWaitMs: number;
 }

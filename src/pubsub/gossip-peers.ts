@@ -56,6 +56,10 @@ interface Known {
 export class GossipPeers {
   private readonly o: GossipPeersOptions;
   private readonly known = new Map<string, Known>();
+  /** Gossip topic → peer ids whose record lists it (the records' `t`). */
+  private readonly byTopic = new Map<string, Set<string>>();
+  /** Peer id → the gossip topics its record lists (non-empty lists only). */
+  private readonly topicsOf = new Map<string, readonly string[]>();
   private unsubscribe: (() => void) | undefined;
   private timer: TimerHandle | undefined;
   private stopped = false;
@@ -75,6 +79,18 @@ export class GossipPeers {
     this.unsubscribe?.();
     this.o.clock.clearTimeout(this.timer);
     this.known.clear();
+    this.byTopic.clear();
+    this.topicsOf.clear();
+  }
+
+  /** Peer ids whose membership record lists `gossipTopic`: subscribers as far as SWIM knows, perhaps before gossipsub does. */
+  recordSubscribers(gossipTopic: string): Iterable<string> {
+    return this.byTopic.get(gossipTopic) ?? [];
+  }
+
+  /** Whether the membership record of `peerId` lists any gossip topic. */
+  listsTopics(peerId: string): boolean {
+    return this.topicsOf.has(peerId);
   }
 
   /** Members currently connected over libp2p. */
@@ -92,15 +108,21 @@ export class GossipPeers {
 
   private onMembership(ev: MembershipEvent): void {
     if (ev.type !== 'leave') return this.upsert(ev.member);
-    const k = this.known.get(ev.member.id);
-    this.known.delete(ev.member.id);
+    this.forget(ev.member.id);
+  }
+
+  /** Stops dialing a member and hangs up (it left, or withdrew its record when its broker stopped). */
+  private forget(memberId: string): void {
+    const k = this.known.get(memberId);
+    this.known.delete(memberId);
     if (k === undefined) return;
-    this.o.node.hangUp(k.peer).catch((err: unknown) => this.o.logger.debug('hang up failed', { member: ev.member.id, error: String(err) }));
+    this.index(k.rec.i, []);
+    this.o.node.hangUp(k.peer).catch((err: unknown) => this.o.logger.debug('hang up failed', { member: memberId, error: String(err) }));
   }
 
   private upsert(m: MemberView): void {
     const raw = m.data[LIBP2P_KEY];
-    if (raw === undefined) return;
+    if (raw === undefined) return this.forget(m.id);
     const rec = decodeLibp2p(raw);
     let peer: PeerId | undefined;
     try {
@@ -115,9 +137,30 @@ export class GossipPeers {
     }
     if (peer.equals(this.o.node.peerId)) return;
     const old = this.known.get(m.id);
+    if (old !== undefined && old.rec.i !== rec.i) this.index(old.rec.i, []); // a new identity (restart without dataDir)
     const k: Known = { rec, peer, dialing: old?.dialing ?? false };
     this.known.set(m.id, k);
+    this.index(rec.i, rec.t ?? []);
     this.ensure(k);
+  }
+
+  /** Makes byTopic and topicsOf say that `peerId`'s record lists exactly `topics`. */
+  private index(peerId: string, topics: readonly string[]): void {
+    for (const t of this.topicsOf.get(peerId) ?? []) {
+      const set = this.byTopic.get(t);
+      set?.delete(peerId);
+      if (set?.size === 0) this.byTopic.delete(t);
+    }
+    if (topics.length === 0) {
+      this.topicsOf.delete(peerId);
+      return;
+    }
+    this.topicsOf.set(peerId, topics);
+    for (const t of topics) {
+      const set = this.byTopic.get(t);
+      if (set === undefined) this.byTopic.set(t, new Set([peerId]));
+      else set.add(peerId);
+    }
   }
 
   private ensure(k: Known): void {

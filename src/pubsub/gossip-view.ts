@@ -22,11 +22,13 @@ export function canSendTo(pubsub: GossipSub, onFallback: (what: WireFallback) =>
 }
 
 /** Peer ids (strings) gossipsub knows to subscribe to `topic`, without getSubscribers' PeerId round trip (a base58 encoding per peer). */
-export function subscriberIds(pubsub: GossipSub, topic: string): Iterable<string> {
+export function subscriberIds(pubsub: GossipSub, topic: string): ReadonlySet<string> {
   const topics = (pubsub as unknown as { topics?: unknown }).topics;
-  if (topics instanceof Map) return (topics.get(topic) as Set<string> | undefined) ?? [];
-  return pubsub.getSubscribers(topic).map(String);
+  if (topics instanceof Map) return (topics.get(topic) as Set<string> | undefined) ?? NONE;
+  return new Set(pubsub.getSubscribers(topic).map(String));
 }
+
+const NONE: ReadonlySet<string> = new Set();
 
 /** Whether gossipsub knows `peerId` as a subscriber of any topic; true without the internals (keeps a wait rather than restarting it). */
 export function knownSubscriber(pubsub: GossipSub, peerId: string): boolean {

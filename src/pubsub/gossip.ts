@@ -304,14 +304,18 @@ export class GossipBroker implements Broker {
   private remoteSubscribers(gossipTopic: string, topic: string): boolean {
     const pubsub = this.node?.services.pubsub;
     if (pubsub === undefined) return false;
-    return hasAny(subscriberIds(pubsub, gossipTopic)) || (!topic.startsWith('$') && hasAny(subscriberIds(pubsub, GOSSIP_WILDCARD_TOPIC)));
+    const any = (t: string): boolean => subscriberIds(pubsub, t).size > 0 || hasAny(this.peers?.recordSubscribers(t) ?? []);
+    return any(gossipTopic) || (!topic.startsWith('$') && any(GOSSIP_WILDCARD_TOPIC));
   }
 
   private enqueue(gossipTopic: string, p: Held): void {
     this.append(gossipTopic, p);
     // Subscribers whose pattern starts with a wildcard listen on mm/*; `$` topics never match those.
     const pubsub = this.node?.services.pubsub;
-    if (pubsub !== undefined && !p.topic.startsWith('$') && hasAny(subscriberIds(pubsub, GOSSIP_WILDCARD_TOPIC))) this.append(GOSSIP_WILDCARD_TOPIC, p);
+    if (pubsub !== undefined && !p.topic.startsWith('$')
+      && (subscriberIds(pubsub, GOSSIP_WILDCARD_TOPIC).size > 0 || hasAny(this.peers?.recordSubscribers(GOSSIP_WILDCARD_TOPIC) ?? []))) {
+      this.append(GOSSIP_WILDCARD_TOPIC, p);
+    }
     if (this.scheduled) return;
     this.scheduled = true;
     this.detached(() => process.nextTick(() => this.flush()));
@@ -325,21 +329,30 @@ export class GossipBroker implements Broker {
 
   /**
    * Hands each gossip topic's queue to gossipsub, unless a subscriber of it
-   * has no outbound stream yet and is still worth waiting for (StreamWait):
-   * then that queue stays, in order, and a timer looks again shortly.
+   * cannot be sent to yet and is still worth waiting for (StreamWait): then
+   * that queue stays, in order, and a timer looks again shortly. A
+   * subscriber is one gossipsub knows on the topic and has no outbound
+   * stream to, or one whose membership record lists the topic while
+   * gossipsub has not heard its subscriptions at all (it just joined): so a
+   * subscription gets what is published after its record reached us, as
+   * with the direct broker. Once gossipsub has heard a peer, its view wins
+   * (it is the fresher one after an unsubscribe).
    */
   private flush(): void {
     this.scheduled = false;
     this.clock.clearTimeout(this.retry);
     this.retry = undefined;
     const pubsub = this.node?.services.pubsub;
-    if (pubsub === undefined) return;
+    const peers = this.peers;
+    if (pubsub === undefined || peers === undefined) return;
     const canSend = canSendTo(pubsub, (w) => this.wireFallback(w));
     const now = this.clock.now();
     let wait = Infinity;
     for (const [topic, msgs] of this.outgoing) {
       const missing: string[] = [];
-      for (const id of subscriberIds(pubsub, topic)) if (!canSend(id)) missing.push(id);
+      const subs = subscriberIds(pubsub, topic);
+      for (const id of subs) if (!canSend(id)) missing.push(id);
+      for (const id of peers.recordSubscribers(topic)) if (!subs.has(id) && !knownSubscriber(pubsub, id)) missing.push(id);
       const left = missing.length === 0 ? 0 : this.streamWait.remaining(missing, now);
       if (left > 0 && msgs.length < this.cfg.maxHeldMessages) {
         wait = Math.min(wait, left);
@@ -348,7 +361,7 @@ export class GossipBroker implements Broker {
       this.outgoing.delete(topic);
       this.send(pubsub, topic, msgs, missing.length);
     }
-    if (this.streamWait.size > 0) this.streamWait.retain((id) => !canSend(id) && knownSubscriber(pubsub, id));
+    if (this.streamWait.size > 0) this.streamWait.retain((id) => (knownSubscriber(pubsub, id) ? !canSend(id) : peers.listsTopics(id)));
     if (wait !== Infinity) this.retry = this.clock.setTimeout(() => this.flush(), Math.min(wait, STREAM_POLL_MS));
     if (this.outgoing.size === 0) for (const w of this.drained.splice(0)) w();
   }

@@ -1,12 +1,13 @@
 /**
  * Whether a gossip batch should wait for subscribers gossipsub cannot send
  * to yet. Gossipsub learns a peer's topics on the peer's stream but sends on
- * its own outbound stream, opened separately; in between, a publish skips
- * that peer in silence. That gap follows every new connection (a member that
- * just joined), and lasts milliseconds. So a batch waits while one of its
- * skipped subscribers has been without a stream for less than `waitMs`;
- * once all of them have waited longer, the stream is not coming and the
- * batch goes (their copies lost, at most once, and counted by the caller).
+ * its own outbound stream, opened separately; in between (and before it has
+ * heard a subscriber the membership already lists) a publish skips that
+ * peer in silence. That gap follows every join and new connection, and
+ * lasts milliseconds. So a batch waits while one of its missing
+ * subscribers has been missing for less than `waitMs`; once all of them
+ * have waited longer, they are not coming and the batch goes (their copies
+ * lost, at most once, and counted by the caller).
  * Pure: the caller passes the time and the peers, and owns the timer.
  */
 export class StreamWait {
