@@ -1,6 +1,8 @@
+import type { GossipsubOpts } from '@libp2p/gossipsub';
 import { z } from 'zod';
 import { intIn, str } from '../config/validate.ts';
 import type { PeerBrokerOptions } from './direct.ts';
+import { envelopeMsgId } from './gossip-envelope.ts';
 import { peerBrokerSchema, PEER_BROKER_DEFAULTS, type PeerBrokerConfig } from './peer-config.ts';
 
 /** Settings of the gossip broker on top of PeerBrokerConfig (validated like it). */
@@ -73,4 +75,32 @@ export const GOSSIP_BROKER_DEFAULTS: Readonly<GossipBrokerConfig> = Object.freez
 export interface GossipBrokerOptions extends PeerBrokerOptions, Partial<Omit<GossipBrokerConfig, keyof PeerBrokerConfig>> {
   /** Directory keeping the libp2p key (`libp2p.key`), so the peer id survives restarts. Default: none (new id per start). */
   dataDir?: string;
+}
+
+/**
+ * Gossipsub tuned for a LAN mesh (docs/pubsub.md): unsigned messages whose
+ * id is our envelope header, flood publish, no floodsub, mesh degree
+ * `meshDegree`, and no relaying unless `relay` is set.
+ */
+export function lanGossipsubOptions(c: GossipBrokerConfig): Partial<GossipsubOpts> {
+  const D = c.meshDegree;
+  return {
+    globalSignaturePolicy: 'StrictNoSign',
+    // The id is 12 header bytes, so no fastMsgIdFn (a second cache in front of a free id) and a
+    // latin1 key instead of gossipsub's base64 (12 chars; keys only, never sent).
+    msgIdFn: (m) => (m.data === undefined ? new Uint8Array(0) : envelopeMsgId(m.data)),
+    msgIdToStrFn: (id) => Buffer.from(id.buffer, id.byteOffset, id.byteLength).toString('latin1'),
+    // One RPC encoding per publish for every subscriber; control messages wait for the heartbeat instead of riding along.
+    batchPublish: true,
+    allowPublishToZeroTopicPeers: true,
+    floodPublish: true,
+    fallbackToFloodsub: false,
+    emitSelf: false,
+    D, Dlo: Math.max(1, D - 1), Dhi: D + 2, Dlazy: D, Dout: Math.min(1, D - 1), Dscore: Math.max(1, Math.floor(D / 2)),
+    heartbeatInterval: c.heartbeatIntervalMs,
+    seenTTL: c.seenTtlMs,
+    maxInboundDataLength: c.maxBatchBytes + c.maxMessageBytes + 65_536,
+    // Without relaying, messages wait for a validation verdict that is always "ignore": delivered here, never forwarded.
+    asyncValidation: !c.relay,
+  };
 }

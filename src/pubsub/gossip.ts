@@ -10,13 +10,13 @@ import { silentLogger } from '../log/silent.ts';
 import { Counters } from '../metrics/counters.ts';
 import { checkPublish, checkSubscribe, type PeerBrokerStats } from './direct.ts';
 import { DELIVER_HANDLER } from './delivery-wire.ts';
-import { GOSSIP_WILDCARD_TOPIC, decodeEnvelope, encodeEnvelope, envelopeMsgId, gossipTopicOf, prefixBytes } from './gossip-envelope.ts';
+import { GOSSIP_WILDCARD_TOPIC, decodeEnvelope, encodeEnvelope, gossipTopicOf, prefixBytes } from './gossip-envelope.ts';
 import { createGossipNode, multiaddrParser, peerIdParser, type GossipNode } from './gossip-node.ts';
 import type { WireFallback } from './gossip-wire.ts';
 import { canSendTo, knownSubscriber, subscriberIds } from './gossip-view.ts';
 import { GossipPeers, LIBP2P_KEY, MAX_RECORD_TOPICS, decodeLibp2p } from './gossip-peers.ts';
 import type { Held } from './outbox.ts';
-import { GOSSIP_BROKER_DEFAULTS, gossipSchema, type GossipBrokerConfig, type GossipBrokerOptions } from './gossip-config.ts';
+import { GOSSIP_BROKER_DEFAULTS, gossipSchema, lanGossipsubOptions, type GossipBrokerConfig, type GossipBrokerOptions } from './gossip-config.ts';
 import { PeerCore } from './peer-core.ts';
 import { StreamWait } from './stream-wait.ts';
 import { copyBytes } from './topic.ts';
@@ -176,30 +176,11 @@ export class GossipBroker implements Broker {
   private async doStart(signal: AbortSignal | undefined): Promise<void> {
     const c = this.cfg;
     const membership = this.o.membership;
-    const D = c.meshDegree;
     const node = await createGossipNode({
       listen: `/ip4/${c.listenHost}/tcp/${c.listenPort}`,
       dataDir: this.o.dataDir,
       onWireFallback: (what) => this.wireFallback(what),
-      gossipsub: {
-        globalSignaturePolicy: 'StrictNoSign',
-        // The id is 12 header bytes, so no fastMsgIdFn (a second cache in front of a free id) and a
-        // latin1 key instead of gossipsub's base64 (12 chars; keys only, never sent).
-        msgIdFn: (m) => (m.data === undefined ? new Uint8Array(0) : envelopeMsgId(m.data)),
-        msgIdToStrFn: (id) => Buffer.from(id.buffer, id.byteOffset, id.byteLength).toString('latin1'),
-        // One RPC encoding per publish for every subscriber; control messages wait for the heartbeat instead of riding along.
-        batchPublish: true,
-        allowPublishToZeroTopicPeers: true,
-        floodPublish: true,
-        fallbackToFloodsub: false,
-        emitSelf: false,
-        D, Dlo: Math.max(1, D - 1), Dhi: D + 2, Dlazy: D, Dout: Math.min(1, D - 1), Dscore: Math.max(1, Math.floor(D / 2)),
-        heartbeatInterval: c.heartbeatIntervalMs,
-        seenTTL: c.seenTtlMs,
-        maxInboundDataLength: c.maxBatchBytes + c.maxMessageBytes + 65_536,
-        // Without relaying, messages wait for a validation verdict that is always "ignore": delivered here, never forwarded.
-        asyncValidation: !c.relay,
-      },
+      gossipsub: lanGossipsubOptions(c),
     });
     try {
       if (signal?.aborted) throw new MeshError('CANCELLED', 'start aborted', { cause: signal.reason });
