@@ -132,6 +132,28 @@ test('gossip broker: peers are dialed from the membership and hung up on when it
   }
 });
 
+test('gossip broker: a member whose broker stopped (record withdrawn, member still alive) is forgotten: a publish does not wait for it', async () => {
+  const h = await gossipNetwork(2, { maxDeliveries: 3 });
+  const [a, b] = h.brokers as [GossipBroker, GossipBroker];
+  try {
+    await a.start();
+    await b.start();
+    await b.subscribe('news.x', () => {});
+    await h.settle();
+    await b.stop();
+    await until(() => a.stats().libp2pPeers === 0, 'a hung up on b');
+    const sent0 = a.stats().envelopesSent;
+    await a.publish('news.x', new Uint8Array([1]));
+    await new Promise<void>((r) => process.nextTick(r));
+    assert.equal(a.stats().envelopesSent, sent0 + 1, 'not held for b');
+    assert.equal(a.stats().notSentCopies, 0, 'b is no subscriber any more, so nothing is lost');
+  } finally {
+    await a.stop();
+    await b.stop();
+    await h.teardown();
+  }
+});
+
 test('gossip broker: the libp2p record is validated; its topic list is optional and bounded', () => {
   const base = { i: '12D3KooWabc', a: ['/ip4/127.0.0.1/tcp/1'] };
   assert.deepEqual(decodeLibp2p(base), base, 'an older record without t');
