@@ -56,10 +56,8 @@ interface Known {
 export class GossipPeers {
   private readonly o: GossipPeersOptions;
   private readonly known = new Map<string, Known>();
-  /** Gossip topic → peer ids whose record lists it (the records' `t`). */
+  /** Gossip topic → peer ids whose record lists it (the known records' `t`). */
   private readonly byTopic = new Map<string, Set<string>>();
-  /** Peer id → the gossip topics its record lists (non-empty lists only). */
-  private readonly topicsOf = new Map<string, readonly string[]>();
   private unsubscribe: (() => void) | undefined;
   private timer: TimerHandle | undefined;
   private stopped = false;
@@ -80,17 +78,17 @@ export class GossipPeers {
     this.o.clock.clearTimeout(this.timer);
     this.known.clear();
     this.byTopic.clear();
-    this.topicsOf.clear();
   }
 
   /** Peer ids whose membership record lists `gossipTopic`: subscribers as far as SWIM knows, perhaps before gossipsub does. */
-  recordSubscribers(gossipTopic: string): Iterable<string> {
-    return this.byTopic.get(gossipTopic) ?? [];
+  recordSubscribers(gossipTopic: string): ReadonlySet<string> {
+    return this.byTopic.get(gossipTopic) ?? NONE;
   }
 
-  /** Whether the membership record of `peerId` lists any gossip topic. */
+  /** Whether the membership record of `peerId` lists any gossip topic (a scan of the topics: called only for peers being waited for). */
   listsTopics(peerId: string): boolean {
-    return this.topicsOf.has(peerId);
+    for (const peers of this.byTopic.values()) if (peers.has(peerId)) return true;
+    return false;
   }
 
   /** Members currently connected over libp2p. */
@@ -116,7 +114,7 @@ export class GossipPeers {
     const k = this.known.get(memberId);
     this.known.delete(memberId);
     if (k === undefined) return;
-    this.index(k.rec.i, []);
+    this.index(k.rec, false);
     this.o.node.hangUp(k.peer).catch((err: unknown) => this.o.logger.debug('hang up failed', { member: memberId, error: String(err) }));
   }
 
@@ -137,29 +135,23 @@ export class GossipPeers {
     }
     if (peer.equals(this.o.node.peerId)) return;
     const old = this.known.get(m.id);
-    if (old !== undefined && old.rec.i !== rec.i) this.index(old.rec.i, []); // a new identity (restart without dataDir)
+    if (old !== undefined) this.index(old.rec, false);
     const k: Known = { rec, peer, dialing: old?.dialing ?? false };
     this.known.set(m.id, k);
-    this.index(rec.i, rec.t ?? []);
+    this.index(rec, true);
     this.ensure(k);
   }
 
-  /** Makes byTopic and topicsOf say that `peerId`'s record lists exactly `topics`. */
-  private index(peerId: string, topics: readonly string[]): void {
-    for (const t of this.topicsOf.get(peerId) ?? []) {
-      const set = this.byTopic.get(t);
-      set?.delete(peerId);
-      if (set?.size === 0) this.byTopic.delete(t);
-    }
-    if (topics.length === 0) {
-      this.topicsOf.delete(peerId);
-      return;
-    }
-    this.topicsOf.set(peerId, topics);
-    for (const t of topics) {
-      const set = this.byTopic.get(t);
-      if (set === undefined) this.byTopic.set(t, new Set([peerId]));
-      else set.add(peerId);
+  /** Adds a record's topics to byTopic, or takes them out. */
+  private index(rec: WireLibp2p, add: boolean): void {
+    for (const t of rec.t ?? []) {
+      let peers = this.byTopic.get(t);
+      if (add) {
+        if (peers === undefined) this.byTopic.set(t, (peers = new Set()));
+        peers.add(rec.i);
+      } else if (peers?.delete(rec.i) && peers.size === 0) {
+        this.byTopic.delete(t);
+      }
     }
   }
 
@@ -190,3 +182,5 @@ export class GossipPeers {
     }
   }
 }
+
+const NONE: ReadonlySet<string> = new Set();

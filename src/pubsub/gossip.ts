@@ -14,7 +14,7 @@ import { GOSSIP_WILDCARD_TOPIC, decodeEnvelope, encodeEnvelope, gossipTopicOf, p
 import { createGossipNode, multiaddrParser, peerIdParser, type GossipNode } from './gossip-node.ts';
 import type { WireFallback } from './gossip-wire.ts';
 import { canSendTo, knownSubscriber, subscriberIds } from './gossip-view.ts';
-import { GossipPeers, LIBP2P_KEY, MAX_RECORD_TOPICS, decodeLibp2p } from './gossip-peers.ts';
+import { GossipPeers, LIBP2P_KEY, MAX_RECORD_TOPICS } from './gossip-peers.ts';
 import type { Held } from './outbox.ts';
 import { GOSSIP_BROKER_DEFAULTS, gossipSchema, lanGossipsubOptions, type GossipBrokerConfig, type GossipBrokerOptions } from './gossip-config.ts';
 import { PeerCore } from './peer-core.ts';
@@ -110,24 +110,17 @@ export class GossipBroker implements Broker {
   }
 
   /**
-   * Members whose record says they listen on the gossip topic that carries
-   * `topic` (or on `mm/*`) but whom gossipsub does not yet know as such
-   * subscribers, or cannot send to yet: a publish now would miss them.
-   * Empty = ready. For publishers that start just to publish (the CLI).
+   * Subscribers a publish to `topic` would miss now (missingOn, on the
+   * topic's gossip topic and, unless it starts with `$`, on `mm/*`). Empty =
+   * ready. For publishers that start just to publish (the CLI).
    */
   missingSubscribers(topic: string): string[] {
     const pubsub = this.node?.services.pubsub;
-    if (pubsub === undefined) return [];
-    const carriers = [gossipTopicOf(topic.split('.')), GOSSIP_WILDCARD_TOPIC];
+    const peers = this.peers;
+    if (pubsub === undefined || peers === undefined) return [];
     const canSend = canSendTo(pubsub, (w) => this.wireFallback(w));
-    const known = new Map(carriers.map((t) => [t, new Set([...subscriberIds(pubsub, t)].filter(canSend))]));
-    const missing: string[] = [];
-    for (const m of this.o.membership.members()) {
-      const rec = m.id === this.o.membership.local().id ? undefined : decodeLibp2p(m.data[LIBP2P_KEY]);
-      if (rec?.t === undefined) continue;
-      if (carriers.some((t) => rec.t!.includes(t) && !known.get(t)!.has(rec.i))) missing.push(m.id);
-    }
-    return missing;
+    const carriers = [gossipTopicOf(topic.split('.')), ...(topic.startsWith('$') ? [] : [GOSSIP_WILDCARD_TOPIC])];
+    return [...new Set(carriers.flatMap((t) => missingOn(pubsub, peers, canSend, t)))];
   }
 
   /** Resolves once what was published so far has been handed to the peers' streams (a publisher about to stop waits for it). */
@@ -281,25 +274,25 @@ export class GossipBroker implements Broker {
     this.o.membership.setLocal(LIBP2P_KEY, { i: node.peerId.toString(), a: node.getMultiaddrs().map((a) => a.toString()), t });
   }
 
-  /** Whether gossipsub knows a peer subscribed to the gossip topic, or to mm/* (never matched by `$` topics). */
+  /** Whether a peer subscribes to the gossip topic, or to mm/* (never matched by `$` topics). */
   private remoteSubscribers(gossipTopic: string, topic: string): boolean {
-    const pubsub = this.node?.services.pubsub;
-    if (pubsub === undefined) return false;
-    const any = (t: string): boolean => subscriberIds(pubsub, t).size > 0 || hasAny(this.peers?.recordSubscribers(t) ?? []);
-    return any(gossipTopic) || (!topic.startsWith('$') && any(GOSSIP_WILDCARD_TOPIC));
+    return this.hasSubscribers(gossipTopic) || (!topic.startsWith('$') && this.hasSubscribers(GOSSIP_WILDCARD_TOPIC));
   }
 
   private enqueue(gossipTopic: string, p: Held): void {
     this.append(gossipTopic, p);
     // Subscribers whose pattern starts with a wildcard listen on mm/*; `$` topics never match those.
-    const pubsub = this.node?.services.pubsub;
-    if (pubsub !== undefined && !p.topic.startsWith('$')
-      && (subscriberIds(pubsub, GOSSIP_WILDCARD_TOPIC).size > 0 || hasAny(this.peers?.recordSubscribers(GOSSIP_WILDCARD_TOPIC) ?? []))) {
-      this.append(GOSSIP_WILDCARD_TOPIC, p);
-    }
+    if (!p.topic.startsWith('$') && this.hasSubscribers(GOSSIP_WILDCARD_TOPIC)) this.append(GOSSIP_WILDCARD_TOPIC, p);
     if (this.scheduled) return;
     this.scheduled = true;
     this.detached(() => process.nextTick(() => this.flush()));
+  }
+
+  /** Whether gossipsub, or a membership record, knows a peer subscribed to `gossipTopic`. */
+  private hasSubscribers(gossipTopic: string): boolean {
+    const pubsub = this.node?.services.pubsub;
+    if (pubsub === undefined) return false;
+    return subscriberIds(pubsub, gossipTopic).size > 0 || (this.peers?.recordSubscribers(gossipTopic).size ?? 0) > 0;
   }
 
   private append(gossipTopic: string, p: Held): void {
@@ -310,14 +303,9 @@ export class GossipBroker implements Broker {
 
   /**
    * Hands each gossip topic's queue to gossipsub, unless a subscriber of it
-   * cannot be sent to yet and is still worth waiting for (StreamWait): then
-   * that queue stays, in order, and a timer looks again shortly. A
-   * subscriber is one gossipsub knows on the topic and has no outbound
-   * stream to, or one whose membership record lists the topic while
-   * gossipsub has not heard its subscriptions at all (it just joined): so a
-   * subscription gets what is published after its record reached us, as
-   * with the direct broker. Once gossipsub has heard a peer, its view wins
-   * (it is the fresher one after an unsubscribe).
+   * cannot be sent to yet (missingOn) and is still worth waiting for
+   * (StreamWait): then that queue stays, in order, and a timer looks again
+   * shortly.
    */
   private flush(): void {
     this.scheduled = false;
@@ -330,10 +318,7 @@ export class GossipBroker implements Broker {
     const now = this.clock.now();
     let wait = Infinity;
     for (const [topic, msgs] of this.outgoing) {
-      const missing: string[] = [];
-      const subs = subscriberIds(pubsub, topic);
-      for (const id of subs) if (!canSend(id)) missing.push(id);
-      for (const id of peers.recordSubscribers(topic)) if (!subs.has(id) && !knownSubscriber(pubsub, id)) missing.push(id);
+      const missing = missingOn(pubsub, peers, canSend, topic);
       const left = missing.length === 0 ? 0 : this.streamWait.remaining(missing, now);
       if (left > 0 && msgs.length < this.cfg.maxHeldMessages) {
         wait = Math.min(wait, left);
@@ -395,7 +380,18 @@ export class GossipBroker implements Broker {
   }
 }
 
-function hasAny(ids: Iterable<string>): boolean {
-  for (const _ of ids) return true;
-  return false;
+/**
+ * Subscribers of `gossipTopic` that gossipsub would skip now: one it knows
+ * there and has no outbound stream to, or one whose membership record lists
+ * the topic while gossipsub has heard none of its subscriptions (it just
+ * joined). So a subscription gets what is published after its record
+ * reached us, as with the direct broker. Once gossipsub has heard a peer,
+ * its view wins (it is the fresher one after an unsubscribe).
+ */
+function missingOn(pubsub: GossipNode['services']['pubsub'], peers: GossipPeers, canSend: (id: string) => boolean, gossipTopic: string): string[] {
+  const missing: string[] = [];
+  const subs = subscriberIds(pubsub, gossipTopic);
+  for (const id of subs) if (!canSend(id)) missing.push(id);
+  for (const id of peers.recordSubscribers(gossipTopic)) if (!subs.has(id) && !knownSubscriber(pubsub, id)) missing.push(id);
+  return missing;
 }

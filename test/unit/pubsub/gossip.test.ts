@@ -41,15 +41,27 @@ export async function gossipNetwork(n: number, opts: { maxDeliveries: number; qu
   };
 }
 
-brokerCompliance('gossip (3 nodes over libp2p)', { setup: () => gossipNetwork(3, { maxDeliveries: 3 }) });
-brokerCompliance('gossip (1 node)', { setup: () => gossipNetwork(1, { maxDeliveries: 2 }) });
-
-test('gossip broker: patterns starting with a wildcard (mm/*) get each message once, even beside a literal subscription', async () => {
-  const h = await gossipNetwork(2, { maxDeliveries: 3 });
+/** Runs `body` with two started gossip brokers; stops them and the network afterwards, whatever happens. */
+async function withPair(opts: { streamWaitMs?: number },
+  body: (a: GossipBroker, b: GossipBroker, h: Awaited<ReturnType<typeof gossipNetwork>>) => Promise<void>): Promise<void> {
+  const h = await gossipNetwork(2, { maxDeliveries: 3, ...opts });
   const [a, b] = h.brokers as [GossipBroker, GossipBroker];
   try {
     await a.start();
     await b.start();
+    await body(a, b, h);
+  } finally {
+    await a.stop();
+    await b.stop();
+    await h.teardown();
+  }
+}
+
+brokerCompliance('gossip (3 nodes over libp2p)', { setup: () => gossipNetwork(3, { maxDeliveries: 3 }) });
+brokerCompliance('gossip (1 node)', { setup: () => gossipNetwork(1, { maxDeliveries: 2 }) });
+
+test('gossip broker: patterns starting with a wildcard (mm/*) get each message once, even beside a literal subscription', async () => {
+  await withPair({}, async (a, b, h) => {
     const wild: string[] = [];
     const exact: string[] = [];
     await b.subscribe('*.created', (m) => void wild.push(m.topic));
@@ -66,10 +78,7 @@ test('gossip broker: patterns starting with a wildcard (mm/*) get each message o
     await a.publish('$nobody', new Uint8Array([1]));
     assert.equal(a.stats().unmatched, 1);
     assert.equal(a.stats().published, 21);
-  } finally {
-    for (const x of h.brokers) await x.stop();
-    await h.teardown();
-  }
+  });
 });
 
 test('gossip broker: the peer id survives a restart when dataDir is set, and its key file is private', async () => {
@@ -133,11 +142,7 @@ test('gossip broker: peers are dialed from the membership and hung up on when it
 });
 
 test('gossip broker: a member whose broker stopped (record withdrawn, member still alive) is forgotten: a publish does not wait for it', async () => {
-  const h = await gossipNetwork(2, { maxDeliveries: 3 });
-  const [a, b] = h.brokers as [GossipBroker, GossipBroker];
-  try {
-    await a.start();
-    await b.start();
+  await withPair({}, async (a, b, h) => {
     await b.subscribe('news.x', () => {});
     await h.settle();
     await b.stop();
@@ -147,11 +152,7 @@ test('gossip broker: a member whose broker stopped (record withdrawn, member sti
     await new Promise<void>((r) => process.nextTick(r));
     assert.equal(a.stats().envelopesSent, sent0 + 1, 'not held for b');
     assert.equal(a.stats().notSentCopies, 0, 'b is no subscriber any more, so nothing is lost');
-  } finally {
-    await a.stop();
-    await b.stop();
-    await h.teardown();
-  }
+  });
 });
 
 test('gossip broker: the libp2p record is validated; its topic list is optional and bounded', () => {
@@ -174,11 +175,7 @@ function dropOutboundStream(a: GossipBroker, b: GossipBroker): () => void {
 }
 
 test('gossip broker: a publish waits for the outbound stream to a subscriber gossipsub already knows, in order', async () => {
-  const h = await gossipNetwork(2, { maxDeliveries: 3 });
-  const [a, b] = h.brokers as [GossipBroker, GossipBroker];
-  try {
-    await a.start();
-    await b.start();
+  await withPair({}, async (a, b) => {
     const got: number[] = [];
     await b.subscribe('news.x', (m) => void got.push(m.body[0]!));
     await until(() => a.gossipSubscribers('mm/news').length === 1 && a.missingSubscribers('news.x').length === 0, 'a can send to b');
@@ -193,19 +190,11 @@ test('gossip broker: a publish waits for the outbound stream to a subscriber gos
     await until(() => got.length === 2, 'both delivered once the stream is back');
     assert.deepEqual(got, [1, 2]);
     assert.equal(a.stats().notSentCopies, 0);
-  } finally {
-    await a.stop();
-    await b.stop();
-    await h.teardown();
-  }
+  });
 });
 
 test('gossip broker: a subscriber whose stream never comes is given up on after streamWaitMs: copies counted as lost, once', async () => {
-  const h = await gossipNetwork(2, { maxDeliveries: 3, streamWaitMs: 100 });
-  const [a, b] = h.brokers as [GossipBroker, GossipBroker];
-  try {
-    await a.start();
-    await b.start();
+  await withPair({ streamWaitMs: 100 }, async (a, b) => {
     await b.subscribe('news.x', () => {});
     await until(() => a.gossipSubscribers('mm/news').length === 1 && a.missingSubscribers('news.x').length === 0, 'a can send to b');
     const restore = dropOutboundStream(a, b);
@@ -223,11 +212,7 @@ test('gossip broker: a subscriber whose stream never comes is given up on after 
     assert.equal(a.stats().envelopesSent, sent0 + 2, 'no second wait for the same missing stream');
     assert.equal(a.stats().notSentCopies, 2);
     restore();
-  } finally {
-    await a.stop();
-    await b.stop();
-    await h.teardown();
-  }
+  });
 });
 
 /** a's gossipsub set of subscribers of `gossipTopic` (internal; the tests below edit it to stage what gossipsub has heard). */
@@ -236,11 +221,7 @@ function gossipsubTopic(a: GossipBroker, gossipTopic: string): Set<string> {
 }
 
 test('gossip broker: a publish right after a new subscriber\'s record arrived reaches it, though gossipsub had not heard it yet', async (t) => {
-  const h = await gossipNetwork(2, { maxDeliveries: 3 });
-  const [a, b] = h.brokers as [GossipBroker, GossipBroker];
-  try {
-    await a.start();
-    await b.start();
+  await withPair({}, async (a, b) => {
     const got: number[] = [];
     await b.subscribe('news.x', (m) => void got.push(m.body[0]!));
     const bId = b.peerId!;
@@ -266,19 +247,11 @@ test('gossip broker: a publish right after a new subscriber\'s record arrived re
     await a.sent();
     await until(() => got.length === 3, 'delivered once gossipsub knows b');
     assert.deepEqual(got, [1, 2, 3]);
-  } finally {
-    await a.stop();
-    await b.stop();
-    await h.teardown();
-  }
+  });
 });
 
 test('gossip broker: once gossipsub has heard a peer, its view wins over a record that still lists a topic (no wait after an unsubscribe)', async () => {
-  const h = await gossipNetwork(2, { maxDeliveries: 3 });
-  const [a, b] = h.brokers as [GossipBroker, GossipBroker];
-  try {
-    await a.start();
-    await b.start();
+  await withPair({}, async (a, b) => {
     await b.subscribe('news.x', () => {});
     await b.subscribe('sport.y', () => {});
     await until(() => a.gossipSubscribers('mm/news').length === 1 && a.gossipSubscribers('mm/sport').length === 1
@@ -289,9 +262,5 @@ test('gossip broker: once gossipsub has heard a peer, its view wins over a recor
     await a.publish('sport.y', new Uint8Array([1]));
     await new Promise<void>((r) => process.nextTick(r));
     assert.equal(a.stats().envelopesSent, sent0 + 1, 'sent in its own turn, not held for b');
-  } finally {
-    await a.stop();
-    await b.stop();
-    await h.teardown();
-  }
+  });
 });
