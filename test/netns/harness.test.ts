@@ -1,11 +1,15 @@
 // The virtual-LAN harness itself: layout and isolation, TCP/UDP/multicast
-// between hosts, partitions, loss, cleanup. Fails (never skips) with the
-// reason when the machine cannot create network namespaces.
+// between hosts, partitions, loss, cleanup. Where the machine cannot create
+// network namespaces (no root, no `nft`...) every test is skipped with the
+// reason; MICROMESH_REQUIRE_NETNS=1 (set by .ci/run) makes them fail with it.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
 import { JsonLinesProcess } from '../support/json-lines.ts';
-import { VirtualLan, cleanupStale, requireNetns, run, type VirtualHost } from '../support/netns.ts';
+import { VirtualLan, cleanupStale, netnsGate, run, type VirtualHost } from '../support/netns.ts';
+
+/** Skips every test with the reason where virtual LANs cannot run, unless MICROMESH_REQUIRE_NETNS=1. */
+const netns = await netnsGate();
 
 // Plain node (type stripping) starts faster than through tsx; the probe imports only node: modules.
 const PROBE = fileURLToPath(new URL('../support/netprobe.ts', import.meta.url));
@@ -48,7 +52,7 @@ async function udpDelivered(from: VirtualHost, to: VirtualHost[], count: number,
 }
 
 before(async () => {
-  await requireNetns();
+  if (!netns.ready()) return; // skipped here: build nothing
   rootLinksBefore = await rootLinks();
   lan = await VirtualLan.create({ hosts: 4, prefix: PREFIX });
 });
@@ -57,7 +61,7 @@ after(async () => {
   await lan?.destroy();
 });
 
-test('netns harness: hosts get 198.18.0.0/15 addresses, no route out, and the root namespace is untouched', async () => {
+test('netns harness: hosts get 198.18.0.0/15 addresses, no route out, and the root namespace is untouched', netns, async () => {
   assert.deepEqual(lan.hosts.map((h) => h.address), ['198.18.0.1', '198.18.0.2', '198.18.0.3', '198.18.0.4']);
   for (const h of lan.hosts) {
     const links = (await h.exec('ip', ['-o', 'link', 'show'])).stdout;
@@ -75,7 +79,7 @@ test('netns harness: hosts get 198.18.0.0/15 addresses, no route out, and the ro
   assert.deepEqual(await rootLinks(), rootLinksBefore, 'no interface may appear in the root namespace');
 });
 
-test('netns harness: TCP, UDP and multicast cross the LAN', async () => {
+test('netns harness: TCP, UDP and multicast cross the LAN', netns, async () => {
   const server = startProbe(lan.host(0), ['tcp-server', '7000']);
   await server.waitFor((m) => m.listening === 7000, 10_000, 'listening');
   for (const h of lan.hosts.slice(1)) assert.equal(await tcpReaches(h, lan.host(0), 7000), true, `${h.name} → h0 over TCP`);
@@ -84,7 +88,7 @@ test('netns harness: TCP, UDP and multicast cross the LAN', async () => {
   server.child.kill();
 });
 
-test('netns harness: a partition blocks unicast and multicast between groups, heal restores them', async () => {
+test('netns harness: a partition blocks unicast and multicast between groups, heal restores them', netns, async () => {
   const [h0, h1, h2, h3] = lan.hosts as [VirtualHost, VirtualHost, VirtualHost, VirtualHost];
   const servers = [h1, h2].map((h) => startProbe(h, ['tcp-server', '7010']));
   await Promise.all(servers.map((s) => s.waitFor((m) => m.listening === 7010, 10_000, 'listening')));
@@ -101,7 +105,7 @@ test('netns harness: a partition blocks unicast and multicast between groups, he
   for (const s of servers) s.child.kill();
 });
 
-test('netns harness: loss drops about the given share of frames', async () => {
+test('netns harness: loss drops about the given share of frames', netns, async () => {
   const [h0, h1] = lan.hosts as [VirtualHost, VirtualHost];
   assert.deepEqual(await udpDelivered(h0, [h1], 20, 7020), [20], 'warm-up (ARP) without loss');
   await lan.setLoss(h1, 0.3, 'in');
@@ -112,7 +116,7 @@ test('netns harness: loss drops about the given share of frames', async () => {
   assert.deepEqual(await udpDelivered(h0, [h1], 200, 7022), [200], 'loss removed');
 });
 
-test('netns harness: stale namespaces of dead runs are cleaned up, live ones kept', async () => {
+test('netns harness: stale namespaces of dead runs are cleaned up, live ones kept', netns, async () => {
   const dead = await run(process.execPath, ['-e', 'process.stdout.write(String(process.pid))']);
   const stale = `${PREFIX}-${dead.stdout}-0-h0`;
   await run('ip', ['netns', 'add', stale]);
@@ -123,7 +127,7 @@ test('netns harness: stale namespaces of dead runs are cleaned up, live ones kep
   assert.match(names, new RegExp(lan.switchNetns), 'our own LAN survives');
 });
 
-test('netns harness: destroy removes every namespace and kills the processes started in them', async () => {
+test('netns harness: destroy removes every namespace and kills the processes started in them', netns, async () => {
   const extra = await VirtualLan.create({ hosts: [{ lans: [0, 1] }, { lans: [1] }], prefix: PREFIX });
   assert.deepEqual(extra.host(0).interfaces.map((i) => [i.name, i.address]), [['eth0', '198.18.0.1'], ['eth1', '198.18.1.1']]);
   assert.equal(extra.host(1).address, '198.18.1.2');

@@ -6,7 +6,10 @@ import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
 import type { LocalAnnouncement, MdnsConfig } from '../../src/mdns/index.ts';
 import { JsonLinesProcess, type Message } from '../support/json-lines.ts';
-import { VirtualLan, requireNetns, type VirtualHost } from '../support/netns.ts';
+import { VirtualLan, netnsGate, type VirtualHost } from '../support/netns.ts';
+
+/** Skips every test with the reason where virtual LANs cannot run, unless MICROMESH_REQUIRE_NETNS=1. */
+const netns = await netnsGate();
 
 const PEER = fileURLToPath(new URL('./fixtures/mdns-peer.ts', import.meta.url));
 const WAIT_MS = 10_000;
@@ -53,7 +56,7 @@ async function stats(p: JsonLinesProcess): Promise<Record<string, number>> {
 }
 
 before(async () => {
-  await requireNetns();
+  if (!netns.ready()) return; // skipped here: build nothing
   lan = await VirtualLan.create({ hosts: 4, prefix: 'mmmdns' });
 });
 
@@ -62,7 +65,7 @@ after(async () => {
   await lan?.destroy();
 });
 
-test('mdns on a LAN: two hosts discover each other by mDNS alone, with addresses filled from the interface', async () => {
+test('mdns on a LAN: two hosts discover each other by mDNS alone, with addresses filled from the interface', netns, async () => {
   const [h0, h1] = lan.hosts as VirtualHost[];
   const a = startPeer(h0!, { serviceType: '_mmt1._udp.local' });
   const b = startPeer(h1!, { serviceType: '_mmt1._udp.local', announce: { meta: { zone: 'z1' } } });
@@ -79,7 +82,7 @@ test('mdns on a LAN: two hosts discover each other by mDNS alone, with addresses
   await Promise.all([stop(a), stop(b)]);
 });
 
-test('mdns on a LAN: a host that was unreachable when it started is found by the periodic browse once reachable', async () => {
+test('mdns on a LAN: a host that was unreachable when it started is found by the periodic browse once reachable', netns, async () => {
   const [h0, h1, h2] = lan.hosts as VirtualHost[];
   await lan.partition([[h0!, h1!], [h2!]]);
   const a = startPeer(h0!, { serviceType: '_mmt2._udp.local' });
@@ -108,7 +111,7 @@ test('mdns on a LAN: a host that was unreachable when it started is found by the
   await Promise.all([a, b, late].map(stop));
 });
 
-test('mdns on a LAN: a node of another cluster is never reported', async () => {
+test('mdns on a LAN: a node of another cluster is never reported', netns, async () => {
   const [h0, h1, h2] = lan.hosts as VirtualHost[];
   const a = startPeer(h0!, { serviceType: '_mmt3._udp.local', cluster: 'blue' });
   const other = startPeer(h1!, { serviceType: '_mmt3._udp.local', cluster: 'red' });
@@ -125,7 +128,7 @@ test('mdns on a LAN: a node of another cluster is never reported', async () => {
   await Promise.all([a, other, c].map(stop));
 });
 
-test('mdns on a LAN: stop says goodbye and peers drop the node at once; a killed node expires by TTL', async () => {
+test('mdns on a LAN: stop says goodbye and peers drop the node at once; a killed node expires by TTL', netns, async () => {
   const [h0, h1, h2] = lan.hosts as VirtualHost[];
   const a = startPeer(h0!, { serviceType: '_mmt4._udp.local' });
   const b = startPeer(h1!, { serviceType: '_mmt4._udp.local' });
@@ -148,7 +151,7 @@ test('mdns on a LAN: stop says goodbye and peers drop the node at once; a killed
   await stop(a);
 });
 
-test('mdns on a LAN: sockets bound to chosen interfaces hear only their own LANs', async () => {
+test('mdns on a LAN: sockets bound to chosen interfaces hear only their own LANs', netns, async () => {
   // h0 is on LANs 0 and 1; h1 only on 0, h2 only on 1.
   const multi = await VirtualLan.create({ hosts: [{ lans: [0, 1] }, { lans: [0] }, { lans: [1] }], prefix: 'mmmdns' });
   try {
@@ -178,7 +181,7 @@ test('mdns on a LAN: sockets bound to chosen interfaces hear only their own LANs
   }
 });
 
-test('mdns on a LAN: start fails with MDNS_UNAVAILABLE when multicast cannot work', async () => {
+test('mdns on a LAN: start fails with MDNS_UNAVAILABLE when multicast cannot work', netns, async () => {
   const h3 = lan.host(3);
   const unknown = startPeer(h3, { serviceType: '_mmt6._udp.local', config: { interfaces: ['10.99.0.1'] } });
   const e1 = await started(unknown);

@@ -13,7 +13,7 @@
  * and ARP included.
  *
  * Needs root, `ip` (iproute2) and `nft` (nftables); `netnsSupport()` says
- * why not when they are missing.
+ * why not when they are missing, and `netnsGate()` skips or fails on it.
  */
 import { execFile, execFileSync, spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -87,10 +87,38 @@ export async function netnsSupport(): Promise<NetnsSupport> {
   }
 }
 
-/** Throws with the reason when virtual LANs cannot run here; tests call it first so they fail loudly, never skip. */
-export async function requireNetns(): Promise<void> {
+/** Set to 1 (CI does) to make the netns tests fail, never skip, where virtual LANs cannot run. */
+export const REQUIRE_NETNS_ENV = 'MICROMESH_REQUIRE_NETNS';
+
+/** Whether a file's netns tests run; pass it as each test's options. */
+export interface NetnsGate {
+  /** node:test's `skip`: the one-line reason when they cannot run here and are not required, else false. */
+  readonly skip: string | false;
+  /**
+   * Call first in `before` (root hooks run even when every test is skipped):
+   * false when skipped (build nothing), true when the LAN can be built;
+   * throws the reason when required but impossible, failing every test.
+   */
+  ready(): boolean;
+}
+
+/**
+ * The one gate of the netns tests: a machine without root, namespaces or nft
+ * skips them with the reason, unless MICROMESH_REQUIRE_NETNS=1 makes them
+ * fail with it. Top-level `await` it, as `skip` must be known when tests register.
+ */
+export async function netnsGate(env: NodeJS.ProcessEnv = process.env): Promise<NetnsGate> {
   const s = await netnsSupport();
-  if (!s.ok) throw new Error(`this test needs network namespaces: ${s.reason}`);
+  if (s.ok) return { skip: false, ready: () => true };
+  const reason = (s.reason ?? 'unknown').replace(/\s+/g, ' ').trim(); // nft/ip stderr may span lines; skip reasons must not
+  const required = (env[REQUIRE_NETNS_ENV] ?? '') !== '' && env[REQUIRE_NETNS_ENV] !== '0';
+  if (!required) return { skip: reason, ready: () => false };
+  return {
+    skip: false,
+    ready: () => {
+      throw new Error(`${REQUIRE_NETNS_ENV}=${env[REQUIRE_NETNS_ENV]} but this machine cannot run virtual LANs: ${reason}`);
+    },
+  };
 }
 
 // ---- process-wide cleanup registry
