@@ -1,7 +1,7 @@
 // The systems the pubsub benchmark compares, behind one small interface.
 import { SystemClock } from '../../src/clock/system.ts';
 import { DirectBroker } from '../../src/pubsub/direct.ts';
-import { GossipBroker } from '../../src/pubsub/gossip.ts';
+import { GossipBroker } from '../../src/pubsub/gossip/broker.ts';
 import type { Broker } from '../../src/pubsub/types.ts';
 import { TcpTransport } from '../../src/transport/tcp.ts';
 import { RemoteMembership } from '../../test/pubsub/remote-membership.ts';

@@ -10,9 +10,9 @@ import { JsonCodec } from '../../src/codec/json.ts';
 import { MeshError } from '../../src/errors/index.ts';
 import { StaticMembership } from '../../src/membership/static.ts';
 import { DirectBroker } from '../../src/pubsub/direct.ts';
-import { GossipBroker } from '../../src/pubsub/gossip.ts';
-import { LIBP2P_KEY, decodeLibp2p } from '../../src/pubsub/gossip-peers.ts';
-import { SUBS_KEY } from '../../src/pubsub/subs-record.ts';
+import { GossipBroker } from '../../src/pubsub/gossip/broker.ts';
+import { LIBP2P_KEY, SUBS_KEY } from '../../src/membership/keys.ts';
+import { decodeLibp2p } from '../../src/pubsub/gossip/peers.ts';
 import type { MeshFlags } from './options.ts';
 
 export interface Connected {

@@ -1,17 +1,20 @@
 import { Encoder } from 'cbor-x';
 import { MeshError } from '../errors/index.ts';
 import type { Logger } from '../log/types.ts';
-import type { Client, Server } from '../rpc/types.ts';
 import type { Member, SwimEvent, SwimNode } from '../swim/types.ts';
 import { withEntry } from './record.ts';
 import type { MemberView, Membership, MembershipEvent, MembershipListener, RecordData } from './types.ts';
 
+/** Asks the node at `address` for its whole record; resolves with what it answered (validated here). */
+export type RecordFetch = (address: string, opts: { timeoutMs: number }) => Promise<unknown>;
+
 export interface SwimMembershipOptions {
   swim: SwimNode;
-  /** Fetches records too large to ride in SWIM metadata, over the RPC connections. */
-  client: Client;
-  /** Serves this node's record to such fetches (a `$mesh` endpoint). */
-  server: Server;
+  /**
+   * Fetches a record too large to ride in SWIM metadata from the address its
+   * digest names (the mesh does it over RPC, and serves ours the same way).
+   */
+  fetchRecord: RecordFetch;
   /** This node's RPC address, where peers fetch its record. */
   rpcAddress: string;
   logger: Logger;
@@ -82,7 +85,6 @@ export class SwimMembership implements Membership {
     this.localId = o.swim.id;
     this.maxRecordBytes = o.maxRecordBytes ?? 1 << 20;
     this.record = { id: this.localId, version: 1, data: {} };
-    o.server.handleInternal('Membership', { Record: () => ({ id: this.localId, version: this.record.version, data: this.record.data }) });
     this.unsubscribe = o.swim.on('*', (ev) => this.onSwim(ev));
     this.publish();
     for (const m of o.swim.members()) if (!m.isSelf && (m.state === 'alive' || m.state === 'suspect')) this.upsert(m);
@@ -175,12 +177,12 @@ export class SwimMembership implements Membership {
 
   private async fetch(id: string, digest: Digest): Promise<void> {
     try {
-      const r = await this.o.client.call<{ id: string; version: number; data: RecordData }>('$mesh', 'Membership.Record', {}, {
-        address: digest.r, timeoutMs: this.o.fetchTimeoutMs ?? 2000, retries: 1,
-      });
+      const r = await this.o.fetchRecord(digest.r, { timeoutMs: this.o.fetchTimeoutMs ?? 2000 }) as Partial<MemberView> | null;
       const k = this.known.get(id);
-      if (k === undefined || this.closed || r.id !== id || typeof r.version !== 'number' || r.version <= k.view.version) return;
-      k.view = { id, version: r.version, data: r.data ?? {} };
+      if (k === undefined || this.closed || r === null || typeof r !== 'object' || r.id !== id || typeof r.version !== 'number' || r.version <= k.view.version) return;
+      const data = r.data === undefined || r.data === null ? {} : r.data;
+      if (typeof data !== 'object') return;
+      k.view = { id, version: r.version, data };
       const m = this.o.swim.member(id);
       if (m !== undefined && (m.state === 'alive' || m.state === 'suspect')) this.announce(k);
     } catch (err) {

@@ -3,18 +3,17 @@ import { MeshError } from '../errors/index.ts';
 import { Lifecycle } from '../lifecycle/lifecycle.ts';
 import type { Logger } from '../log/types.ts';
 import { SwimMembership } from '../membership/swim.ts';
+import { RPC_KEY } from '../membership/keys.ts';
 import type { Membership } from '../membership/types.ts';
 import type { DiscoveredPeer, Discovery } from '../mdns/types.ts';
 import type { MeshRegistry } from '../registry/mesh.ts';
 import type { Client, Server } from '../rpc/types.ts';
 import type { SwimEvent, SwimNode } from '../swim/types.ts';
+import { fetchRecordsOver, serveRecord } from './records.ts';
 import type { Mesh } from './types.ts';
 
 /** Version of micromesh's wire protocols (SWIM, RPC), announced over mDNS. */
 export const PROTOCOL_VERSION = 1;
-
-/** The membership record key holding the node's RPC address. */
-export const RPC_KEY = 'rpc';
 
 export interface MeshNodeParts {
   swim: SwimNode;
@@ -72,7 +71,8 @@ export class MeshNode implements Mesh {
     return this.lifecycle.start(async () => {
       const { swim, discovery, logger } = this.p;
       await swim.start(opts);
-      const membership = new SwimMembership({ swim, client: rpc.client, server: rpc.server, rpcAddress: rpc.address, logger });
+      const membership = new SwimMembership({ swim, fetchRecord: fetchRecordsOver(rpc.client), rpcAddress: rpc.address, logger });
+      serveRecord(rpc.server, membership);
       this.membership = membership;
       membership.setLocal(RPC_KEY, rpc.address);
       this.registry.attach(membership);

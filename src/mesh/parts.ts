@@ -2,7 +2,7 @@ import type { Clock, Random } from '../clock/types.ts';
 import { MeshError } from '../errors/index.ts';
 import type { Logger } from '../log/types.ts';
 import { DirectBroker } from '../pubsub/direct.ts';
-import { GossipBroker } from '../pubsub/gossip.ts';
+import { GossipBroker } from '../pubsub/gossip/broker.ts';
 import { MemoryBroker } from '../pubsub/memory.ts';
 import type { Broker } from '../pubsub/types.ts';
 import type { ClientMiddleware } from '../rpc/types.ts';

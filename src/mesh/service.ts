@@ -1,6 +1,7 @@
 import { SystemClock, SystemRandom } from '../clock/system.ts';
 import type { TimerHandle } from '../clock/types.ts';
 import { defaultCodecs } from '../codec/codecs.ts';
+import type { Codecs } from '../codec/types.ts';
 import { MeshError } from '../errors/index.ts';
 import { Lifecycle } from '../lifecycle/lifecycle.ts';
 import { createLogger } from '../log/pino.ts';
@@ -8,20 +9,21 @@ import { formatHostPort, parseHostPort } from '../net/address.ts';
 import { isUnspecified, primaryIPv4 } from '../net/interfaces.ts';
 import { MemoryRegistry } from '../registry/memory.ts';
 import type { Service as ServiceRecord } from '../registry/types.ts';
-import { RpcClient } from '../rpc/client.ts';
 import { resolveRpcConfig } from '../rpc/config.ts';
 import { SessionPool } from '../rpc/pool.ts';
 import { CallScope } from '../rpc/scope.ts';
 import { RpcServer } from '../rpc/server.ts';
 import { createRpcStats } from '../rpc/stats.ts';
-import type { MessageHandler, SubscriberOptions } from '../rpc/types.ts';
+import type { MessageHandler, SubscriberOptions } from '../pubsub/types.ts';
 import { DefaultSelector } from '../selector/selector.ts';
 import { TcpTransport } from '../transport/tcp.ts';
 import { buildMesh } from './build.ts';
+import { MeshClient } from './client.ts';
 import { debugHandler } from './health.ts';
 import type { MeshNode } from './node.ts';
 import { noMeshFound, resolveBroker } from './parts.ts';
 import { ReportingSelector } from './selector.ts';
+import { Subscribers } from './subscriptions.ts';
 import type { BrokerParts, Hook, Service, ServiceOptions, ServiceStopOptions } from './types.ts';
 
 /**
@@ -59,13 +61,12 @@ export function createService(options: ServiceOptions): Service {
   const scope = new CallScope();
   const pool = new SessionPool({ transport, clock, logger, config, stats });
   const server = new RpcServer({
-    name: options.name, address, advertise, transport, pool, codecs, clock, logger, stats, scope, config, broker,
-    deferSubscriptions: true,
+    name: options.name, address, advertise, transport, pool, codecs, clock, logger, stats, scope, config,
   });
   for (const mw of options.handlerMiddleware ?? []) server.use(mw);
   const middleware = [...(mesh ? [noMeshFound(mesh.node, meshOptions!)] : []), ...(options.clientMiddleware ?? [])];
-  const client = new RpcClient({ pool, selector, codecs, clock, scope, config, stats, broker, middleware });
-  return new ServiceImpl(options, { id, clock, random, logger, registry, broker, selector, pool, server, client, stats, mesh: mesh?.node });
+  const client = new MeshClient({ pool, selector, codecs, clock, scope, config, stats, middleware }, broker);
+  return new ServiceImpl(options, { id, clock, random, logger, registry, broker, selector, pool, server, client, codecs, stats, mesh: mesh?.node });
 }
 
 type Parts = Pick<Service, 'registry' | 'broker' | 'selector'> & {
@@ -76,7 +77,8 @@ type Parts = Pick<Service, 'registry' | 'broker' | 'selector'> & {
   logger: NonNullable<ServiceOptions['logger']>;
   pool: SessionPool;
   server: RpcServer;
-  client: RpcClient;
+  client: MeshClient;
+  codecs: Codecs;
   stats: ReturnType<typeof createRpcStats>;
 };
 
@@ -84,7 +86,7 @@ class ServiceImpl implements Service {
   readonly name: string;
   readonly version: string;
   readonly id: string;
-  readonly client: RpcClient;
+  readonly client: MeshClient;
   readonly server: RpcServer;
   readonly registry: Service['registry'];
   readonly broker: Service['broker'];
@@ -94,6 +96,7 @@ class ServiceImpl implements Service {
   private readonly p: Parts;
   private startedAt = 0;
   private readonly lifecycle = new Lifecycle();
+  private readonly subscribers = new Subscribers();
   private refresh: TimerHandle | undefined;
 
   constructor(opts: ServiceOptions, parts: Parts) {
@@ -121,7 +124,7 @@ class ServiceImpl implements Service {
   }
 
   subscribe<T = unknown>(topic: string, handler: MessageHandler<T>, opts?: SubscriberOptions): this {
-    this.server.subscribe(topic, handler, opts);
+    this.subscribers.add(topic, handler as MessageHandler, opts);
     return this;
   }
 
@@ -175,7 +178,7 @@ class ServiceImpl implements Service {
     this.startedAt = this.p.clock.now();
     await this.mesh?.start({ client: this.client, server: this.server, address: this.server.address! }, opts);
     await this.broker.start(opts);
-    await this.server.startSubscriptions(opts);
+    await this.subscribers.start(this.broker, this.p.codecs, this.p.logger, opts.signal);
     await this.register(opts.signal);
     this.scheduleRefresh();
     await runHooks(this.opts.afterStart);
@@ -189,6 +192,7 @@ class ServiceImpl implements Service {
     // Deregister first so callers stop choosing us, then drain what is in flight.
     await this.registry.deregister(this.record(), { signal: opts.signal }).catch((err: unknown) =>
       this.p.logger.warn('deregister failed', { error: String(err) }));
+    await this.subscribers.stop();
     await this.server.stop(opts);
     await this.broker.stop();
     // Leave the mesh gracefully: peers drop this node at once instead of suspecting it.

@@ -7,6 +7,7 @@ import { decodeDigest } from '../membership/swim.ts';
 import type { MemberView } from '../membership/types.ts';
 import { servicesOf } from '../registry/mesh.ts';
 import { MemoryRegistry } from '../registry/memory.ts';
+import { INTERNAL_SERVICE, MEMBERSHIP_RECORD } from '../rpc/internal.ts';
 import type { Client } from '../rpc/types.ts';
 import { fetchMembers, type FetchedMember } from '../swim/fetch.ts';
 import type { Transport } from '../transport/types.ts';
@@ -123,7 +124,7 @@ async function readRecords(members: FetchedMember[], o: ReadMeshOptions): Promis
     if (d === undefined) return undefined;
     if (d.d !== undefined) return { id: m.id, version: d.v, data: d.d };
     try {
-      return await o.client.call<MemberView>('$mesh', 'Membership.Record', {}, { address: d.r, timeoutMs: o.timeoutMs ?? 2000, retries: 0 });
+      return await o.client.call<MemberView>(INTERNAL_SERVICE, MEMBERSHIP_RECORD.endpoint, {}, { address: d.r, timeoutMs: o.timeoutMs ?? 2000, retries: 0 });
     } catch (err) {
       o.logger.warn('could not fetch a member record', { member: m.id, address: d.r, error: String(err) });
       return undefined;

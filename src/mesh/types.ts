@@ -6,11 +6,11 @@
 import type { Clock, Random } from '../clock/types.ts';
 import type { Codecs } from '../codec/types.ts';
 import type { Logger } from '../log/types.ts';
-import type { Broker } from '../pubsub/types.ts';
+import type { Broker, MessageHandler, SubscriberOptions } from '../pubsub/types.ts';
 import type { Registry } from '../registry/types.ts';
 import type { RpcConfig } from '../rpc/config.ts';
 import type {
-  Client, ClientMiddleware, HandlerMiddleware, MessageHandler, Metadata, Server, SubscriberOptions,
+  Client, ClientMiddleware, HandlerMiddleware, Metadata, Server,
 } from '../rpc/types.ts';
 import type { Selector } from '../selector/types.ts';
 import type { MdnsConfig } from '../mdns/config.ts';
@@ -145,6 +145,20 @@ export interface ServiceOptions {
   afterStop?: Hook[];
 }
 
+export interface ClientPublishOptions {
+  /** Message metadata (headers); merged over the metadata of an enclosing handler's caller. */
+  metadata?: Metadata;
+  /** Codec of the message. Default: the client's default (CBOR). */
+  contentType?: string;
+  signal?: AbortSignal;
+}
+
+/** A service's client: RPC calls and streams, and publishing through the service's broker (Go Micro's client.Publish). */
+export interface ServiceClient extends Client {
+  /** Publishes through the broker, encoded with the client's codec. */
+  publish(topic: string, message: unknown, opts?: ClientPublishOptions): Promise<void>;
+}
+
 export interface ServiceStopOptions {
   signal?: AbortSignal;
   /** Longest wait for in-flight calls. Default: rpc.drainTimeoutMs. */
@@ -158,7 +172,7 @@ export interface Service {
   readonly id: string;
   /** The RPC address once started. */
   readonly address: string | undefined;
-  readonly client: Client;
+  readonly client: ServiceClient;
   readonly server: Server;
   readonly registry: Registry;
   readonly broker: Broker;

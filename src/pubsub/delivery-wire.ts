@@ -25,11 +25,6 @@ import type { Headers } from './types.ts';
  * carries an id it generated itself, so the prefix goes once per batch.
  */
 
-/** Service and endpoint of the delivery call. */
-export const DELIVER_SERVICE = '$mesh';
-export const DELIVER_HANDLER = 'Broker';
-export const DELIVER_ENDPOINT = `${DELIVER_HANDLER}.Deliver`;
-
 export type WireMessage =
   | [number, string, Headers, Uint8Array]
   | [number, string, Headers, Uint8Array, string, number]

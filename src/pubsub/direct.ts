@@ -5,8 +5,8 @@ import { Lifecycle } from '../lifecycle/lifecycle.ts';
 import type { Logger } from '../log/types.ts';
 import { silentLogger } from '../log/silent.ts';
 import type { Membership } from '../membership/types.ts';
+import { BROKER_DELIVER } from '../rpc/internal.ts';
 import type { Client, Server } from '../rpc/types.ts';
-import { DELIVER_HANDLER } from './delivery-wire.ts';
 import { resolvePeerBrokerConfig, type PeerBrokerConfig } from './peer-config.ts';
 import { PeerCore, type PeerCounter } from './peer-core.ts';
 import { copyBytes, parsePattern, parseTopic } from './topic.ts';
@@ -89,7 +89,7 @@ export class DirectBroker implements Broker {
       clock: clock ?? new SystemClock(), random: random ?? new SystemRandom(),
       logger: (logger ?? silentLogger).child({ component: 'broker', broker: 'direct' }),
     });
-    server.handleInternal(DELIVER_HANDLER, { Deliver: (req: unknown) => this.core.deliver(req) });
+    server.handleInternal(BROKER_DELIVER.handler, { [BROKER_DELIVER.method]: (req: unknown) => this.core.deliver(req) });
   }
 
   start(_opts?: { signal?: AbortSignal }): Promise<void> {

@@ -1,6 +1,8 @@
 export type {
   Headers, BrokerMessage, BrokerHandler, PublishOptions, SubscribeOptions, Subscription, Broker,
+  MessageContext, MessageHandler, SubscriberOptions,
 } from './types.ts';
+export { CONTENT_TYPE_HEADER } from './types.ts';
 export {
   MAX_TOPIC_LENGTH, DEAD_LETTER_PREFIX, DEAD_LETTER_HEADERS,
   parsePattern, parseTopic, tokensMatch, topicMatches, deadLetterTopic, isDeadLetterTopic, messageIds,
@@ -10,7 +12,5 @@ export {
 } from './memory.ts';
 export { DirectBroker, type PeerBrokerOptions, type PeerBrokerStats } from './direct.ts';
 export { PEER_BROKER_DEFAULTS, type PeerBrokerConfig } from './peer-config.ts';
-export { SUBS_KEY } from './subs-record.ts';
-export { GossipBroker } from './gossip.ts';
-export { GOSSIP_BROKER_DEFAULTS, type GossipBrokerOptions, type GossipBrokerConfig } from './gossip-config.ts';
-export { LIBP2P_KEY } from './gossip-peers.ts';
+export { GossipBroker } from './gossip/broker.ts';
+export { GOSSIP_BROKER_DEFAULTS, type GossipBrokerOptions, type GossipBrokerConfig } from './gossip/config.ts';

@@ -2,17 +2,19 @@ import { Encoder } from 'cbor-x';
 import type { Clock, Random } from '../clock/types.ts';
 import { MeshError, toMeshError } from '../errors/index.ts';
 import type { Logger } from '../log/types.ts';
+import { SUBS_KEY } from '../membership/keys.ts';
 import type { MemberView, Membership, MembershipEvent } from '../membership/types.ts';
 import { Counters } from '../metrics/counters.ts';
+import { INTERNAL_SERVICE, BROKER_DELIVER } from '../rpc/internal.ts';
 import type { Client } from '../rpc/types.ts';
 import {
-  DELIVER_ENDPOINT, DELIVER_SERVICE, decodeDeliver, encodeBroadcastMessage, decodeOutcome, encodeOutcome, type DeliverResponse,
+  decodeDeliver, encodeBroadcastMessage, decodeOutcome, encodeOutcome, type DeliverResponse,
 } from './delivery-wire.ts';
 import { LOCAL_COUNTERS, LocalSubs, REFUSED, type Inbound, type Outcome } from './local.ts';
 import { HeldMessage, Outbox, type Held, type QueueEntry } from './outbox.ts';
 import type { PeerBrokerConfig } from './peer-config.ts';
 import { QueueHolder } from './queue-holder.ts';
-import { SUBS_KEY, decodeSubs, encodeSubs, queuesFor, wantsBroadcast, type PeerSubs } from './subs-record.ts';
+import { decodeSubs, encodeSubs, queuesFor, wantsBroadcast, type PeerSubs } from './subs-record.ts';
 import { DEAD_LETTER_HEADERS, TopicCache, deadLetterTopic, isDeadLetterTopic, parseTopic } from './topic.ts';
 import type { Headers } from './types.ts';
 
@@ -93,7 +95,7 @@ export class PeerCore {
       nodeId: this.nodeId, idPrefix: this.idPrefix, maxBatchMessages: c.maxBatchMessages, maxBatchBytes: c.maxBatchBytes,
       maxBatchesInFlight: c.maxBatchesInFlight, deliveryTimeoutMs: c.deliveryTimeoutMs, ackTimeoutMs: c.ackTimeoutMs,
       encode: (p) => encodeBroadcastMessage(p.seq, p.topic, p.headers, p.body),
-      call: (address, req, timeoutMs) => (this.counters.inc('batchesSent'), d.client.call<DeliverResponse>(DELIVER_SERVICE, DELIVER_ENDPOINT, req, {
+      call: (address, req, timeoutMs) => (this.counters.inc('batchesSent'), d.client.call<DeliverResponse>(INTERNAL_SERVICE, BROKER_DELIVER.endpoint, req, {
         address, timeoutMs, retries: 0, contentType: 'application/cbor',
       })),
       broadcastFailed: (node, n, err) => this.broadcastFailed(node, n, err),

@@ -18,9 +18,6 @@ import { MAX_TOPIC_LENGTH, parsePattern, tokensMatch } from './topic.ts';
  * `NO_MEMBER` and the holder tries another node without counting an attempt.
  */
 
-/** Membership record key holding a node's subscriptions. */
-export const SUBS_KEY = 'subs';
-
 export interface WireSubs {
   b?: string[];
   q?: [string, ...string[]][];

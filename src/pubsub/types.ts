@@ -19,6 +19,9 @@
 
 export type Headers = Record<string, string>;
 
+/** Header naming the content type of a published message (`client.publish` sets it, `subscribe` decodes by it). */
+export const CONTENT_TYPE_HEADER = 'content-type';
+
 export interface BrokerMessage {
   /** Unique per publish; redeliveries keep it. */
   id: string;
@@ -64,4 +67,23 @@ export interface Broker {
    * dead letters; subscribe to `$dead-letter.>` for those).
    */
   subscribe(topic: string, handler: BrokerHandler, opts?: SubscribeOptions): Promise<Subscription>;
+}
+
+// ------------------------------------------- decoded messages (Service.subscribe)
+
+/** What a subscriber handler receives besides the decoded message. */
+export interface MessageContext {
+  readonly id: string;
+  readonly topic: string;
+  readonly metadata: Readonly<Headers>;
+  /** 1 on first delivery; higher on queue-group redelivery. */
+  readonly deliveryAttempt: number;
+}
+
+/** A subscriber of decoded messages; throwing counts as a failed delivery (redelivered in a queue group). */
+export type MessageHandler<T = any> = (message: T, ctx: MessageContext) => void | Promise<void>;
+
+export interface SubscriberOptions {
+  /** Queue group: each message goes to one subscriber of the group. */
+  queue?: string;
 }

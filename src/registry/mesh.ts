@@ -1,12 +1,10 @@
 import type { Clock } from '../clock/types.ts';
 import type { Logger } from '../log/types.ts';
+import { SERVICES_KEY } from '../membership/keys.ts';
 import type { MemberView, Membership, MembershipEvent } from '../membership/types.ts';
 import { MemoryRegistry } from './memory.ts';
 import type { Endpoint, Metadata, QueryOptions, RegisterOptions, Registry, Service, WatchOptions, Watcher } from './types.ts';
 import { checkSignal, validateService } from './util.ts';
-
-/** The membership record key under which a node lists the services it runs. */
-export const SERVICES_KEY = 'services';
 
 /**
  * One (service, version, node) as it travels in a membership record. Short

@@ -2,7 +2,6 @@ import { Encoder } from 'cbor-x';
 import type { Clock } from '../clock/types.ts';
 import type { Codec, Codecs } from '../codec/types.ts';
 import { MeshError, toMeshError } from '../errors/index.ts';
-import type { Broker } from '../pubsub/types.ts';
 import type { Node } from '../registry/types.ts';
 import type { Next, Selector } from '../selector/types.ts';
 import { ClientStreamImpl } from './client-stream.ts';
@@ -12,9 +11,8 @@ import type { SessionPool } from './pool.ts';
 import type { CallScope } from './scope.ts';
 import type { Session } from './session.ts';
 import type { RpcStats } from './stats.ts';
-import { CONTENT_TYPE_HEADER } from './subscriber.ts';
 import type {
-  CallHandler, CallOptions, Client, ClientMiddleware, ClientStream, Metadata, OutgoingCall, ClientPublishOptions,
+  CallHandler, CallOptions, Client, ClientMiddleware, ClientStream, Metadata, OutgoingCall,
 } from './types.ts';
 
 export interface RpcClientOptions {
@@ -25,7 +23,6 @@ export interface RpcClientOptions {
   scope: CallScope;
   config: RpcConfig;
   stats: RpcStats;
-  broker?: Broker;
   middleware?: ClientMiddleware[];
 }
 
@@ -51,15 +48,8 @@ export class RpcClient implements Client {
     return this.chain({ kind: 'stream', service, endpoint, request, options: opts }) as Promise<ClientStream<Req, Res>>;
   }
 
-  async publish(topic: string, message: unknown, opts: ClientPublishOptions = {}): Promise<void> {
-    const broker = this.opts.broker;
-    if (broker === undefined) throw new MeshError('NOT_RUNNING', 'publish needs a broker; none is configured', { id: 'micromesh.client' });
-    const codec = this.codec(opts.contentType);
-    const headers = { ...this.opts.scope.current()?.metadata, ...opts.metadata, [CONTENT_TYPE_HEADER]: codec.contentType };
-    await broker.publish(topic, codec.encode(message), { headers, signal: opts.signal });
-  }
-
-  private codec(contentType: string | undefined): Codec {
+  /** The codec of `contentType`, or the default one. */
+  protected codec(contentType: string | undefined): Codec {
     return this.opts.codecs.get(contentType ?? this.opts.codecs.defaultContentType);
   }
 

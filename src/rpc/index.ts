@@ -1,7 +1,8 @@
 export type * from './types.ts';
 export { RpcClient, type RpcClientOptions } from './client.ts';
 export { defaultBackoff } from './unary.ts';
-export { RpcServer, INTERNAL_SERVICE, type RpcServerOptions } from './server.ts';
+export { RpcServer, type RpcServerOptions } from './server.ts';
+export { INTERNAL_SERVICE, MEMBERSHIP_RECORD, BROKER_DELIVER, type InternalEndpoint } from './internal.ts';
 export { SessionPool, type SessionPoolOptions } from './pool.ts';
 export { CallScope } from './scope.ts';
 export { resolveRpcConfig, RPC_DEFAULTS, type RpcConfig } from './config.ts';

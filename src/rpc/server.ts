@@ -2,7 +2,6 @@ import type { Clock } from '../clock/types.ts';
 import type { Codec, Codecs } from '../codec/types.ts';
 import { MeshError, toMeshError } from '../errors/index.ts';
 import type { Logger } from '../log/types.ts';
-import type { Broker, Subscription } from '../pubsub/types.ts';
 import type { Endpoint } from '../registry/types.ts';
 import { Lifecycle } from '../lifecycle/lifecycle.ts';
 import { parseHostPort } from '../net/address.ts';
@@ -10,13 +9,13 @@ import type { Listener, Transport } from '../transport/types.ts';
 import type { RemoteCall, Route } from './calls.ts';
 import type { RpcConfig } from './config.ts';
 import { ServerContext } from './context.ts';
+import { INTERNAL_SERVICE } from './internal.ts';
 import type { SessionPool } from './pool.ts';
 import type { CallScope } from './scope.ts';
 import type { RpcStats } from './stats.ts';
 import { streamResponse, decodeInput, isAsyncIterable } from './server-streams.ts';
-import { subscribeAll, type SubscriberEntry } from './subscriber.ts';
 import type {
-  EndpointInfo, Handler, HandlerMiddleware, MessageHandler, Server, ServerStartOptions, ServerStopOptions, SubscriberOptions,
+  EndpointInfo, Handler, HandlerMiddleware, Server, ServerStartOptions, ServerStopOptions,
 } from './types.ts';
 
 export interface RpcServerOptions {
@@ -34,9 +33,6 @@ export interface RpcServerOptions {
   stats: RpcStats;
   scope: CallScope;
   config: RpcConfig;
-  broker?: Broker;
-  /** Leave subscribing to `startSubscriptions()` (called by the owner once the broker runs). Default false. */
-  deferSubscriptions?: boolean;
 }
 
 interface HandlerEntry {
@@ -44,9 +40,6 @@ interface HandlerEntry {
   info: EndpointInfo;
   streams: boolean;
 }
-
-/** Service name of node-level internal endpoints (e.g. the direct broker's delivery) that every server answers. */
-export const INTERNAL_SERVICE = '$mesh';
 
 /** What a route resolves to, cached on the route (per connection) until handlers change. */
 interface Resolved {
@@ -62,8 +55,6 @@ export class RpcServer implements Server {
   private readonly handlers = new Map<string, HandlerEntry>();
   private readonly internal = new Map<string, HandlerEntry>();
   private readonly middleware: HandlerMiddleware[] = [];
-  private readonly subscribers: SubscriberEntry[] = [];
-  private subscriptions: Subscription[] = [];
   private listener: Listener | undefined;
   private version = 0;
   private readonly lifecycle = new Lifecycle();
@@ -115,10 +106,6 @@ export class RpcServer implements Server {
     this.middleware.push(middleware);
   }
 
-  subscribe<T = unknown>(topic: string, handler: MessageHandler<T>, opts: SubscriberOptions = {}): void {
-    this.subscribers.push({ topic, handler: handler as MessageHandler, queue: opts.queue });
-  }
-
   /** The endpoints this server exposes, for the registry. */
   endpoints(): Endpoint[] {
     return [...this.handlers.values()].map((e) => {
@@ -139,31 +126,15 @@ export class RpcServer implements Server {
   private async doStart(opts: ServerStartOptions): Promise<void> {
     const { transport, pool } = this.opts;
     this.draining = false;
-    if (this.subscribers.length > 0 && this.opts.broker === undefined) {
-      throw new MeshError('INVALID_CONFIG', `server ${this.opts.name}: subscribe() needs a broker`);
-    }
     this.listener = await transport.listen(this.opts.address ?? '127.0.0.1:0', (socket) => pool.adopt(socket), opts);
     pool.advertiseAddress = this.address;
     pool.dispatch = (call) => this.dispatch(call);
     pool.afterDispatch = () => this.opts.scope.leave();
-    if (!this.opts.deferSubscriptions) await this.startSubscriptions(opts);
     this.opts.logger.info('server listening', { service: this.opts.name, address: this.address });
-  }
-
-  /**
-   * Subscribes the registered subscribers on the broker. Runs at start
-   * unless `deferSubscriptions`, for an owner that starts its broker after
-   * the server (the mesh brokers need the server's address first).
-   */
-  async startSubscriptions(opts: ServerStartOptions = {}): Promise<void> {
-    if (this.opts.broker === undefined || this.subscriptions.length > 0) return;
-    this.subscriptions = await subscribeAll(this.opts.broker, this.subscribers, this.opts.codecs, this.opts.logger, opts.signal);
   }
 
   private async doStop(opts: ServerStopOptions): Promise<void> {
     const { pool, clock } = this.opts;
-    await Promise.all(this.subscriptions.map((s) => s.unsubscribe()));
-    this.subscriptions = [];
     this.draining = true;
     await this.listener?.close();
     for (const s of pool.sessionsOpen()) s.goAway('server stopping');

@@ -60,12 +60,6 @@ export type CallHandler = (call: OutgoingCall) => Promise<unknown>;
 /** Client middleware (Go Micro's client wrapper): wraps every call and stream. */
 export type ClientMiddleware = (next: CallHandler) => CallHandler;
 
-export interface ClientPublishOptions {
-  metadata?: Metadata;
-  contentType?: string;
-  signal?: AbortSignal;
-}
-
 export interface Client {
   /** Unary call: `call('greeter', 'Greeter.Hello', {name: 'Ada'})`. */
   call<Res = unknown>(service: string, endpoint: string, request: unknown, opts?: CallOptions): Promise<Res>;
@@ -75,8 +69,6 @@ export interface Client {
    * the handler gets an AsyncIterable (client or bidirectional stream).
    */
   stream<Req = unknown, Res = unknown>(service: string, endpoint: string, request?: Req, opts?: CallOptions): Promise<ClientStream<Req, Res>>;
-  /** Publishes through the broker, encoded with the client's codec. */
-  publish(topic: string, message: unknown, opts?: ClientPublishOptions): Promise<void>;
 }
 
 // ---------------------------------------------------------------- server
@@ -112,22 +104,6 @@ export interface EndpointInfo {
 /** Handler middleware (Go Micro's handler wrapper), applied once per endpoint at registration. */
 export type HandlerMiddleware = (next: Handler, endpoint: EndpointInfo) => Handler;
 
-/** What a subscriber handler receives besides the decoded message. */
-export interface MessageContext {
-  readonly id: string;
-  readonly topic: string;
-  readonly metadata: Readonly<Metadata>;
-  /** 1 on first delivery; higher on queue-group redelivery. */
-  readonly deliveryAttempt: number;
-}
-
-export type MessageHandler<T = any> = (message: T, ctx: MessageContext) => void | Promise<void>;
-
-export interface SubscriberOptions {
-  /** Queue group: each message goes to one subscriber of the group. */
-  queue?: string;
-}
-
 export interface ServerStartOptions {
   signal?: AbortSignal;
 }
@@ -150,7 +126,6 @@ export interface Server {
   handleInternal(name: string, handlers: object): void;
   /** Adds handler middleware; it applies to endpoints registered after it. */
   use(middleware: HandlerMiddleware): void;
-  subscribe<T = unknown>(topic: string, handler: MessageHandler<T>, opts?: SubscriberOptions): void;
   /** Idempotent. */
   start(opts?: ServerStartOptions): Promise<void>;
   /** Stops accepting, drains in-flight calls (bounded), then closes. Idempotent. */

@@ -7,6 +7,7 @@ import type { SwimNode } from '../../../src/swim/types.ts';
 import { UdpNetwork } from '../../../src/transport/udp.ts';
 import { TcpTransport } from '../../../src/transport/tcp.ts';
 import { SwimMembership } from '../../../src/membership/swim.ts';
+import { fetchRecordsOver, serveRecord } from '../../../src/mesh/records.ts';
 import { MeshRegistry } from '../../../src/registry/mesh.ts';
 import { silentLogger } from '../../../src/log/index.ts';
 import { makePeer, type Peer } from '../../support/rpc-peer.ts';
@@ -22,7 +23,8 @@ async function peer(name: string): Promise<MeshPeer> {
     config: { probeIntervalMs: 200, probeTimeoutMs: 100, gossipIntervalMs: 50, pushPullIntervalMs: 2000 },
   });
   await swim.start();
-  const membership = new SwimMembership({ swim, client: rpc.client, server: rpc.server, rpcAddress: rpc.server.address!, logger: silentLogger });
+  const membership = new SwimMembership({ swim, fetchRecord: fetchRecordsOver(rpc.client), rpcAddress: rpc.server.address!, logger: silentLogger });
+  serveRecord(rpc.server, membership);
   return { swim, rpc, membership, registry: new MeshRegistry({ membership }) };
 }
 

@@ -1,12 +1,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { MAX_RECORD_TOPICS, decodeLibp2p } from '../../../src/pubsub/gossip-peers.ts';
+import { MAX_RECORD_TOPICS, decodeLibp2p } from '../../../src/pubsub/gossip/peers.ts';
 import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { KEY_FILE } from '../../../src/pubsub/gossip-node.ts';
+import { KEY_FILE } from '../../../src/pubsub/gossip/node.ts';
 import { MemoryMembershipNetwork } from '../../../src/membership/memory.ts';
-import { GossipBroker } from '../../../src/pubsub/gossip.ts';
+import { GossipBroker } from '../../../src/pubsub/gossip/broker.ts';
 import { brokerCompliance, until } from '../../compliance/broker.ts';
 import { converged, rpcNode, type RpcNode } from './harness.ts';
 
@@ -132,7 +132,7 @@ test('gossip broker: peers are dialed from the membership and hung up on when it
     await until(() => brokers[0]!.stats().libp2pPeers === 1 && brokers[1]!.stats().libp2pPeers === 1, 'the dropped member hung up on');
     await brokers[0]!.publish('t', new Uint8Array([1]));
     await until(() => got.length === 1, 'delivery among the survivors');
-    // gossip-wire.ts's adjustments found the Noise and yamux internals they rely on (fails after an upgrade that moved them).
+    // src/pubsub/gossip/wire.ts's adjustments found the Noise and yamux internals they rely on (fails after an upgrade that moved them).
     for (const b of brokers) assert.equal(b.stats().wireFallbacks, 0);
     assert.equal(brokers[0]!.stats().notSentCopies, 0, 'every subscriber had a stream when we published');
   } finally {

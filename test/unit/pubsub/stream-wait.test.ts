@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { StreamWait } from '../../../src/pubsub/stream-wait.ts';
+import { StreamWait } from '../../../src/pubsub/gossip/stream-wait.ts';
 
 test('stream wait: waits for the youngest missing stream, gives up after waitMs, and starts over after a stream came', () => {
   const w = new StreamWait(1000);

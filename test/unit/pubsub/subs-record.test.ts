@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { Encoder } from 'cbor-x';
 import { decodeSubs, encodeSubs, queuesFor, wantsBroadcast } from '../../../src/pubsub/subs-record.ts';
 import { cborArrayOf, decodeDeliver, decodeOutcome, encodeBroadcastMessage, encodeOutcome } from '../../../src/pubsub/delivery-wire.ts';
-import { decodeEnvelope, encodeEnvelope, envelopeMsgId, gossipTopicOf, prefixBytes } from '../../../src/pubsub/gossip-envelope.ts';
+import { decodeEnvelope, encodeEnvelope, envelopeMsgId, gossipTopicOf, prefixBytes } from '../../../src/pubsub/gossip/envelope.ts';
 
 const cbor = new Encoder({ useRecords: false, mapsAsObjects: true, tagUint8Array: false });
 const size = (v: unknown): number => cbor.encode(v).length;

@@ -1,9 +1,9 @@
 import type { GossipsubOpts } from '@libp2p/gossipsub';
 import { z } from 'zod';
-import { intIn, str } from '../config/validate.ts';
-import type { PeerBrokerOptions } from './direct.ts';
-import { envelopeMsgId } from './gossip-envelope.ts';
-import { peerBrokerSchema, PEER_BROKER_DEFAULTS, type PeerBrokerConfig } from './peer-config.ts';
+import { intIn, str } from '../../config/validate.ts';
+import type { PeerBrokerOptions } from '../direct.ts';
+import { envelopeMsgId } from './envelope.ts';
+import { peerBrokerSchema, PEER_BROKER_DEFAULTS, type PeerBrokerConfig } from '../peer-config.ts';
 
 /** Settings of the gossip broker on top of PeerBrokerConfig (validated like it). */
 export interface GossipBrokerConfig extends PeerBrokerConfig {

@@ -1,26 +1,27 @@
 import { AsyncResource } from 'node:async_hooks';
 import { Encoder } from 'cbor-x';
-import { SystemClock, SystemRandom } from '../clock/system.ts';
-import type { Clock, TimerHandle } from '../clock/types.ts';
-import { parseConfig, definedOnly } from '../config/validate.ts';
-import { MeshError } from '../errors/index.ts';
-import { Lifecycle } from '../lifecycle/lifecycle.ts';
-import type { Logger } from '../log/types.ts';
-import { silentLogger } from '../log/silent.ts';
-import { Counters } from '../metrics/counters.ts';
-import { checkPublish, checkSubscribe, type PeerBrokerStats } from './direct.ts';
-import { DELIVER_HANDLER } from './delivery-wire.ts';
-import { GOSSIP_WILDCARD_TOPIC, decodeEnvelope, encodeEnvelope, gossipTopicOf, prefixBytes } from './gossip-envelope.ts';
-import { createGossipNode, multiaddrParser, peerIdParser, type GossipNode } from './gossip-node.ts';
-import type { WireFallback } from './gossip-wire.ts';
-import { canSendTo, knownSubscriber, subscriberIds } from './gossip-view.ts';
-import { GossipPeers, LIBP2P_KEY, MAX_RECORD_TOPICS } from './gossip-peers.ts';
-import type { Held } from './outbox.ts';
-import { GOSSIP_BROKER_DEFAULTS, gossipSchema, lanGossipsubOptions, type GossipBrokerConfig, type GossipBrokerOptions } from './gossip-config.ts';
-import { PeerCore } from './peer-core.ts';
+import { SystemClock, SystemRandom } from '../../clock/system.ts';
+import type { Clock, TimerHandle } from '../../clock/types.ts';
+import { parseConfig, definedOnly } from '../../config/validate.ts';
+import { MeshError } from '../../errors/index.ts';
+import { Lifecycle } from '../../lifecycle/lifecycle.ts';
+import type { Logger } from '../../log/types.ts';
+import { silentLogger } from '../../log/silent.ts';
+import { Counters } from '../../metrics/counters.ts';
+import { checkPublish, checkSubscribe, type PeerBrokerStats } from '../direct.ts';
+import { LIBP2P_KEY } from '../../membership/keys.ts';
+import { BROKER_DELIVER } from '../../rpc/internal.ts';
+import { GOSSIP_WILDCARD_TOPIC, decodeEnvelope, encodeEnvelope, gossipTopicOf, prefixBytes } from './envelope.ts';
+import { createGossipNode, multiaddrParser, peerIdParser, type GossipNode } from './node.ts';
+import type { WireFallback } from './wire.ts';
+import { canSendTo, knownSubscriber, subscriberIds } from './view.ts';
+import { GossipPeers, MAX_RECORD_TOPICS } from './peers.ts';
+import type { Held } from '../outbox.ts';
+import { GOSSIP_BROKER_DEFAULTS, gossipSchema, lanGossipsubOptions, type GossipBrokerConfig, type GossipBrokerOptions } from './config.ts';
+import { PeerCore } from '../peer-core.ts';
 import { StreamWait } from './stream-wait.ts';
-import { copyBytes } from './topic.ts';
-import type { Broker, BrokerHandler, PublishOptions, SubscribeOptions, Subscription } from './types.ts';
+import { copyBytes } from '../topic.ts';
+import type { Broker, BrokerHandler, PublishOptions, SubscribeOptions, Subscription } from '../types.ts';
 
 
 const GOSSIP_COUNTERS = ['envelopesSent', 'envelopesReceived', 'malformedEnvelopes', 'publishFailures', 'badRecords', 'dialFailures', 'duplicates', 'wireFallbacks', 'notSentCopies'] as const;
@@ -87,7 +88,7 @@ export class GossipBroker implements Broker {
       membership, client, config: this.cfg, directBroadcast: false, onLocalChange: () => this.syncTopics(),
       clock: this.clock, random: random ?? new SystemRandom(), logger: this.log,
     });
-    server.handleInternal(DELIVER_HANDLER, { Deliver: (req: unknown) => this.core.deliver(req) });
+    server.handleInternal(BROKER_DELIVER.handler, { [BROKER_DELIVER.method]: (req: unknown) => this.core.deliver(req) });
   }
 
   /** The libp2p peer id once started. */
@@ -245,7 +246,7 @@ export class GossipBroker implements Broker {
     this.log.warn('gossip copies lost: subscribers gossipsub has no stream to yet (at most once)', { topic, peers, messages });
   }
 
-  /** A gossip-wire.ts adjustment did not apply: slower, still correct; counted, and logged once per kind. */
+  /** A src/pubsub/gossip/wire.ts adjustment did not apply: slower, still correct; counted, and logged once per kind. */
   private wireFallback(what: WireFallback): void {
     this.counters.inc('wireFallbacks');
     if (this.fallbacksLogged.has(what)) return;

@@ -1,10 +1,10 @@
 import type { Encoder } from 'cbor-x';
-import { MeshError } from '../errors/index.ts';
-import type { Held } from './outbox.ts';
-import { parseTopic } from './topic.ts';
-import type { Inbound } from './local.ts';
-import { readSenderBatch } from './batch-reader.ts';
-import { decodeMessageHead, encodeBroadcastMessage, encodeSenderBatch } from './delivery-wire.ts';
+import { MeshError } from '../../errors/index.ts';
+import type { Held } from '../outbox.ts';
+import { parseTopic } from '../topic.ts';
+import type { Inbound } from '../local.ts';
+import { readSenderBatch } from '../batch-reader.ts';
+import { decodeMessageHead, encodeBroadcastMessage, encodeSenderBatch } from '../delivery-wire.ts';
 
 /**
  * The gossip envelope: what one gossipsub message carries (byte layout in

@@ -3,8 +3,8 @@ import { join } from 'node:path';
 import type { PrivateKey } from '@libp2p/interface';
 import type { GossipSub, GossipsubOpts } from '@libp2p/gossipsub';
 import type { Libp2p } from 'libp2p';
-import { MeshError } from '../errors/index.ts';
-import { halfWindowUpdates, lighterNoise, type WireFallback } from './gossip-wire.ts';
+import { MeshError } from '../../errors/index.ts';
+import { halfWindowUpdates, lighterNoise, type WireFallback } from './wire.ts';
 
 /**
  * The libp2p shell of the gossip broker. Every libp2p module is loaded here
@@ -23,7 +23,7 @@ export interface GossipNodeOptions {
   dataDir: string | undefined;
   /** Gossipsub options (merged over gossipsub's defaults). */
   gossipsub: Partial<GossipsubOpts>;
-  /** Called when one of gossip-wire.ts's adjustments could not be applied (a libp2p upgrade changed its internals). */
+  /** Called when one of src/pubsub/gossip/wire.ts's adjustments could not be applied (a libp2p upgrade changed its internals). */
   onWireFallback: (what: WireFallback) => void;
 }
 
@@ -69,7 +69,7 @@ export async function createGossipNode(o: GossipNodeOptions): Promise<GossipNode
     privateKey,
     addresses: { listen: [o.listen] },
     transports: [tcp()],
-    // gossip-wire.ts: one socket write per Noise frame, a Noise reader that does not throw, yamux window updates at half the window.
+    // src/pubsub/gossip/wire.ts: one socket write per Noise frame, a Noise reader that does not throw, yamux window updates at half the window.
     connectionEncrypters: [(components: Parameters<ReturnType<typeof noise>>[0]) => lighterNoise(noise()(components), o.onWireFallback)],
     streamMuxers: [() => halfWindowUpdates(yamux()(), o.onWireFallback)],
     services: {

@@ -1,5 +1,5 @@
 import type { GossipSub } from '@libp2p/gossipsub';
-import type { WireFallback } from './gossip-wire.ts';
+import type { WireFallback } from './wire.ts';
 
 /**
  * Two reads of gossipsub's state that its public API does not offer, or

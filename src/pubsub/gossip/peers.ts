@@ -1,12 +1,12 @@
 import type { Multiaddr } from '@multiformats/multiaddr';
 import type { PeerId } from '@libp2p/interface';
-import type { Clock, TimerHandle } from '../clock/types.ts';
-import type { Logger } from '../log/types.ts';
-import type { MemberView, Membership, MembershipEvent } from '../membership/types.ts';
-import type { GossipNode } from './gossip-node.ts';
+import type { Clock, TimerHandle } from '../../clock/types.ts';
+import type { Logger } from '../../log/types.ts';
+import { LIBP2P_KEY } from '../../membership/keys.ts';
+import type { MemberView, Membership, MembershipEvent } from '../../membership/types.ts';
+import type { GossipNode } from './node.ts';
 
-/** Membership record key holding a node's libp2p identity: `{ i: peer id, a: [multiaddr, ...], t: [gossip topic, ...] }`. */
-export const LIBP2P_KEY = 'libp2p';
+/** The `libp2p` record (LIBP2P_KEY): `{ i: peer id, a: [multiaddr, ...], t: [gossip topic, ...] }`. */
 
 /** Gossip topics a record may list (more are left out of the record, not of gossipsub). */
 export const MAX_RECORD_TOPICS = 64;

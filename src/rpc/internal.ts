@@ -1,0 +1,27 @@
+/**
+ * Node-level endpoints: every server answers them under the reserved
+ * service name `$mesh`, whatever its own name, and none is registered. The
+ * plumbing of other concepts (record fetches, broker delivery) rides the
+ * same connections as application calls. Every internal endpoint is named
+ * here, once; a toolkit part that exposes the mesh (the API gateway) never
+ * exposes this service.
+ */
+
+/** Service name of the internal endpoints. */
+export const INTERNAL_SERVICE = '$mesh';
+
+/** An internal endpoint: the handler name passed to `handleInternal`, its method, and `handler.method`. */
+export interface InternalEndpoint {
+  readonly handler: string;
+  readonly method: string;
+  readonly endpoint: string;
+}
+
+function internal(handler: string, method: string): InternalEndpoint {
+  return { handler, method, endpoint: `${handler}.${method}` };
+}
+
+/** A member's record, fetched when it is too large to ride in SWIM metadata. */
+export const MEMBERSHIP_RECORD = internal('Membership', 'Record');
+/** A batch of pubsub messages from a holder to a subscribing node. */
+export const BROKER_DELIVER = internal('Broker', 'Deliver');
