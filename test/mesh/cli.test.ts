@@ -2,6 +2,7 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
 import { JsonLinesProcess } from '../support/json-lines.ts';
 import { CLI, cli, cliJson } from '../support/cli.ts';
 
@@ -26,6 +27,13 @@ async function until<T>(fn: () => Promise<T>, ok: (v: T) => boolean, what: strin
     await new Promise((r) => setTimeout(r, 200));
   }
 }
+
+test('--version prints the package version', async () => {
+  const { version } = JSON.parse(await readFile(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+  const r = await cli(['--version']);
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(r.stdout.trim(), version);
+});
 
 interface Member { id: string; state: string }
 interface Svc { name: string; nodes: number }

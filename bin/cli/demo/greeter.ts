@@ -1,4 +1,6 @@
-import { badRequest, type HandlerContext } from 'micromesh';
+// The demo service of `micromesh run --demo`: what the README's quick start calls.
+import { badRequest } from '../../../src/errors/index.ts';
+import type { HandlerContext } from '../../../src/rpc/types.ts';
 
 export interface HelloRequest {
   name: string;

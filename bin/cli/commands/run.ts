@@ -1,0 +1,56 @@
+import { Option, type Command } from 'commander';
+import type { SwimConfig, SwimProfile } from '../../../src/swim/config.ts';
+import type { Cli } from '../context.ts';
+import { parseJson, parsePort } from '../options.ts';
+
+interface RunOptions {
+  name?: string;
+  port: number;
+  gossipPort: number;
+  demo?: boolean;
+  profile: SwimProfile;
+  swim?: Partial<SwimConfig>;
+  rejoinMs?: number;
+  mdnsBrowseMs?: number;
+}
+
+/** `micromesh run`: a peer on the mesh until SIGINT/SIGTERM; with --demo it serves the greeter. */
+export function register(program: Command, cli: Cli): void {
+  program.command('run')
+    .description('run a peer; with --demo it serves the greeter (Greeter.Hello, Greeter.Stream)')
+    .option('--name <name>', 'service name (default: greeter with --demo, else micromesh)')
+    .option('--port <port>', 'RPC port', parsePort, 0)
+    .option('--gossip-port <port>', 'SWIM port (UDP and TCP)', parsePort, 0)
+    .option('--demo', 'serve the greeter example')
+    .addOption(new Option('--profile <lan|wan|local>', 'SWIM profile').choices(['lan', 'wan', 'local']).default('lan'))
+    .addOption(new Option('--swim <json>', 'SWIM settings overriding the profile, as JSON').argParser((v) => parseJson(v) as Partial<SwimConfig>).hideHelp())
+    .addOption(new Option('--rejoin-ms <ms>', 're-join seeds and mDNS peers this often').argParser(Number).hideHelp())
+    .addOption(new Option('--mdns-browse-ms <ms>', 'mean time between mDNS browses').argParser(Number).hideHelp())
+    .action(async (o: RunOptions) => {
+      const [{ createService }, demo] = await Promise.all([
+        import('../../../src/mesh/service.ts'),
+        o.demo ? import('../demo/greeter.ts') : undefined,
+      ]);
+      const m = cli.mesh();
+      const host = m.host ?? '0.0.0.0';
+      const mdns = m.mdns === false ? false : { ...m.mdns, ...(o.mdnsBrowseMs ? { browseIntervalMs: o.mdnsBrowseMs } : {}) };
+      const svc = createService({
+        name: o.name ?? (o.demo ? 'greeter' : 'micromesh'),
+        address: `${host}:${o.port}`,
+        logger: await cli.logger(),
+        mesh: {
+          cluster: m.cluster, join: m.seeds, keys: m.keys, mdns, gossipAddress: `${host}:${o.gossipPort}`,
+          profile: o.profile, swim: o.swim, rejoinIntervalMs: o.rejoinMs,
+        },
+      });
+      if (demo) svc.handle('Greeter', new demo.Greeter());
+      await svc.start();
+      const gossip = svc.mesh!.swim.address;
+      console.log(JSON.stringify({ service: svc.name, id: svc.id, address: svc.address, gossip, cluster: m.cluster, mdns: svc.mesh!.mdnsError ? 'unavailable' : m.mdns !== false }));
+      if (!cli.flags().json) {
+        if (svc.mesh!.mdnsError) console.error(`mDNS unavailable here (${svc.mesh!.mdnsError.detail}); peers must --join ${gossip}`);
+        console.error(`try: npx micromesh --join ${gossip} services${o.demo ? `   or   npx micromesh --join ${gossip} call greeter Greeter.Hello '{"name":"Ada"}'` : ''}`);
+      }
+      await svc.run();
+    });
+}
