@@ -2,15 +2,8 @@ import { MeshError } from '../errors/index.ts';
 import { Flag, FrameType } from './frame.ts';
 import { CreditGate, MessageQueue } from './flow.ts';
 import type { Bucket, Expirable } from './deadlines.ts';
-import type { Session } from './session.ts';
-
-/** A decoded route, shared by every request naming it; the server caches its resolved handler in `cache`. */
-export interface Route {
-  service: string;
-  endpoint: string;
-  contentType: string;
-  cache: unknown;
-}
+import type { CallHost } from './call-host.ts';
+import type { Route } from './routes.ts';
 
 function u32(n: number): Uint8Array {
   return new Uint8Array([n >>> 24, (n >>> 16) & 0xff, (n >>> 8) & 0xff, n & 0xff]);
@@ -21,7 +14,7 @@ function readU32(p: Uint8Array): number {
 }
 
 /** Returns read credit to the peer in batches of a quarter window (fewer Credit frames). */
-function creditReturner(session: Session, id: number): (bytes: number) => void {
+function creditReturner(session: CallHost, id: number): (bytes: number) => void {
   let owed = 0;
   const batch = session.opts.config.initialWindowBytes >> 2;
   return (bytes) => {
@@ -42,12 +35,12 @@ abstract class Outgoing {
   dlBucket: Bucket | undefined = undefined;
   dlPrev: Expirable | undefined = undefined;
   dlNext: Expirable | undefined = undefined;
-  readonly session: Session;
+  readonly session: CallHost;
   readonly id: number;
   private signal: AbortSignal | undefined;
   private onAbort: (() => void) | undefined;
 
-  constructor(session: Session, id: number) {
+  constructor(session: CallHost, id: number) {
     this.session = session;
     this.id = id;
   }
@@ -109,7 +102,7 @@ export interface UnarySink {
 export class UnaryCall extends Outgoing {
   sink: UnarySink | undefined;
 
-  constructor(session: Session, id: number, sink: UnarySink) {
+  constructor(session: CallHost, id: number, sink: UnarySink) {
     super(session, id);
     this.sink = sink;
   }
@@ -161,7 +154,7 @@ export class LocalCall extends Outgoing {
   private done = false;
   sentEnd = false;
 
-  constructor(session: Session, id: number) {
+  constructor(session: CallHost, id: number) {
     super(session, id);
     this.preHello = session.peer === undefined;
     this.incoming = new MessageQueue(creditReturner(session, id), () => this.cancel('CANCELLED', 'consumer stopped reading'));
@@ -231,7 +224,7 @@ export class RemoteCall {
   dlBucket: Bucket | undefined = undefined;
   dlPrev: Expirable | undefined = undefined;
   dlNext: Expirable | undefined = undefined;
-  readonly session: Session;
+  readonly session: CallHost;
   readonly id: number;
   readonly route: Route;
   readonly flags: number;
@@ -247,7 +240,7 @@ export class RemoteCall {
   private abortReason: MeshError | undefined;
   finished = false;
 
-  constructor(session: Session, id: number, route: Route, flags: number, timeoutMs: number,
+  constructor(session: CallHost, id: number, route: Route, flags: number, timeoutMs: number,
     metadataBytes: Uint8Array | undefined, body: Uint8Array) {
     this.session = session;
     this.id = id;

@@ -1,28 +1,19 @@
 import { Encoder } from 'cbor-x';
-import type { Clock } from '../clock/types.ts';
 import type { Codec, Codecs } from '../codec/types.ts';
 import { MeshError, toMeshError } from '../errors/index.ts';
 import type { Node } from '../registry/types.ts';
-import type { Next, Selector } from '../selector/types.ts';
+import type { Next } from '../selector/types.ts';
 import { ClientStreamImpl } from './client-stream.ts';
-import { UnaryInvocation, attemptBudget, defaultBackoff } from './unary.ts';
-import type { RpcConfig } from './config.ts';
-import type { SessionPool } from './pool.ts';
+import { UnaryInvocation, attemptBudget, defaultBackoff, type InvocationDeps } from './unary.ts';
 import type { CallScope } from './scope.ts';
 import type { Session } from './session.ts';
-import type { RpcStats } from './stats.ts';
 import type {
   CallHandler, CallOptions, Client, ClientMiddleware, ClientStream, Metadata, OutgoingCall,
 } from './types.ts';
 
-export interface RpcClientOptions {
-  pool: SessionPool;
-  selector: Selector;
+export interface RpcClientOptions extends InvocationDeps {
   codecs: Codecs;
-  clock: Clock;
   scope: CallScope;
-  config: RpcConfig;
-  stats: RpcStats;
   middleware?: ClientMiddleware[];
 }
 

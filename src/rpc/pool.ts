@@ -8,6 +8,16 @@ import type { RpcConfig } from './config.ts';
 import { Session } from './session.ts';
 import type { RpcStats } from './stats.ts';
 
+/** Takes the calls peers open on the pool's connections: the server, while it runs. */
+export interface Dispatcher {
+  /** The address peers may call us at, announced in each connection's Hello. */
+  readonly address: string | undefined;
+  /** A call a peer opened. */
+  dispatch(call: RemoteCall): void;
+  /** The requests of one read are dispatched (the server leaves its call scope). */
+  afterDispatch(): void;
+}
+
 export interface SessionPoolOptions {
   transport: Transport;
   clock: Clock;
@@ -27,12 +37,9 @@ export class SessionPool {
   private readonly dialing = new Map<string, Promise<Session>>();
   private readonly all = new Set<Session>();
   private readonly opts: SessionPoolOptions;
-  /** Our server's address, announced to peers; set by the server once it listens. */
-  advertiseAddress: string | undefined;
-  /** Inbound call handler; set by the server while it runs. */
-  dispatch: ((call: RemoteCall) => void) | undefined;
-  /** Called once the requests of a read are dispatched (the server leaves its call scope); set with `dispatch`. */
-  afterDispatch: (() => void) | undefined;
+  private dispatcher: Dispatcher | undefined;
+  /** Our server's address, announced to the peers of connections opened while it serves. */
+  private advertiseAddress: string | undefined;
   private closed = false;
 
   constructor(opts: SessionPoolOptions) {
@@ -54,6 +61,17 @@ export class SessionPool {
       p.then(clear, clear);
     }
     return signal === undefined ? p : raceAbort(p, signal, address);
+  }
+
+  /** Hands calls peers open to `dispatcher` (the server, once it listens). */
+  serve(dispatcher: Dispatcher): void {
+    this.dispatcher = dispatcher;
+    this.advertiseAddress = dispatcher.address;
+  }
+
+  /** Calls peers open are refused again; the announced address stays for connections still in use. */
+  unserve(dispatcher: Dispatcher): void {
+    if (this.dispatcher === dispatcher) this.dispatcher = undefined;
   }
 
   /** Takes over a socket a peer opened to our server. */
@@ -100,10 +118,10 @@ export class SessionPool {
       stats: this.opts.stats,
       advertiseAddress: this.advertiseAddress,
       onRequest: (call: RemoteCall) => {
-        if (this.dispatch) this.dispatch(call);
+        if (this.dispatcher !== undefined) this.dispatcher.dispatch(call);
         else call.reject(new MeshError('NOT_FOUND', 'this node serves no RPC', { id: 'micromesh.server' }));
       },
-      afterRequests: () => this.afterDispatch?.(),
+      afterRequests: () => this.dispatcher?.afterDispatch(),
       onHello: (s: Session) => this.onHello(s),
       onClose: (s: Session) => this.onClose(s),
     };

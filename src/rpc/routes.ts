@@ -1,5 +1,33 @@
 import type { Encoder } from 'cbor-x';
-import type { Route } from './calls.ts';
+import type { Codec } from '../codec/types.ts';
+import type { MeshError } from '../errors/index.ts';
+import type { EndpointInfo, Handler } from './types.ts';
+
+/** A handler the server exposes, as registered (middleware applied). */
+export interface HandlerEntry {
+  handler: Handler;
+  info: EndpointInfo;
+  /** Whether it is an async generator (streams its response), published in the registry. */
+  streams: boolean;
+}
+
+/** What the server resolved a route to: a handler and its codec, or why the route can't be served. */
+export interface RouteTarget {
+  /** The version of the server's handler table it was resolved against; stale once handlers change. */
+  version: number;
+  entry: HandlerEntry | undefined;
+  codec: Codec | undefined;
+  error: MeshError | undefined;
+}
+
+/** A decoded route, shared by every request naming it on one connection. */
+export interface Route {
+  service: string;
+  endpoint: string;
+  contentType: string;
+  /** The server's resolution, cached here so a request costs no lookup by name. */
+  target: RouteTarget | undefined;
+}
 
 /**
  * The route ids of one connection (docs/PROTOCOL.md "Route"): a (service,
@@ -64,7 +92,7 @@ export class RouteTable {
     try {
       const t = this.cbor.decode(bytes) as unknown;
       if (!Array.isArray(t) || t.length !== 3 || !t.every((s) => typeof s === 'string' && s.length <= 1024)) return undefined;
-      return { service: t[0], endpoint: t[1], contentType: t[2], cache: undefined };
+      return { service: t[0], endpoint: t[1], contentType: t[2], target: undefined };
     } catch {
       return undefined;
     }

@@ -6,16 +6,17 @@ import type { Endpoint } from '../registry/types.ts';
 import { Lifecycle } from '../lifecycle/lifecycle.ts';
 import { parseHostPort } from '../net/address.ts';
 import type { Listener, Transport } from '../transport/types.ts';
-import type { RemoteCall, Route } from './calls.ts';
+import type { RemoteCall } from './calls.ts';
 import type { RpcConfig } from './config.ts';
 import { ServerContext } from './context.ts';
 import { INTERNAL_SERVICE } from './internal.ts';
-import type { SessionPool } from './pool.ts';
+import type { Dispatcher, SessionPool } from './pool.ts';
+import type { HandlerEntry, Route, RouteTarget } from './routes.ts';
 import type { CallScope } from './scope.ts';
 import type { RpcStats } from './stats.ts';
 import { streamResponse, decodeInput, isAsyncIterable } from './server-streams.ts';
 import type {
-  EndpointInfo, Handler, HandlerMiddleware, Server, ServerStartOptions, ServerStopOptions,
+  Handler, HandlerMiddleware, Server, ServerStartOptions, ServerStopOptions,
 } from './types.ts';
 
 export interface RpcServerOptions {
@@ -35,22 +36,8 @@ export interface RpcServerOptions {
   config: RpcConfig;
 }
 
-interface HandlerEntry {
-  handler: Handler;
-  info: EndpointInfo;
-  streams: boolean;
-}
-
-/** What a route resolves to, cached on the route (per connection) until handlers change. */
-interface Resolved {
-  version: number;
-  entry: HandlerEntry | undefined;
-  codec: Codec | undefined;
-  error: MeshError | undefined;
-}
-
 /** Go Micro's server: exposes handler objects as `Name.Method` endpoints over the session pool. */
-export class RpcServer implements Server {
+export class RpcServer implements Server, Dispatcher {
   private readonly opts: RpcServerOptions;
   private readonly handlers = new Map<string, HandlerEntry>();
   private readonly internal = new Map<string, HandlerEntry>();
@@ -127,9 +114,7 @@ export class RpcServer implements Server {
     const { transport, pool } = this.opts;
     this.draining = false;
     this.listener = await transport.listen(this.opts.address ?? '127.0.0.1:0', (socket) => pool.adopt(socket), opts);
-    pool.advertiseAddress = this.address;
-    pool.dispatch = (call) => this.dispatch(call);
-    pool.afterDispatch = () => this.opts.scope.leave();
+    pool.serve(this);
     this.opts.logger.info('server listening', { service: this.opts.name, address: this.address });
   }
 
@@ -146,8 +131,7 @@ export class RpcServer implements Server {
       const err = new MeshError('SERVER_STOPPING', 'server stopped before the call completed', { id: this.opts.name });
       for (const s of pool.sessionsOpen()) for (const call of [...s.remote.values()]) call.reject(err);
     }
-    if (pool.dispatch !== undefined) pool.dispatch = undefined;
-    pool.afterDispatch = undefined;
+    pool.unserve(this);
     this.listener = undefined;
   }
 
@@ -157,10 +141,10 @@ export class RpcServer implements Server {
     return n;
   }
 
-  private resolve(route: Route): Resolved {
-    const cached = route.cache as Resolved | undefined;
+  private resolve(route: Route): RouteTarget {
+    const cached = route.target;
     if (cached !== undefined && cached.version === this.version) return cached;
-    const r: Resolved = { version: this.version, entry: undefined, codec: undefined, error: undefined };
+    const r: RouteTarget = { version: this.version, entry: undefined, codec: undefined, error: undefined };
     const table = route.service === INTERNAL_SERVICE ? this.internal : this.handlers;
     if (table === this.handlers && route.service !== this.opts.name) {
       r.error = new MeshError('NOT_FOUND', `service "${route.service}" is not served here (this is "${this.opts.name}")`, { id: this.opts.name });
@@ -171,11 +155,17 @@ export class RpcServer implements Server {
     } else {
       r.codec = this.opts.codecs.get(route.contentType);
     }
-    route.cache = r;
+    route.target = r;
     return r;
   }
 
-  private dispatch(call: RemoteCall): void {
+  /** Left once the read's requests are dispatched (see dispatch). */
+  afterDispatch(): void {
+    this.opts.scope.leave();
+  }
+
+  /** Runs the handler of a call a peer opened (Dispatcher, called by the pool's sessions). */
+  dispatch(call: RemoteCall): void {
     const { stats, scope } = this.opts;
     if (this.draining) return call.reject(new MeshError('SERVER_STOPPING', 'server is stopping', { id: this.opts.name }));
     const r = this.resolve(call.route);
@@ -198,7 +188,7 @@ export class RpcServer implements Server {
     }
     const ctx = new ServerContext(call, deadline, call.session.cbor);
     let result: unknown;
-    // Left by the session once this read's requests are dispatched (pool.afterDispatch).
+    // Left by the session once this read's requests are dispatched (afterDispatch).
     scope.enter(ctx);
     try {
       result = entry.handler(input, ctx);

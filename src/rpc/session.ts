@@ -4,11 +4,12 @@ import { MeshError, fromWire } from '../errors/index.ts';
 import type { Logger } from '../log/types.ts';
 import type { Socket } from '../transport/types.ts';
 import type { RpcConfig } from './config.ts';
-import { DeadlineWheel, type Expirable } from './deadlines.ts';
+import type { CallHost, Expiring, PeerHello } from './call-host.ts';
+import { DeadlineWheel } from './deadlines.ts';
 import { Flag, FrameParser, FrameType, INLINE_ROUTE } from './frame.ts';
-import { LocalCall, RemoteCall, UnaryCall, type Route, type UnarySink } from './calls.ts';
+import { LocalCall, RemoteCall, UnaryCall, type UnarySink } from './calls.ts';
 import type { RpcStats } from './stats.ts';
-import { RouteTable } from './routes.ts';
+import { RouteTable, type Route } from './routes.ts';
 import { FrameWriter } from './writer.ts';
 
 /** Window a peer is assumed to grant before its Hello arrives (the smallest it may configure). */
@@ -37,24 +38,13 @@ export interface SessionOptions {
   onClose?: (session: Session, err: MeshError | undefined) => void;
 }
 
-interface PeerHello {
-  address?: string;
-  maxFrameBytes: number;
-  windowBytes: number;
-}
-
-/** Timers and deadlines of a session share one wheel; each item knows how to expire. */
-interface Expiring extends Expirable {
-  expire(): void;
-}
-
 
 /**
  * One connection to a peer, multiplexing any number of calls and streams in
  * both directions (docs/PROTOCOL.md "RPC"). It frames and routes bytes;
  * encoding values is the client's and server's business.
  */
-export class Session {
+export class Session implements CallHost {
   readonly socket: Socket;
   readonly opts: SessionOptions;
   readonly writer: FrameWriter;

@@ -1,11 +1,23 @@
 import type { Codec } from '../codec/types.ts';
 import { MeshError, toMeshError } from '../errors/index.ts';
 import type { Node } from '../registry/types.ts';
-import type { Next } from '../selector/types.ts';
-import type { RpcClientOptions } from './client.ts';
+import type { Clock } from '../clock/types.ts';
+import type { Next, Selector } from '../selector/types.ts';
 import type { UnarySink } from './calls.ts';
+import type { RpcConfig } from './config.ts';
+import type { SessionPool } from './pool.ts';
 import type { Session } from './session.ts';
+import type { RpcStats } from './stats.ts';
 import type { CallOptions } from './types.ts';
+
+/** What a call's attempts use of their client. */
+export interface InvocationDeps {
+  pool: SessionPool;
+  selector: Selector;
+  clock: Clock;
+  config: RpcConfig;
+  stats: RpcStats;
+}
 
 /** Default retry delays: the first retry goes at once (to another node), later ones back off. */
 export function defaultBackoff(attempt: number): number {
@@ -30,7 +42,7 @@ export function attemptBudget(timeoutMs: number, deadline: number | undefined, n
  * retry path.
  */
 export class UnaryInvocation implements UnarySink {
-  private readonly c: RpcClientOptions;
+  private readonly c: InvocationDeps;
   private readonly service: string;
   private readonly endpoint: string;
   private readonly o: CallOptions;
@@ -46,7 +58,7 @@ export class UnaryInvocation implements UnarySink {
   private resolve!: (value: unknown) => void;
   private reject!: (err: unknown) => void;
 
-  constructor(c: RpcClientOptions, service: string, endpoint: string, o: CallOptions, codec: Codec, body: Uint8Array,
+  constructor(c: InvocationDeps, service: string, endpoint: string, o: CallOptions, codec: Codec, body: Uint8Array,
     meta: Uint8Array | undefined, deadline: number | undefined) {
     this.c = c;
     this.service = service;

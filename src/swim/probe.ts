@@ -4,7 +4,7 @@ import type { ShellContext } from './shell.ts';
 import type { StreamIO, TcpPingResult } from './streams.ts';
 import type { TimerHandle } from '../clock/types.ts';
 import type { ProbeOutcome } from './types.ts';
-import { LATE_TIMER_TOLERANCE_MS } from './timers.ts';
+import { firedLate } from './late.ts';
 
 /** One probe of one member, from the direct ping to its verdict. */
 interface ProbeRun {
@@ -234,7 +234,7 @@ export class Prober {
    */
   private readInboxFirst(run: ProbeRun, dueMs: number, again: () => void): boolean {
     const sh = this.sh;
-    if (!sh.cfg.stallAwareTimers || run.deferred || sh.clock.now() - dueMs <= LATE_TIMER_TOLERANCE_MS) return false;
+    if (!sh.cfg.stallAwareTimers || run.deferred || !firedLate(sh.clock.now(), dueMs)) return false;
     run.deferred = true;
     sh.counters.inc('lateTimersDeferred');
     run.timer = sh.clock.setTimeout(again, 0);

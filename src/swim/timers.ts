@@ -5,18 +5,7 @@ import type { MemberRecord } from './members.ts';
 import type { PacketIO } from './packets.ts';
 import type { Prober } from './probe.ts';
 import type { ShellContext } from './shell.ts';
-
-/**
- * A timer that fires later than this after its due time means this process
- * was paused (GC, a busy event loop, SIGSTOP). Node runs due timers before it
- * reads sockets, so whatever arrived during the pause is still unread: a
- * verdict taken then may ignore the refutation or the ack that settles it.
- * Such a verdict waits one turn of the event loop (a 0 ms timer runs after
- * the poll phase), once. Timers are normally a millisecond or two late; a
- * pause shorter than this tolerance leaves too little time for anything to
- * arrive unread.
- */
-export const LATE_TIMER_TOLERANCE_MS = 10;
+import { firedLate } from './late.ts';
 
 /**
  * The node's clock-driven work: the probe, gossip and push-pull loops, and
@@ -108,7 +97,7 @@ export class Timers {
       s.graced = true;
       s.deadlineMs = now + sh.cfg.probeTimeoutMs;
       sh.counters.inc('lateSuspicionTimers');
-    } else if (s !== undefined && sh.cfg.stallAwareTimers && !s.inboxRead && now - s.deadlineMs > LATE_TIMER_TOLERANCE_MS) {
+    } else if (s !== undefined && sh.cfg.stallAwareTimers && !s.inboxRead && firedLate(now, s.deadlineMs)) {
       // A shorter pause: the refutation may have arrived during it. Read it first.
       s.inboxRead = true;
       sh.counters.inc('lateTimersDeferred');
