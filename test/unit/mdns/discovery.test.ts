@@ -8,6 +8,7 @@ import { announcementRecords } from '../../../src/mdns/records.ts';
 import { SeededRandom, VirtualClock } from '../../../src/clock/index.ts';
 import { MeshError } from '../../../src/errors/index.ts';
 import { MemoryLan, codec, settle, type FakeSocketOptions } from './memory-lan.ts';
+import { discoveryCompliance } from '../../compliance/discovery.ts';
 
 const ST = '_mmunit._udp.local';
 const FAST: Partial<MdnsConfig> = { serviceType: ST, browseIntervalMs: 800, browseJitter: 0.25, announceTtlS: 3, startupIntervalMs: 250 };
@@ -57,6 +58,40 @@ function world(t: TestContext) {
   t.after(stopAll);
   return { lan, clock, make, run, stopAll };
 }
+
+// The Discovery compliance suite over the memory LAN; a node's packets carry its own source address, so it can be silenced.
+discoveryCompliance('mdns over the memory LAN', {
+  canSilence: true,
+  setup: async () => {
+    const lan = new MemoryLan();
+    const clock = new VirtualClock();
+    const made: MdnsDiscovery[] = [];
+    const sourceOf = new Map<string, string>();
+    const silent = new Set<string>();
+    lan.drop = (from) => silent.has(from);
+    return {
+      make: ({ cluster, announce }) => {
+        const address = `192.0.2.${made.length + 1}`;
+        if (announce !== undefined) sourceOf.set(announce.nodeId, address);
+        const d = new MdnsDiscovery({ cluster, announce, config: FAST, clock, random: new SeededRandom(made.length + 1), createSocket: lan.factory({ address }) });
+        made.push(d);
+        return d;
+      },
+      step: async () => {
+        clock.advance(25);
+        await settle();
+      },
+      silence: (id, on) => void (on ? silent.add(sourceOf.get(id)!) : silent.delete(sourceOf.get(id)!)),
+      teardown: async () => {
+        await Promise.all(made.map((d) => d.stop()));
+      },
+    };
+  },
+  todo: {
+    abortCalls: 'src/mdns/discovery.ts browse()/update() call signal.throwIfAborted(), which throws the signal\'s reason (a DOMException AbortError), '
+      + 'not MeshError CANCELLED as start() does; update() also replaces the announcement before checking the signal, so an aborted update still takes effect',
+  },
+});
 
 const nic = (address: string, netmask = '255.255.255.0'): NetworkInterfaceInfo =>
   ({ address, netmask, family: 'IPv4', mac: '00:00:00:00:00:00', internal: false, cidr: `${address}/24` });
@@ -176,16 +211,14 @@ test('mdns discovery: update() announces at once and peers see the change', asyn
   await rejectsWith(b.d.update({ nodeId: 'b', gossipAddress: '1.1.1.1:1', rpcAddress: '1.1.1.1:1', protocolVersion: 1 }), 'NOT_RUNNING');
 });
 
-test('mdns discovery: other clusters are never reported; a browse-only node finds others but is never found', async (t) => {
+// What is reported is the compliance suite's; this is what goes on the wire.
+test('mdns discovery: a browse-only node sends no announcement and no goodbye; other clusters are counted', async (t) => {
   const w = world(t);
   const a = w.make('a');
   const red = w.make('r', { cluster: 'red' });
   const watcher = w.make('w', { announce: false });
   await Promise.all([a.d.start(), red.d.start(), watcher.d.start()]);
   await w.run(3000);
-  assert.deepEqual(a.events, []);
-  assert.deepEqual(red.events, []);
-  assert.deepEqual(watcher.d.peers().map((p) => p.nodeId), ['a']);
   assert.ok(a.d.stats().otherCluster > 0);
   assert.equal(watcher.d.stats().responsesSent, 0);
   await watcher.d.stop();

@@ -1,34 +1,44 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { MemoryMembershipNetwork } from '../../../src/membership/memory.ts';
-import type { MembershipEvent } from '../../../src/membership/types.ts';
+import { MemoryMembership, MemoryMembershipNetwork } from '../../../src/membership/memory.ts';
+import type { Membership, MembershipEvent } from '../../../src/membership/types.ts';
+import { membershipCompliance } from '../../compliance/membership.ts';
 
 const flush = () => new Promise((r) => setImmediate(r));
 
-test('members see each other join, update and leave, in order, never synchronously, never themselves', async () => {
+// What the compliance suite cannot see through the interface: delivery is
+// never synchronous, ids are unique, and the test seams behave.
+test('delivery is asynchronous; a taken id is a CONFLICT; removing an unknown node is a no-op; reports are recorded', async () => {
   const net = new MemoryMembershipNetwork();
   const a = net.join('a', { rpc: 'h:1' });
   const seen: string[] = [];
-  a.subscribe((e: MembershipEvent) => seen.push(`${e.type}:${e.member.id}:${e.member.version}${e.type === 'leave' ? `:${e.reason}` : ''}`));
+  a.subscribe((e: MembershipEvent) => seen.push(`${e.type}:${e.member.id}:${e.member.version}`));
   const b = net.join('b');
   b.setLocal('subs', ['orders']);
   assert.deepEqual(seen, [], 'delivery is asynchronous');
-  await flush();
-  assert.deepEqual(seen, ['join:b:1', 'update:b:2']);
-  assert.deepEqual(a.member('b')!.data, { subs: ['orders'] });
-  assert.deepEqual(b.members().map((m) => m.id), ['a']);
-  b.setLocal('subs', undefined);
-  b.leave();
   net.remove('nobody', 'dead');
   await flush();
-  assert.deepEqual(seen.slice(2), ['update:b:3', 'leave:b:3:left']);
-  assert.equal(a.members().length, 0);
-  const c = net.join('c');
-  net.remove('c', 'dead');
-  await flush();
-  assert.deepEqual(seen.slice(4), ['join:c:1', 'leave:c:1:dead']);
+  assert.deepEqual(seen, ['join:b:1', 'update:b:2']);
   assert.throws(() => net.join('a'), { code: 'CONFLICT' });
-  a.reportUnreachable('c', true);
-  assert.deepEqual(a.unreachableReports, [{ id: 'c', refused: true }]);
-  void c;
+  a.reportUnreachable('b', true);
+  assert.deepEqual(a.unreachableReports, [{ id: 'b', refused: true }]);
+});
+
+membershipCompliance('memory', {
+  capabilities: { disseminates: true, joins: true, leaves: true, detectsCrash: true },
+  setup: async (specs) => {
+    const net = new MemoryMembershipNetwork();
+    const mine = (m: Membership): MemoryMembership => m as MemoryMembership;
+    return {
+      members: specs.map((s) => net.join(s.id, s.data)),
+      join: async (s) => net.join(s.id, s.data),
+      leave: async (m) => mine(m).leave(),
+      crash: async (m) => net.remove(m.localId, 'dead'),
+      teardown: async () => {},
+    };
+  },
+  todo: {
+    throwing: 'src/membership/memory.ts flush(): a throwing listener escapes as an uncaught exception, '
+      + 'the listeners after it miss the event and the rest of the queue waits for the next delivery',
+  },
 });

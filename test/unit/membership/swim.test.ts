@@ -12,10 +12,13 @@ import { MeshRegistry } from '../../../src/registry/mesh.ts';
 import { silentLogger } from '../../../src/log/index.ts';
 import { makePeer, type Peer } from '../../support/rpc-peer.ts';
 import { registryCompliance } from '../../compliance/registry.ts';
+import { membershipCompliance, type MemberSpec } from '../../compliance/membership.ts';
+import type { Membership } from '../../../src/membership/types.ts';
 
-interface MeshPeer { swim: SwimNode; rpc: Peer; membership: SwimMembership; registry: MeshRegistry }
+interface MemberPeer { swim: SwimNode; rpc: Peer; membership: SwimMembership }
+interface MeshPeer extends MemberPeer { registry: MeshRegistry }
 
-async function peer(name: string): Promise<MeshPeer> {
+async function memberPeer(name: string, maxRecordBytes?: number): Promise<MemberPeer> {
   const rpc = makePeer(new TcpTransport(), { name });
   await rpc.server.start();
   const swim = createSwimNode({
@@ -23,9 +26,14 @@ async function peer(name: string): Promise<MeshPeer> {
     config: { probeIntervalMs: 200, probeTimeoutMs: 100, gossipIntervalMs: 50, pushPullIntervalMs: 2000 },
   });
   await swim.start();
-  const membership = new SwimMembership({ swim, fetchRecord: fetchRecordsOver(rpc.client), rpcAddress: rpc.server.address!, logger: silentLogger });
+  const membership = new SwimMembership({ swim, fetchRecord: fetchRecordsOver(rpc.client), rpcAddress: rpc.server.address!, logger: silentLogger, maxRecordBytes });
   serveRecord(rpc.server, membership);
-  return { swim, rpc, membership, registry: new MeshRegistry({ membership }) };
+  return { swim, rpc, membership };
+}
+
+async function peer(name: string): Promise<MeshPeer> {
+  const p = await memberPeer(name);
+  return { ...p, registry: new MeshRegistry({ membership: p.membership }) };
 }
 
 async function until(cond: () => boolean | Promise<boolean>, what: string, ms = 10_000): Promise<void> {
@@ -76,6 +84,47 @@ registryCompliance('mesh on SWIM', {
         p.membership.close();
         await p.swim.stop();
         await p.rpc.stop();
+      },
+    };
+  },
+});
+
+// The membership compliance suite over real SWIM nodes: a crash is a stop
+// without a leave (SWIM finds the node dead), a graceful stop is SWIM's leave.
+const MAX_RECORD_BYTES = 64 * 1024;
+
+membershipCompliance('SWIM', {
+  capabilities: { disseminates: true, joins: true, leaves: true, detectsCrash: true, maxRecordBytes: MAX_RECORD_BYTES },
+  setup: async (specs) => {
+    const live = new Map<Membership, MemberPeer>();
+    const close = async (p: MemberPeer): Promise<void> => {
+      live.delete(p.membership);
+      p.membership.close();
+      await p.swim.stop();
+      await p.rpc.stop();
+    };
+    let seed: string | undefined;
+    const join = async (s: MemberSpec): Promise<Membership> => {
+      const p = await memberPeer(s.id, MAX_RECORD_BYTES);
+      live.set(p.membership, p);
+      for (const [k, v] of Object.entries(s.data ?? {})) p.membership.setLocal(k, v);
+      if (seed === undefined) seed = p.swim.address;
+      else await p.swim.join([seed]);
+      return p.membership;
+    };
+    const members: Membership[] = [];
+    for (const s of specs) members.push(await join(s));
+    return {
+      members,
+      join,
+      leave: async (m) => {
+        const p = live.get(m)!;
+        await p.swim.leave();
+        await close(p);
+      },
+      crash: async (m) => close(live.get(m)!),
+      teardown: async () => {
+        for (const p of [...live.values()]) await close(p);
       },
     };
   },

@@ -5,7 +5,7 @@ import { silentLogger } from '../../../src/log/silent.ts';
 import { DefaultSelector } from '../../../src/selector/selector.ts';
 import { byMetadata, byVersion } from '../../../src/selector/filters.ts';
 import { StaticRegistry } from '../../../src/registry/static.ts';
-import type { Filter, Strategy } from '../../../src/selector/types.ts';
+import type { Filter } from '../../../src/selector/types.ts';
 import type { Service } from '../../../src/registry/types.ts';
 import { fixture, node, svc, three, tick } from './fixture.ts';
 
@@ -205,21 +205,6 @@ test('the same filters array is applied once per registry state', async () => {
   assert.equal(calls, 2);
 });
 
-test('custom strategies get only eligible nodes and the stats; unknown names are rejected', async () => {
-  const f = await fixture(three());
-  const seen: string[][] = [];
-  const first: Strategy = (nodes, ctx) => {
-    seen.push(nodes.map((n) => n.id));
-    assert.equal(ctx.stats(nodes[0]!).failures, 0);
-    return nodes[0]!;
-  };
-  const a = (await f.selector.select('greeter', { strategy: first }))();
-  f.selector.mark('greeter', a, { error: { code: 'CONNECTION_LOST' } });
-  (await f.selector.select('greeter', { strategy: first }))();
-  assert.deepEqual(seen, [['a', 'b', 'c'], ['b', 'c']]);
-  assert.equal((await errorOf(f.selector.select('greeter', { strategy: 'fastest' as 'random' }))).code, 'INVALID_ARGUMENT');
-});
-
 test('returned nodes are frozen: callers cannot corrupt the cache', async () => {
   const f = await fixture(three());
   const n = (await f.selector.select('greeter'))();
@@ -229,25 +214,6 @@ test('returned nodes are frozen: callers cannot corrupt the cache', async () => 
   assert.throws(() => {
     n.metadata.x = '1';
   });
-});
-
-test('select honours an aborted signal; close stops watches, is idempotent, and later selects fail NOT_RUNNING', async () => {
-  const f = await fixture(three());
-  const ac = new AbortController();
-  ac.abort();
-  assert.equal((await errorOf(f.selector.select('greeter', { signal: ac.signal }))).code, 'CANCELLED');
-  await f.selector.select('greeter');
-  f.selector.close();
-  f.selector.close();
-  assert.equal((await errorOf(f.selector.select('greeter'))).code, 'NOT_RUNNING');
-  const events: string[] = [];
-  const w = f.memory.watch();
-  await f.memory.register(svc('greeter', '1.0.0', [node('late')]));
-  for await (const e of w) {
-    events.push(e.type);
-    break;
-  }
-  assert.deepEqual(events, ['update']); // the registry works; only the selector's watch is gone
 });
 
 test('maxServices bounds the services tracked, forgetting the oldest', async () => {
