@@ -9,11 +9,15 @@ export class JsonCodec implements Codec {
 
   encode(value: unknown): Uint8Array {
     if (value === undefined) return new Uint8Array(0);
+    let text: string | undefined;
     try {
-      return this.encoder.encode(JSON.stringify(value));
+      text = JSON.stringify(value);
     } catch (err) {
       throw new MeshError('ENCODE_FAILED', `cannot encode value as JSON: ${(err as Error).message}`, { status: 500, cause: err });
     }
+    // A function or a symbol has no JSON form (stringify gives undefined): refuse rather than send nothing.
+    if (text === undefined) throw new MeshError('ENCODE_FAILED', `cannot encode a ${typeof value} as JSON`, { status: 500 });
+    return this.encoder.encode(text);
   }
 
   decode(bytes: Uint8Array): unknown {

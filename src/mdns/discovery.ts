@@ -109,14 +109,14 @@ export class MdnsDiscovery implements Discovery {
   async browse(opts: MdnsCallOptions = {}): Promise<void> {
     if (!this.config.enabled) return;
     this.requireRunning();
-    opts.signal?.throwIfAborted();
+    checkAborted(opts.signal, 'browse');
     await Promise.all(this.endpoints.map((ep) => this.query(ep)));
   }
 
   async update(announcement: LocalAnnouncement, opts: MdnsCallOptions = {}): Promise<void> {
     if (this.phase === 'stopped') throw new MeshError('NOT_RUNNING', 'the mDNS discovery is stopped');
+    checkAborted(opts.signal, 'update');
     this.announcement = resolveAnnouncement(this.cluster, announcement, this.config.serviceType);
-    opts.signal?.throwIfAborted();
     if (this.phase === 'running') await Promise.all(this.endpoints.map((ep) => this.announce(ep, this.config.announceTtlS)));
   }
 
@@ -141,7 +141,7 @@ export class MdnsDiscovery implements Discovery {
   // ---- lifecycle
 
   private async doStart(signal: AbortSignal | undefined): Promise<void> {
-    if (signal?.aborted) throw new MeshError('CANCELLED', 'mdns start: aborted', { cause: signal.reason });
+    checkAborted(signal, 'start');
     const plans = planSockets(this.config, this.nics());
     const opened: Endpoint[] = [];
     try {
@@ -154,7 +154,7 @@ export class MdnsDiscovery implements Discovery {
         const err = (await this.query(ep)) ?? (this.announcement !== undefined ? await this.announce(ep, this.config.announceTtlS) : undefined);
         if (err !== undefined) throw unavailable(err, `send on ${ep.plan.interfaceAddress ?? 'all interfaces'} port ${this.config.port}`);
       }
-      if (signal?.aborted) throw new MeshError('CANCELLED', 'mdns start: aborted', { cause: signal.reason });
+      checkAborted(signal, 'start');
       if (this.isStopped()) throw new MeshError('NOT_RUNNING', 'the mDNS discovery was stopped while starting');
     } catch (err) {
       this.endpoints = [];
@@ -358,4 +358,9 @@ export class MdnsDiscovery implements Discovery {
       }
     }
   }
+}
+
+/** An aborted signal fails the call with CANCELLED, as every async API does. */
+function checkAborted(signal: AbortSignal | undefined, what: string): void {
+  if (signal?.aborted) throw new MeshError('CANCELLED', `mdns ${what}: aborted`, { cause: signal.reason });
 }

@@ -1,4 +1,6 @@
 import { MeshError } from '../errors/index.ts';
+import { silentLogger } from '../log/silent.ts';
+import type { Logger } from '../log/types.ts';
 import { withEntry } from './record.ts';
 import type { MemberView, Membership, MembershipEvent, MembershipListener, RecordData } from './types.ts';
 
@@ -11,6 +13,12 @@ import type { MemberView, Membership, MembershipEvent, MembershipListener, Recor
  */
 export class MemoryMembershipNetwork {
   readonly nodes = new Map<string, MemoryMembership>();
+  /** Where a listener that throws is reported (delivery goes on). Default silent. */
+  readonly logger: Logger;
+
+  constructor(opts: { logger?: Logger } = {}) {
+    this.logger = opts.logger ?? silentLogger;
+  }
 
   /** Creates and joins a node. */
   join(id: string, data: RecordData = {}): MemoryMembership {
@@ -38,6 +46,8 @@ export class MemoryMembershipNetwork {
 export class MemoryMembership implements Membership {
   readonly localId: string;
   detached = false;
+  /** Listener calls that threw (logged; delivery to the others went on). */
+  listenerErrors = 0;
   /** Ids passed to reportUnreachable, for tests. */
   readonly unreachableReports: { id: string; refused: boolean }[] = [];
   private readonly net: MemoryMembershipNetwork;
@@ -99,7 +109,14 @@ export class MemoryMembership implements Membership {
       const ev = this.queue.shift()!;
       if (ev.type === 'leave') this.view.delete(ev.member.id);
       else this.view.set(ev.member.id, ev.member);
-      for (const l of [...this.listeners]) l(ev);
+      for (const l of [...this.listeners]) {
+        try {
+          l(ev);
+        } catch (err) {
+          this.listenerErrors++;
+          this.net.logger.warn('membership listener failed', { member: this.localId, error: String(err) });
+        }
+      }
     }
   }
 }

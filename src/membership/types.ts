@@ -51,7 +51,8 @@ export interface Membership {
   /**
    * Listens for changes. Events are delivered in order, never re-entrantly
    * (a listener may call back into the membership), and never for this
-   * node itself. Returns the unsubscribe function.
+   * node itself. A listener that throws is logged and delivery goes on (to
+   * it and to the others). Returns the unsubscribe function.
    */
   subscribe(listener: MembershipListener): () => void;
   /**

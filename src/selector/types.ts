@@ -80,6 +80,6 @@ export interface Selector {
   mark(service: string, node: Node, outcome?: CallOutcome): void;
   /** Forgets stats and ejections for `service`, or for everything when omitted. */
   reset(service?: string): void;
-  /** Releases watches and caches. Idempotent. */
+  /** Releases watches and caches; a later `select` rejects with NOT_RUNNING. Idempotent. */
   close(): void;
 }

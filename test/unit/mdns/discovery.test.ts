@@ -87,10 +87,6 @@ discoveryCompliance('mdns over the memory LAN', {
       },
     };
   },
-  todo: {
-    abortCalls: 'src/mdns/discovery.ts browse()/update() call signal.throwIfAborted(), which throws the signal\'s reason (a DOMException AbortError), '
-      + 'not MeshError CANCELLED as start() does; update() also replaces the announcement before checking the signal, so an aborted update still takes effect',
-  },
 });
 
 const nic = (address: string, netmask = '255.255.255.0'): NetworkInterfaceInfo =>

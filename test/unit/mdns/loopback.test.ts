@@ -86,7 +86,4 @@ discoveryCompliance('mdns over loopback multicast', {
       },
     };
   },
-  todo: {
-    abortCalls: 'src/mdns/discovery.ts browse()/update() throw the signal\'s AbortError, not MeshError CANCELLED; an aborted update still takes effect',
-  },
 });

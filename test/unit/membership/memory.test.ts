@@ -37,8 +37,4 @@ membershipCompliance('memory', {
       teardown: async () => {},
     };
   },
-  todo: {
-    throwing: 'src/membership/memory.ts flush(): a throwing listener escapes as an uncaught exception, '
-      + 'the listeners after it miss the event and the rest of the queue waits for the next delivery',
-  },
 });
