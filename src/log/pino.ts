@@ -1,4 +1,5 @@
-import { pino, type Logger as Pino } from 'pino';
+import { createRequire } from 'node:module';
+import type { Logger as Pino, pino as PinoFactory } from 'pino';
 import type { LogFields, Logger, LogLevel } from './types.ts';
 
 /**
@@ -34,6 +35,10 @@ export interface PinoLoggerOptions {
   fd?: number;
 }
 
+/** pino is loaded by the first createLogger, not by importing micromesh (an app with its own Logger never loads it). */
+const load = createRequire(import.meta.url);
+
 export function createLogger(opts: PinoLoggerOptions = {}): Logger {
+  const { pino } = load('pino') as { pino: typeof PinoFactory };
   return new PinoLogger(pino({ level: opts.level ?? 'info', base: undefined }, pino.destination({ fd: opts.fd ?? 2, sync: false })));
 }

@@ -3,8 +3,9 @@
  * sending with a completion promise, and turning socket failures into
  * `MDNS_UNAVAILABLE` errors that say what to do.
  */
+import { createRequire } from 'node:module';
 import type { NetworkInterfaceInfo } from 'node:os';
-import makeMdns from 'multicast-dns';
+import type makeMdns from 'multicast-dns';
 import { MeshError } from '../errors/index.ts';
 import type { MdnsConfig } from './config.ts';
 import type { DnsQuestion, DnsRecord } from './records.ts';
@@ -15,7 +16,9 @@ export type MdnsSocketOptions = makeMdns.Options;
 export type MdnsSocketFactory = (opts: MdnsSocketOptions) => MdnsSocket;
 export type NetworkInterfacesFn = () => NodeJS.Dict<NetworkInterfaceInfo[]>;
 
-export const defaultSocketFactory: MdnsSocketFactory = (opts) => makeMdns(opts);
+/** Loaded on first use: a process with mDNS off never pays for multicast-dns and dns-packet. */
+const load = createRequire(import.meta.url);
+export const defaultSocketFactory: MdnsSocketFactory = (opts) => (load('multicast-dns') as typeof makeMdns)(opts);
 
 /** One socket to open: bound to one interface, or (undefined) to all. */
 export interface SocketPlan {
