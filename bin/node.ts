@@ -3,7 +3,6 @@
 // (bin/cli/commands/, see docs/ARCHITECTURE.md "Adding a command"). Command
 // modules import only commander and light helpers at load; each action
 // imports the mesh parts it needs, so `--help` and `--version` start fast.
-import { enableCompileCache } from 'node:module';
 import { Command, Option } from 'commander';
 import { MeshError } from '../src/errors/errors.ts';
 import * as call from './cli/commands/call.ts';
@@ -19,9 +18,6 @@ import * as subscribe from './cli/commands/subscribe.ts';
 import { createCli } from './cli/context.ts';
 import { parsePort } from './cli/options.ts';
 import { packageVersion } from './cli/version.ts';
-
-// Compiled modules are cached on disk (os.tmpdir()), so later runs skip parsing them.
-enableCompileCache?.();
 
 const program = new Command('micromesh')
   .description('peer-to-peer microservices with no infrastructure')
