@@ -7,7 +7,7 @@ import tseslint from 'typescript-eslint';
 const injected = 'inject a Clock/Random (src/clock/) instead (DEVELOPERS.md rule 2)';
 
 export default tseslint.config(
-  { ignores: ['node_modules/**', '.scratch*/**'] },
+  { ignores: ['node_modules/**', 'dist/**', '.scratch*/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

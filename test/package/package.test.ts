@@ -1,0 +1,108 @@
+// The published package works where users run it: packed, installed into a
+// fresh project, imported and run by plain `node` (no tsx: Node strips no types
+// under node_modules), its `micromesh` bin run through npx, and its .d.ts
+// type-checked by a strict NodeNext project.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { createInterface } from 'node:readline';
+import { NODE, REPO, installPacked, npmMissing, packOnce, type PackedPackage, type TempProject } from '../support/pack.ts';
+
+const skip = npmMissing();
+let pkg: PackedPackage;
+let app: TempProject;
+
+before(async () => {
+  if (skip) return;
+  pkg = await packOnce();
+  app = await installPacked(pkg);
+}, { timeout: 300_000 });
+
+after(async () => {
+  await app?.cleanup();
+  pkg?.cleanup();
+});
+
+test('the tarball holds the build, not the sources, tests or benches', { skip }, () => {
+  assert.ok(pkg.files.includes('dist/src/index.js') && pkg.files.includes('dist/src/index.d.ts'), 'entry point and its types');
+  assert.ok(pkg.files.includes('dist/bin/node.js'), 'the CLI');
+  const stray = pkg.files.filter((f) => !/^dist\/(src|bin)\/.+\.(js|d\.ts)$/.test(f) && !/^(package\.json|README\.md|LICENSE)$/.test(f));
+  assert.deepEqual(stray, []);
+});
+
+test('plain node imports the package, serves a handler and calls it; a MeshError keeps its code across the call', { skip }, async () => {
+  app.write({
+    'app.mjs': `
+import { createService, MeshError } from 'micromesh';
+const svc = createService({ name: 'kitchen', mesh: false }).handle('Kitchen', {
+  Hello: ({ name }) => ({ msg: 'Hello ' + name }),
+  Tea: () => { throw new MeshError('OUT_OF_TEA', 'no tea left', { id: 'kitchen', status: 418 }); },
+});
+await svc.start();
+const reply = await svc.client.call('kitchen', 'Kitchen.Hello', { name: 'Ada' });
+let err;
+try { await svc.client.call('kitchen', 'Kitchen.Tea', {}); } catch (e) { err = e; }
+await svc.stop();
+console.log(JSON.stringify({ reply, isMeshError: err instanceof MeshError, code: err?.code, status: err?.status, id: err?.id }));
+`,
+  });
+  // --no-experimental-strip-types: nothing may rely on Node stripping types.
+  const r = await app.run(NODE, ['--no-experimental-strip-types', 'app.mjs']);
+  assert.equal(r.code, 0, r.stderr);
+  assert.deepEqual(JSON.parse(r.stdout), { reply: { msg: 'Hello Ada' }, isMeshError: true, code: 'OUT_OF_TEA', status: 418, id: 'kitchen' });
+});
+
+test('npx micromesh --version prints the package version', { skip }, async () => {
+  const { version } = JSON.parse(readFileSync(`${REPO}package.json`, 'utf8')) as { version: string };
+  const r = await app.run('npx', ['micromesh', '--version'], { env: { NODE_OPTIONS: '--no-experimental-strip-types' } });
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(r.stdout, `${version}\n`);
+  assert.equal(pkg.version, version);
+});
+
+test('npx micromesh call reaches a node started with npx micromesh run --demo', { skip }, async () => {
+  const env = { NODE_OPTIONS: '--no-experimental-strip-types' };
+  const node = app.start('npx', ['micromesh', '--no-mdns', '--interface', 'lo', 'run', '--demo'], { env });
+  let stderr = '';
+  node.stderr!.setEncoding('utf8').on('data', (d: string) => { stderr += d; });
+  const lines = createInterface({ input: node.stdout! });
+  const first = await Promise.race([
+    new Promise<string>((resolve) => lines.once('line', resolve)),
+    new Promise<never>((_, reject) => node.once('exit', (code) => reject(new Error(`micromesh run exited ${code}: ${stderr}`)))),
+  ]);
+  const { gossip } = JSON.parse(first) as { gossip: string };
+  assert.match(gossip, /^127\.0\.0\.1:\d+$/);
+  const r = await app.run('npx', ['micromesh', '--no-mdns', '--join', gossip, 'call', 'greeter', 'Greeter.Hello', '{"name":"Ada"}'], { env, timeoutMs: 30_000 });
+  assert.equal(r.code, 0, r.stderr);
+  assert.deepEqual(JSON.parse(r.stdout), { msg: 'Hello Ada' });
+});
+
+test('a strict NodeNext TypeScript project type-checks against the shipped .d.ts', { skip }, async () => {
+  app.write({
+    'tsconfig.json': JSON.stringify({
+      compilerOptions: { module: 'NodeNext', moduleResolution: 'NodeNext', target: 'ES2022', strict: true, noEmit: true, types: ['node'], skipLibCheck: false },
+      files: ['typed.ts'],
+    }),
+    'typed.ts': `
+import { createService, MeshError, badRequest, type Service, type HandlerContext } from 'micromesh';
+
+const svc: Service = createService({ name: 'typed', mesh: false }).handle('Typed', {
+  Hello(req: { name: string }, ctx: HandlerContext): { msg: string } {
+    if (ctx.signal.aborted) throw badRequest('cancelled');
+    return { msg: 'Hello ' + req.name };
+  },
+});
+export async function main(): Promise<string> {
+  await svc.start();
+  const reply = await svc.client.call<{ msg: string }>('typed', 'Typed.Hello', { name: 'Ada' });
+  // @ts-expect-error: msg is a string; this line errs only if the types are real (not any).
+  const wrong: number = reply.msg;
+  const err: MeshError = new MeshError('OUT_OF_TEA', 'no tea left', { status: 418 });
+  await svc.stop();
+  return reply.msg + String(wrong) + err.code;
+}
+`,
+  });
+  const r = await app.run(NODE, [`${REPO}node_modules/typescript/bin/tsc`, '-p', '.'], { timeoutMs: 60_000 });
+  assert.equal(r.code, 0, `${r.stdout}${r.stderr}`);
+});
