@@ -10,6 +10,8 @@ export default tseslint.config(
   { ignores: ['node_modules/**', 'dist/**', '.scratch*/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
+  // CommonJS config files (dependency-cruiser's) run in Node.
+  { files: ['**/*.cjs'], languageOptions: { sourceType: 'commonjs', globals: { module: 'writable', require: 'readonly' } } },
   {
     rules: {
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
