@@ -1,5 +1,5 @@
-import { z } from 'zod';
-import { definedOnly, intIn, numIn, parseConfig, str } from '../config/validate.ts';
+import * as v from 'valibot';
+import { bool, definedOnly, intIn, numIn, parseConfig, str } from '../config/validate.ts';
 import { MeshError } from '../errors/index.ts';
 import { MAX_PACKET_BYTES, announcementRecords, packetBytes } from './records.ts';
 import {
@@ -79,17 +79,20 @@ export const MDNS_DEFAULTS: Readonly<MdnsConfig> = Object.freeze({
 });
 
 const IPV4 = /^(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)$/;
-const ipv4 = z.string({ error: 'must be an IPv4 address' }).regex(IPV4, { error: 'must be an IPv4 address' });
+const ipv4 = v.pipe(v.string('must be an IPv4 address'), v.regex(IPV4, 'must be an IPv4 address'));
 const SERVICE_TYPE = /^_[A-Za-z0-9](?:[A-Za-z0-9-]{0,13}[A-Za-z0-9])?\._(?:udp|tcp)\.local$/;
 
-const schema = z.object({
-  enabled: z.boolean({ error: 'must be a boolean' }),
-  serviceType: z.string({ error: 'must be a string' }).regex(SERVICE_TYPE, { error: 'must look like _name._udp.local (name: 1-15 of [A-Za-z0-9-])' }),
+const schema = v.pipe(v.strictObject({
+  enabled: bool('must be a boolean'),
+  serviceType: v.pipe(v.string('must be a string'), v.regex(SERVICE_TYPE, 'must look like _name._udp.local (name: 1-15 of [A-Za-z0-9-])')),
   port: intIn(1, 65535),
-  interfaces: z.array(ipv4, { error: 'must be an array of IPv4 addresses' }).max(16, { error: 'must list at most 16 interfaces' })
-    .refine((a) => new Set(a).size === a.length, { error: 'must not list an address twice' }),
+  interfaces: v.pipe(
+    v.array(ipv4, 'must be an array of IPv4 addresses'),
+    v.maxLength(16, 'must list at most 16 interfaces'),
+    v.check((a) => new Set(a).size === a.length, 'must not list an address twice'),
+  ),
   bindAddress: ipv4,
-  loopback: z.boolean({ error: 'must be a boolean' }),
+  loopback: bool('must be a boolean'),
   multicastTtl: intIn(1, 255),
   browseIntervalMs: intIn(100, 3_600_000),
   browseJitter: numIn(0, 0.9),
@@ -98,38 +101,36 @@ const schema = z.object({
   startupIntervalMs: intIn(10, 60_000),
   responseJitterMs: intIn(0, 1000),
   maxPeers: intIn(1, 65_536),
-}).strict().superRefine((c, ctx) => {
-  const longestBrowseMs = Math.ceil(c.browseIntervalMs * (1 + c.browseJitter));
-  if (c.announceTtlS * 1000 < 2 * longestBrowseMs) {
-    ctx.addIssue({
-      code: 'custom', path: ['announceTtlS'],
-      message: `must be at least twice the longest browse interval (${longestBrowseMs} ms = browseIntervalMs × (1 + browseJitter))`,
-    });
-  }
-});
+}), v.forward(v.check(
+  (c) => c.announceTtlS * 1000 >= 2 * longestBrowseMs(c),
+  (issue) => `must be at least twice the longest browse interval (${longestBrowseMs(issue.input)} ms = browseIntervalMs × (1 + browseJitter))`,
+), ['announceTtlS']));
+
+function longestBrowseMs(c: { browseIntervalMs: number; browseJitter: number }): number {
+  return Math.ceil(c.browseIntervalMs * (1 + c.browseJitter));
+}
 
 /** Defaults overlaid with `overrides` (undefined fields ignored), validated; INVALID_CONFIG names the field and range. */
 export function resolveMdnsConfig(overrides?: Partial<MdnsConfig>): MdnsConfig {
   return parseConfig(schema, { ...MDNS_DEFAULTS, ...definedOnly(overrides) }, 'mdns');
 }
 
-const addressField = z.string({ error: 'must be host:port with port in [1, 65535]' }).refine(isPeerAddress, { error: 'must be host:port with port in [1, 65535]' });
+const ADDRESS = 'must be host:port with port in [1, 65535]';
+const addressField = v.pipe(v.string(ADDRESS), v.check((s: string) => isPeerAddress(s), ADDRESS));
+const CLUSTER = 'must be 1-63 of [A-Za-z0-9_.-], starting with a letter or digit';
+const META_KEY = `must be a key of 1-16 of [a-z0-9_-], starting with a letter or digit, and not one of ${RESERVED_KEYS.join(', ')}`;
 
-const announcementSchema = z.object({
-  cluster: z.string({ error: 'must be a string' }).refine(isClusterName, { error: 'must be 1-63 of [A-Za-z0-9_.-], starting with a letter or digit' }),
-  nodeId: str(MAX_NODE_ID_BYTES).refine(isNodeId, { error: `must be 1-${MAX_NODE_ID_BYTES} bytes of printable characters without spaces` }),
+const announcementSchema = v.strictObject({
+  cluster: v.pipe(v.string('must be a string'), v.check((s: string) => isClusterName(s), CLUSTER)),
+  nodeId: v.pipe(str(MAX_NODE_ID_BYTES), v.check((s: string) => isNodeId(s), `must be 1-${MAX_NODE_ID_BYTES} bytes of printable characters without spaces`)),
   gossipAddress: addressField,
   rpcAddress: addressField,
   protocolVersion: intIn(0, 65535),
-  meta: z.record(z.string(), z.string({ error: 'values must be strings' }), { error: 'must be an object of strings' }).superRefine((m, ctx) => {
-    for (const k of Object.keys(m)) {
-      if (!isMetaKey(k)) {
-        ctx.addIssue({ code: 'custom', path: [k], message: `must be a key of 1-16 of [a-z0-9_-], starting with a letter or digit, and not one of ${RESERVED_KEYS.join(', ')}` });
-      }
-    }
-    if (Object.keys(m).length > MAX_META_ENTRIES) ctx.addIssue({ code: 'custom', message: `must have at most ${MAX_META_ENTRIES} entries` });
-  }),
-}).strict();
+  meta: v.pipe(
+    v.record(v.pipe(v.string(), v.check((s: string) => isMetaKey(s), META_KEY)), v.string('values must be strings'), 'must be an object of strings'),
+    v.check((m) => Object.keys(m).length <= MAX_META_ENTRIES, `must have at most ${MAX_META_ENTRIES} entries`),
+  ),
+});
 
 /**
  * Validates our announcement and checks it fits: each TXT string within 255

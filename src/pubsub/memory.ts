@@ -1,7 +1,7 @@
-import { z } from 'zod';
+import * as v from 'valibot';
 import type { Clock, Random, TimerHandle } from '../clock/types.ts';
 import { SystemClock, SystemRandom } from '../clock/system.ts';
-import { intIn, parseConfig, definedOnly } from '../config/validate.ts';
+import { definedOnly, intIn, oneOf, parseConfig } from '../config/validate.ts';
 import { MeshError } from '../errors/index.ts';
 import type { Logger } from '../log/types.ts';
 import { silentLogger } from '../log/silent.ts';
@@ -26,12 +26,12 @@ export interface MemoryBrokerConfig {
   maxPendingPerSubscription: number;
 }
 
-const configSchema = z.object({
-  maxDeliveries: intIn(1, 100).default(3),
-  queueStrategy: z.enum(['roundRobin', 'random'], { error: 'must be one of roundRobin, random' }).default('roundRobin'),
-  redeliveryDelayMs: intIn(0, 60_000).default(0),
-  maxPendingPerSubscription: intIn(1, 1_000_000).default(65_536),
-}).strict();
+const configSchema = v.strictObject({
+  maxDeliveries: v.optional(intIn(1, 100), 3),
+  queueStrategy: v.optional(oneOf(['roundRobin', 'random']), 'roundRobin'),
+  redeliveryDelayMs: v.optional(intIn(0, 60_000), 0),
+  maxPendingPerSubscription: v.optional(intIn(1, 1_000_000), 65_536),
+});
 
 export interface MemoryBrokerOptions extends Partial<MemoryBrokerConfig> {
   clock?: Clock;

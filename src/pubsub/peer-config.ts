@@ -1,5 +1,5 @@
-import { z } from 'zod';
-import { intIn, parseConfig, definedOnly } from '../config/validate.ts';
+import * as v from 'valibot';
+import { definedOnly, intIn, oneOf, parseConfig } from '../config/validate.ts';
 
 /**
  * Settings shared by the direct and gossip brokers (the part of them that
@@ -63,7 +63,7 @@ export const PEER_BROKER_DEFAULTS: Readonly<PeerBrokerConfig> = Object.freeze({
 
 export const peerBrokerSchema = {
   maxDeliveries: intIn(1, 100),
-  queueStrategy: z.enum(['roundRobin', 'random'], { error: 'must be one of roundRobin, random' }),
+  queueStrategy: oneOf(['roundRobin', 'random']),
   redeliveryDelayMs: intIn(0, 60_000),
   ackTimeoutMs: intIn(100, 600_000),
   deliveryTimeoutMs: intIn(100, 600_000),
@@ -77,5 +77,5 @@ export const peerBrokerSchema = {
 
 /** Defaults overlaid with `overrides`, validated; `scope` prefixes field names in errors (`broker.ackTimeoutMs`). */
 export function resolvePeerBrokerConfig(overrides: Partial<PeerBrokerConfig> | undefined, scope: string): PeerBrokerConfig {
-  return parseConfig(z.object(peerBrokerSchema).strict(), { ...PEER_BROKER_DEFAULTS, ...definedOnly(overrides) }, scope);
+  return parseConfig(v.strictObject(peerBrokerSchema), { ...PEER_BROKER_DEFAULTS, ...definedOnly(overrides) }, scope);
 }

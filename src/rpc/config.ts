@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as v from 'valibot';
 import { intIn, parseConfig, definedOnly } from '../config/validate.ts';
 
 /** Limits and timings of the RPC layer. Every limit is explicit (DEVELOPERS.md rule 6). */
@@ -56,7 +56,7 @@ export const RPC_DEFAULTS: Readonly<RpcConfig> = Object.freeze({
   flushBytes: 2048,
 });
 
-const schema = z.object({
+const schema = v.strictObject({
   maxFrameBytes: intIn(1024, 256 << 20),
   initialWindowBytes: intIn(64 * 1024, 1 << 30),
   maxConcurrentStreams: intIn(1, 1 << 20),
@@ -69,7 +69,7 @@ const schema = z.object({
   callTimeoutMs: intIn(0, 86_400_000),
   retries: intIn(0, 100),
   flushBytes: intIn(256, 16 << 20),
-}).strict();
+});
 
 /** Defaults overlaid with `overrides` (undefined fields ignored), validated. */
 export function resolveRpcConfig(overrides?: Partial<RpcConfig>): RpcConfig {

@@ -1,6 +1,6 @@
-import { z } from 'zod';
+import * as v from 'valibot';
 import type { Random } from '../clock/types.ts';
-import { definedOnly, intIn, numIn, parseConfig } from '../config/validate.ts';
+import { definedOnly, intIn, numIn, oneOf, parseConfig } from '../config/validate.ts';
 import type { StrategyName } from './types.ts';
 
 /** Settings of the DefaultSelector. Every field is optional on input; defaults below. */
@@ -56,18 +56,21 @@ export interface SelectorConfig {
   maxServices: number;
 }
 
-const schema = z.object({
-  strategy: z.enum(['random', 'roundRobin', 'leastLatency'], { error: 'must be one of random, roundRobin, leastLatency' }).default('random'),
-  failureThreshold: intIn(1, 1000).default(1),
-  ejectBaseMs: intIn(1, 3_600_000).default(1000),
-  ejectMaxMs: intIn(1, 3_600_000).default(30_000),
-  ejectJitter: numIn(0, 1).default(0.2),
-  ewmaAlpha: numIn(0, 1).refine((a) => a > 0, { error: 'must be a number in (0, 1]' }).default(0.3),
-  latencyFloorMs: numIn(0.001, 60_000).default(1),
-  cacheTtlMs: intIn(0, 600_000).default(1000),
-  staleCacheMs: intIn(0, 86_400_000).default(300_000),
-  maxServices: intIn(1, 1_000_000).default(1024),
-}).strict().refine((c) => c.ejectMaxMs >= c.ejectBaseMs, { path: ['ejectMaxMs'], error: 'must be ≥ selector.ejectBaseMs' });
+const schema = v.pipe(
+  v.strictObject({
+    strategy: v.optional(oneOf(['random', 'roundRobin', 'leastLatency']), 'random'),
+    failureThreshold: v.optional(intIn(1, 1000), 1),
+    ejectBaseMs: v.optional(intIn(1, 3_600_000), 1000),
+    ejectMaxMs: v.optional(intIn(1, 3_600_000), 30_000),
+    ejectJitter: v.optional(numIn(0, 1), 0.2),
+    ewmaAlpha: v.optional(v.pipe(numIn(0, 1), v.check((a) => a > 0, 'must be a number in (0, 1]')), 0.3),
+    latencyFloorMs: v.optional(numIn(0.001, 60_000), 1),
+    cacheTtlMs: v.optional(intIn(0, 600_000), 1000),
+    staleCacheMs: v.optional(intIn(0, 86_400_000), 300_000),
+    maxServices: v.optional(intIn(1, 1_000_000), 1024),
+  }),
+  v.forward(v.check((c) => c.ejectMaxMs >= c.ejectBaseMs, 'must be ≥ selector.ejectBaseMs'), ['ejectMaxMs']),
+);
 
 /** Fills defaults and validates; throws MeshError `INVALID_CONFIG` naming each bad field and its range. */
 export function parseSelectorConfig(input: Partial<SelectorConfig> | undefined): SelectorConfig {

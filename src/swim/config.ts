@@ -1,5 +1,5 @@
-import { z } from 'zod';
-import { definedOnly, intIn, parseConfig } from '../config/validate.ts';
+import * as v from 'valibot';
+import { bool, definedOnly, intIn, parseConfig } from '../config/validate.ts';
 import { MeshError } from '../errors/index.ts';
 
 /**
@@ -173,35 +173,33 @@ const LOCAL: SwimConfig = Object.freeze({
 export const SWIM_PROFILES: Readonly<Record<SwimProfile, Readonly<SwimConfig>>> = Object.freeze({ lan: LAN, wan: WAN, local: LOCAL });
 
 const DAY_MS = 86_400_000;
-const bool = z.boolean({ error: 'must be true or false' });
-
-const schema = z.strictObject({
+const CLUSTER_NAME = 'must be a string of at most 64 bytes';
+const schema = v.strictObject({
   probeIntervalMs: intIn(10, 600_000),
   probeTimeoutMs: intIn(1, 600_000),
   indirectChecks: intIn(0, 16),
   suspicionMult: intIn(1, 64),
   suspicionMaxTimeoutMult: intIn(1, 64),
   awarenessMaxMultiplier: intIn(1, 64),
-  lifeguard: bool,
-  stallAwareTimers: bool,
+  lifeguard: bool(),
+  stallAwareTimers: bool(),
   retransmitMult: intIn(1, 64),
   gossipIntervalMs: intIn(0, 600_000),
   gossipNodes: intIn(0, 64),
-  gossipEagerly: bool,
+  gossipEagerly: bool(),
   gossipToTheDeadMs: intIn(0, DAY_MS),
   deadReapMs: intIn(0, DAY_MS),
   pushPullIntervalMs: intIn(0, DAY_MS),
   streamTimeoutMs: intIn(10, 600_000),
-  tcpFallbackProbe: bool,
-  refusedAsDead: bool,
+  tcpFallbackProbe: bool(),
+  refusedAsDead: bool(),
   maxPacketBytes: intIn(512, 65_000),
   metaMaxBytes: intIn(0, 64_000),
   pushPullMaxBytes: intIn(65_536, 1 << 30),
   maxConcurrentPushPulls: intIn(1, 10_000),
   broadcastQueueMax: intIn(16, 10_000_000),
   leaveTimeoutMs: intIn(0, 600_000),
-  clusterName: z.string({ error: 'must be a string of at most 64 bytes' })
-    .refine((s) => Buffer.byteLength(s) <= 64, { error: 'must be a string of at most 64 bytes' }),
+  clusterName: v.pipe(v.string(CLUSTER_NAME), v.check((s) => Buffer.byteLength(s) <= 64, CLUSTER_NAME)),
 });
 
 /** Room an alive message needs besides its metadata (header, name, address, numbers). */

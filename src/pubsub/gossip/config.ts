@@ -1,6 +1,6 @@
 import type { GossipsubOpts } from '@libp2p/gossipsub';
-import { z } from 'zod';
-import { intIn, str } from '../../config/validate.ts';
+import * as v from 'valibot';
+import { bool, intIn, str } from '../../config/validate.ts';
 import type { PeerBrokerOptions } from '../direct.ts';
 import { envelopeMsgId } from './envelope.ts';
 import { peerBrokerSchema, PEER_BROKER_DEFAULTS, type PeerBrokerConfig } from '../peer-config.ts';
@@ -44,7 +44,7 @@ export interface GossipBrokerConfig extends PeerBrokerConfig {
   streamWaitMs: number;
 }
 
-export const gossipSchema = z.object({
+export const gossipSchema = v.strictObject({
   ...peerBrokerSchema,
   listenHost: str(255),
   listenPort: intIn(0, 65_535),
@@ -54,9 +54,9 @@ export const gossipSchema = z.object({
   redialIntervalMs: intIn(100, 600_000),
   dialTimeoutMs: intIn(100, 60_000),
   maxMessageBytes: intIn(1, 16 << 20),
-  relay: z.boolean({ error: 'must be true or false' }),
+  relay: bool(),
   streamWaitMs: intIn(0, 60_000),
-}).strict();
+});
 
 export const GOSSIP_BROKER_DEFAULTS: Readonly<GossipBrokerConfig> = Object.freeze({
   ...PEER_BROKER_DEFAULTS,

@@ -1,10 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { z } from 'zod';
+import * as v from 'valibot';
 import { intIn, parseConfig, definedOnly, str } from '../../../src/config/validate.ts';
 import { MeshError } from '../../../src/errors/index.ts';
 
-const schema = z.object({ probeIntervalMs: intIn(10, 60_000), name: str(8) }).strict();
+const schema = v.strictObject({ probeIntervalMs: intIn(10, 60_000), name: str(8) });
 
 test('valid config passes through typed', () => {
   assert.deepEqual(parseConfig(schema, { probeIntervalMs: 1000, name: 'lan' }, 'swim'), { probeIntervalMs: 1000, name: 'lan' });
