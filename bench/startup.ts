@@ -29,7 +29,7 @@ const { values } = parseArgs({
 const rounds = Number(values.rounds);
 const idleMs = Number(values['idle-seconds']) * 1000;
 const root = fileURLToPath(new URL('../', import.meta.url));
-const bin = `${root}dist/bin/node.js`;
+const bin = `${root}dist/bin/micromesh.js`;
 const entry = `${root}dist/src/index.js`;
 if (!existsSync(bin) || !existsSync(entry)) {
   console.error('bench:startup measures the build: run `npm run build` first');

@@ -8,9 +8,6 @@ import type { Service } from '../../src/mesh/types.ts';
 import { TcpTransport } from '../../src/transport/tcp.ts';
 import { JsonCodec } from '../../src/codec/json.ts';
 import { MeshError } from '../../src/errors/index.ts';
-import { StaticMembership } from '../../src/membership/static.ts';
-import { DirectBroker } from '../../src/pubsub/direct.ts';
-import { GossipBroker } from '../../src/pubsub/gossip/broker.ts';
 import { LIBP2P_KEY, SUBS_KEY } from '../../src/membership/keys.ts';
 import { decodeLibp2p } from '../../src/pubsub/gossip/peers.ts';
 import type { MeshFlags } from './options.ts';
@@ -59,6 +56,7 @@ export interface PublishOnce {
  * topic, then floods it to them. Returns how many nodes subscribe.
  */
 export async function publishOnce(view: MeshView, svc: Service, topic: string, message: unknown, o: PublishOnce): Promise<number> {
+  const { StaticMembership } = await import('../../src/membership/static.ts');
   const membership = new StaticMembership(`micromesh-cli-${process.pid}`, view.records);
   const deps = { membership, client: svc.client, server: svc.server };
   const end = Date.now() + o.timeoutMs;
@@ -68,8 +66,9 @@ export async function publishOnce(view: MeshView, svc: Service, topic: string, m
       await new Promise((r) => setTimeout(r, 10));
     }
   };
-  const gossip = o.broker === 'gossip' ? new GossipBroker({ ...deps, listenHost: o.host }) : undefined;
-  const broker = gossip ?? new DirectBroker(deps);
+  // Only `publish` needs a broker: loaded here, so other commands never load their code.
+  const gossip = o.broker === 'gossip' ? new (await import('../../src/pubsub/gossip/broker.ts')).GossipBroker({ ...deps, listenHost: o.host }) : undefined;
+  const broker = gossip ?? new (await import('../../src/pubsub/direct.ts')).DirectBroker(deps);
   await broker.start();
   try {
     if (gossip !== undefined) await waitFor(() => gossip.missingSubscribers(topic).length, 'gossip subscribers not reached yet');

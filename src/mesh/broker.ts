@@ -6,13 +6,14 @@ import type { Broker, BrokerHandler, PublishOptions, SubscribeOptions, Subscript
  * membership, which exists only once the mesh has started, while the client
  * and server need a broker object from the start: this stands in for it.
  * Each start builds a fresh broker (a restarted service has a new membership).
+ * The build may be async, so a broker's code is loaded only by services that use it.
  */
 export class DeferredBroker implements Broker {
   private inner: Broker | undefined;
-  private readonly build: () => Broker;
+  private readonly build: () => Broker | Promise<Broker>;
   private readonly kind: string;
 
-  constructor(kind: string, build: () => Broker) {
+  constructor(kind: string, build: () => Broker | Promise<Broker>) {
     this.kind = kind;
     this.build = build;
   }
@@ -27,7 +28,10 @@ export class DeferredBroker implements Broker {
   }
 
   async start(opts?: { signal?: AbortSignal }): Promise<void> {
-    this.inner ??= this.build();
+    if (this.inner === undefined) {
+      const built = await this.build();
+      this.inner ??= built;
+    }
     await this.inner.start(opts);
   }
 

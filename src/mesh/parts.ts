@@ -2,7 +2,6 @@ import type { Clock, Random } from '../clock/types.ts';
 import { MeshError } from '../errors/index.ts';
 import type { Logger } from '../log/types.ts';
 import { DirectBroker } from '../pubsub/direct.ts';
-import { GossipBroker } from '../pubsub/gossip/broker.ts';
 import { MemoryBroker } from '../pubsub/memory.ts';
 import type { Broker } from '../pubsub/types.ts';
 import type { ClientMiddleware } from '../rpc/types.ts';
@@ -33,10 +32,13 @@ export function resolveBroker(o: ServiceOptions, onMesh: boolean, parts: () => B
   if (typeof b === 'function') return new DeferredBroker('custom', () => b(parts()));
   if (b !== 'direct' && b !== 'gossip') throw new MeshError('INVALID_CONFIG', `service.broker must be a Broker, a factory, or one of direct, gossip, memory; got ${JSON.stringify(b)}`);
   if (!onMesh) throw new MeshError('INVALID_CONFIG', `service.broker "${b}" needs the mesh (mesh is off): use "memory" or a broker instance`);
-  return new DeferredBroker(b, () => {
+  return new DeferredBroker(b, async () => {
     const p = parts();
     if (p.membership === undefined) throw new MeshError('NOT_RUNNING', `the ${b} broker needs the mesh membership; start the service`);
     const opts = { membership: p.membership, client: p.client, server: p.server, clock, random, logger };
-    return b === 'direct' ? new DirectBroker(opts) : new GossipBroker({ ...opts, dataDir: p.dataDir, listenHost: p.host });
+    if (b === 'direct') return new DirectBroker(opts);
+    // The gossip broker's code (and libp2p, at its start) loads only for services that choose it.
+    const { GossipBroker } = await import('../pubsub/gossip/broker.ts');
+    return new GossipBroker({ ...opts, dataDir: p.dataDir, listenHost: p.host });
   });
 }

@@ -25,7 +25,7 @@ after(async () => {
 
 test('the tarball holds the build, not the sources, tests or benches', { skip }, () => {
   assert.ok(pkg.files.includes('dist/src/index.js') && pkg.files.includes('dist/src/index.d.ts'), 'entry point and its types');
-  assert.ok(pkg.files.includes('dist/bin/node.js'), 'the CLI');
+  assert.ok(pkg.files.includes('dist/bin/micromesh.js'), 'the CLI');
   const stray = pkg.files.filter((f) => !/^dist\/(src|bin)\/.+\.(js|d\.ts)$/.test(f) && !/^(package\.json|README\.md|LICENSE)$/.test(f));
   assert.deepEqual(stray, []);
 });
