@@ -9,6 +9,7 @@ import * as call from './cli/commands/call.ts';
 import * as health from './cli/commands/health.ts';
 import * as keygen from './cli/commands/keygen.ts';
 import * as members from './cli/commands/members.ts';
+import * as newProject from './cli/commands/new.ts';
 import * as publish from './cli/commands/publish.ts';
 import * as run from './cli/commands/run.ts';
 import * as service from './cli/commands/service.ts';
@@ -32,7 +33,7 @@ const program = new Command('micromesh')
   .option('--log-level <level>', 'debug | info | warn | error | silent', process.env.MICROMESH_LOG_LEVEL ?? 'warn');
 
 const cli = createCli(program);
-for (const command of [run, services, service, members, call, stream, health, publish, subscribe, keygen]) command.register(program, cli);
+for (const command of [run, services, service, members, call, stream, health, publish, subscribe, keygen, newProject]) command.register(program, cli);
 
 try {
   await program.parseAsync();

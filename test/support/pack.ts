@@ -195,13 +195,21 @@ export interface TempProject {
  * A fresh project in a temp dir with the packed tarball installed, offline.
  * `dependencies`/`devDependencies` name other packages to install beside it,
  * at the versions the repo's lockfile has (they must be in it).
+ *
+ * With `dir`, the project is an existing one (say, one `micromesh new` wrote)
+ * instead: its package.json is kept, except that its dependency on the
+ * package now points at the tarball (the registry has no micromesh) and the
+ * repo's overrides are added; its other dependencies must be in the repo's
+ * lockfile. `cleanup` removes `dir` too.
  */
 export async function installPacked(pkg: PackedPackage, opts: {
   dependencies?: readonly string[];
   devDependencies?: readonly string[];
   files?: Record<string, string>;
+  dir?: string;
 } = {}): Promise<TempProject> {
-  const dir = tempDir('micromesh-app-');
+  const dir = opts.dir ?? tempDir('micromesh-app-');
+  if (opts.dir) tempDirs.add(dir);
   const tgz = `file:${pkg.name}-${pkg.version}.tgz`;
   cpSync(pkg.tarball, join(dir, `${pkg.name}-${pkg.version}.tgz`));
   const { overrides } = JSON.parse(readFileSync(join(REPO, 'package.json'), 'utf8')) as { overrides?: Record<string, string> };
@@ -212,13 +220,18 @@ export async function installPacked(pkg: PackedPackage, opts: {
     if (!v) throw new Error(`${n} is not in the repo's package-lock.json: it cannot be installed offline`);
     return [n, v];
   }));
+  type Deps = Record<string, string>;
+  const existing: { name: string; dependencies?: Deps; devDependencies?: Deps; overrides?: Deps } = opts.dir
+    ? JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8'))
+    : { name: 'micromesh-package-test', private: true, type: 'module' };
+  const own = (field?: Deps) => pinned(Object.keys(field ?? {}).filter((n) => n !== pkg.name));
   const manifest = {
-    name: 'micromesh-package-test', private: true, type: 'module',
-    dependencies: { [pkg.name]: tgz, ...pinned(opts.dependencies) },
-    devDependencies: pinned(opts.devDependencies),
+    ...existing,
+    dependencies: { ...own(existing.dependencies), [pkg.name]: tgz, ...pinned(opts.dependencies) },
+    devDependencies: { ...own(existing.devDependencies), ...pinned(opts.devDependencies) },
     // Overrides apply only to the root project, so a user's install would not
     // get the repo's; repeat them to install the tree the repo's lock describes.
-    overrides: overrides ?? {},
+    overrides: { ...existing.overrides, ...overrides },
   };
   const integrity = `sha512-${createHash('sha512').update(readFileSync(pkg.tarball)).digest('base64')}`;
   const packages: Record<string, unknown> = {
@@ -227,7 +240,7 @@ export async function installPacked(pkg: PackedPackage, opts: {
       version: pkg.version, resolved: tgz, integrity, license: pkg.manifest.license,
       dependencies: deps, bin: pkg.manifest.bin, engines: pkg.manifest.engines,
     },
-    ...lockClosure(repoLock, [...Object.keys(deps), ...(opts.dependencies ?? []), ...(opts.devDependencies ?? [])]),
+    ...lockClosure(repoLock, [...Object.keys(deps), ...Object.keys(manifest.dependencies), ...Object.keys(manifest.devDependencies)].filter((n) => n !== pkg.name)),
   };
   const env = childEnv();
   const started = new Set<ChildProcess>();
