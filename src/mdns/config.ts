@@ -152,7 +152,7 @@ export function resolveAnnouncement(cluster: string, local: LocalAnnouncement, s
 /** Validates the cluster name alone (browse-only discovery has no announcement). */
 export function resolveCluster(cluster: unknown): string {
   if (!isClusterName(cluster)) {
-    throw new MeshError('INVALID_CONFIG', `mdns.cluster must be 1-63 of [A-Za-z0-9_.-], starting with a letter or digit, got ${JSON.stringify(cluster)}`);
+    throw new MeshError('INVALID_CONFIG', `mdns.cluster ${CLUSTER}, got ${JSON.stringify(cluster)}`);
   }
   return cluster;
 }

@@ -8,8 +8,8 @@ import type { Client, Server } from '../rpc/types.ts';
  * only gets a fetch function, and the mesh wires it to the `$mesh`
  * `Membership.Record` endpoint (so membership stays below rpc).
  */
-export function fetchRecordsOver(client: Client): RecordFetch {
-  return (address, o) => client.call(INTERNAL_SERVICE, MEMBERSHIP_RECORD.endpoint, {}, { address, timeoutMs: o.timeoutMs, retries: 1 });
+export function fetchRecordsOver(client: Client, retries = 1): RecordFetch {
+  return (address, o) => client.call(INTERNAL_SERVICE, MEMBERSHIP_RECORD.endpoint, {}, { address, timeoutMs: o.timeoutMs, retries });
 }
 
 /** Answers peers' fetches of this node's record. */

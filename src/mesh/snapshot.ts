@@ -7,10 +7,10 @@ import { decodeDigest } from '../membership/swim.ts';
 import type { MemberView } from '../membership/types.ts';
 import { servicesOf } from '../registry/mesh.ts';
 import { MemoryRegistry } from '../registry/memory.ts';
-import { INTERNAL_SERVICE, MEMBERSHIP_RECORD } from '../rpc/internal.ts';
 import type { Client } from '../rpc/types.ts';
 import { fetchMembers, type FetchedMember } from '../swim/fetch.ts';
 import type { Transport } from '../transport/types.ts';
+import { fetchRecordsOver } from './records.ts';
 
 export interface ReadMeshOptions {
   /** Gossip addresses to ask, tried in order. */
@@ -119,12 +119,14 @@ async function* candidates(o: ReadMeshOptions): AsyncGenerator<string> {
 /** Records of live members: inline ones from their digests, the rest fetched concurrently. */
 async function readRecords(members: FetchedMember[], o: ReadMeshOptions): Promise<MemberView[]> {
   const live = members.filter((m) => m.state === 'alive' || m.state === 'suspect');
+  // A one-off look: no retry, a record that can't be fetched is left out.
+  const fetchRecord = fetchRecordsOver(o.client, 0);
   const out = await Promise.all(live.map(async (m): Promise<MemberView | undefined> => {
     const d = decodeDigest(m.metadata);
     if (d === undefined) return undefined;
     if (d.d !== undefined) return { id: m.id, version: d.v, data: d.d };
     try {
-      return await o.client.call<MemberView>(INTERNAL_SERVICE, MEMBERSHIP_RECORD.endpoint, {}, { address: d.r, timeoutMs: o.timeoutMs ?? 2000, retries: 0 });
+      return await fetchRecord(d.r, { timeoutMs: o.timeoutMs ?? 2000 }) as MemberView;
     } catch (err) {
       o.logger.warn('could not fetch a member record', { member: m.id, address: d.r, error: String(err) });
       return undefined;

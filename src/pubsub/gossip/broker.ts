@@ -38,8 +38,8 @@ const DEDUP_IDS = 16_384;
  * direct path. Broadcast messages are batched per gossip topic (the
  * topic's first token, `mm/<token>`; patterns starting with a wildcard use
  * `mm/*`) per event-loop turn into unsigned envelopes carrying our own
- * message ids (gossip-envelope.ts). Peers come from the membership
- * (gossip-peers.ts). A queue-group message has exactly one recipient, so
+ * message ids (envelope.ts). Peers come from the membership
+ * (peers.ts). A queue-group message has exactly one recipient, so
  * flooding it would cost N copies for one use and still need a unicast ack:
  * queue groups use the direct broker's machinery (`subs` record with queue
  * groups only, `$mesh` Broker.Deliver, at-least-once held by the publisher).
