@@ -18,8 +18,11 @@ const LAYERS = {
   mesh: ['codec', 'transport', 'swim', 'mdns', 'membership', 'registry', 'selector', 'rpc', 'pubsub'],
 };
 
-/** Toolkit parts: each in its own folder, on the public surface (src/index.ts) only. */
-const TOOLKIT = ['api', 'sidecar', 'web', 'bot', 'agent', 'kv', 'observe'];
+/**
+ * Toolkit parts: each in its own folder, on the public surface (src/index.ts)
+ * only, plus the HTTP layer they share (src/http, through its index).
+ */
+const TOOLKIT = ['http', 'api', 'sidecar', 'web', 'bot', 'agent', 'kv', 'observe'];
 
 const any = (names) => `^src/(${names.join('|')})/`;
 
@@ -51,7 +54,14 @@ module.exports = {
       comment: 'A toolkit part uses micromesh as its users do: through src/index.ts.',
       severity: 'error',
       from: { path: any(TOOLKIT) },
-      to: { path: '^src/', pathNot: [`^src/index\\.ts$`, '^src/$1/'] },
+      to: { path: '^src/', pathNot: [`^src/index\\.ts$`, '^src/http/index\\.ts$', '^src/$1/'] },
+    },
+    {
+      name: 'http-layer-below-toolkit',
+      comment: 'The shared HTTP layer knows no toolkit part above it.',
+      severity: 'error',
+      from: { path: '^src/http/' },
+      to: { path: '^src/', pathNot: ['^src/index\\.ts$', '^src/http/'] },
     },
     {
       name: 'src-stands-alone',

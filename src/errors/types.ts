@@ -22,8 +22,13 @@ export const ERROR_CODES = {
   UNAUTHORIZED: { status: 401, retryable: false },
   FORBIDDEN: { status: 403, retryable: false },
   NOT_FOUND: { status: 404, retryable: false },
+  METHOD_NOT_ALLOWED: { status: 405, retryable: false },
   TIMEOUT: { status: 408, retryable: true },
   CONFLICT: { status: 409, retryable: false },
+  /** A request body, header or URL over a configured limit (the message names it). */
+  PAYLOAD_TOO_LARGE: { status: 413, retryable: false },
+  /** Rate limited: try again later. */
+  TOO_MANY_REQUESTS: { status: 429, retryable: true },
   FRAME_TOO_LARGE: { status: 413, retryable: false },
   UNSUPPORTED_CONTENT_TYPE: { status: 415, retryable: false },
   DECODE_FAILED: { status: 400, retryable: false },

@@ -15,6 +15,7 @@ import { CallScope } from '../rpc/scope.ts';
 import { RpcServer } from '../rpc/server.ts';
 import { createRpcStats } from '../rpc/stats.ts';
 import type { MessageHandler, SubscriberOptions } from '../pubsub/types.ts';
+import type { HandleOptions } from '../rpc/types.ts';
 import { DefaultSelector } from '../selector/selector.ts';
 import { TcpTransport } from '../transport/tcp.ts';
 import { buildMesh } from './build.ts';
@@ -98,6 +99,8 @@ class ServiceImpl implements Service {
   private readonly lifecycle = new Lifecycle();
   private readonly subscribers = new Subscribers();
   private refresh: TimerHandle | undefined;
+  /** Whether the record should be in the registry while running (deregister() withdraws it). */
+  private listed = true;
 
   constructor(opts: ServiceOptions, parts: Parts) {
     this.opts = opts;
@@ -118,9 +121,19 @@ class ServiceImpl implements Service {
     return this.server.address;
   }
 
-  handle(name: string, handlers: object): this {
-    this.server.handle(name, handlers);
+  handle(name: string, handlers: object, opts?: HandleOptions): this {
+    this.server.handle(name, handlers, opts);
     return this;
+  }
+
+  async register(opts: { signal?: AbortSignal } = {}): Promise<void> {
+    this.listed = true;
+    if (this.lifecycle.state === 'running') await this.publishRecord(opts.signal);
+  }
+
+  async deregister(opts: { signal?: AbortSignal } = {}): Promise<void> {
+    this.listed = false;
+    if (this.lifecycle.state === 'running') await this.registry.deregister(this.record(), { signal: opts.signal });
   }
 
   subscribe<T = unknown>(topic: string, handler: MessageHandler<T>, opts?: SubscriberOptions): this {
@@ -179,7 +192,7 @@ class ServiceImpl implements Service {
     await this.mesh?.start({ client: this.client, server: this.server, address: this.server.address! }, opts);
     await this.broker.start(opts);
     await this.subscribers.start(this.broker, this.p.codecs, this.p.logger, opts.signal);
-    await this.register(opts.signal);
+    if (this.listed) await this.publishRecord(opts.signal);
     this.scheduleRefresh();
     await runHooks(this.opts.afterStart);
     this.p.logger.info('service started', { id: this.id, address: this.address });
@@ -202,7 +215,7 @@ class ServiceImpl implements Service {
     await runHooks(this.opts.afterStop);
   }
 
-  private register(signal?: AbortSignal): Promise<void> {
+  private publishRecord(signal?: AbortSignal): Promise<void> {
     const ttlMs = this.opts.registerTtlMs ?? 0;
     return this.registry.register(this.record(), { signal, ttlMs: ttlMs > 0 ? ttlMs : undefined });
   }
@@ -212,7 +225,7 @@ class ServiceImpl implements Service {
     const every = this.opts.registerIntervalMs ?? 0;
     if (every <= 0) return;
     this.refresh = this.p.clock.setTimeout(() => {
-      this.register().catch((err: unknown) => this.p.logger.warn('re-register failed', { error: String(err) }));
+      if (this.listed) this.publishRecord().catch((err: unknown) => this.p.logger.warn('re-register failed', { error: String(err) }));
       this.scheduleRefresh();
     }, every);
   }

@@ -10,7 +10,7 @@ import type { Broker, MessageHandler, SubscriberOptions } from '../pubsub/types.
 import type { Registry } from '../registry/types.ts';
 import type { RpcConfig } from '../rpc/config.ts';
 import type {
-  Client, ClientMiddleware, HandlerMiddleware, Metadata, Server,
+  Client, ClientMiddleware, HandleOptions, HandlerMiddleware, Metadata, Server,
 } from '../rpc/types.ts';
 import type { Selector } from '../selector/types.ts';
 import type { MdnsConfig } from '../mdns/config.ts';
@@ -177,9 +177,20 @@ export interface Service {
   readonly registry: Registry;
   readonly broker: Broker;
   readonly selector: Selector;
-  /** Exposes each method of `handlers` as endpoint `name.method`. Chainable. */
-  handle(name: string, handlers: object): this;
+  /** Exposes each method of `handlers` as endpoint `name.method`, with optional registry metadata per method. Chainable. */
+  handle(name: string, handlers: object, opts?: HandleOptions): this;
   subscribe<T = unknown>(topic: string, handler: MessageHandler<T>, opts?: SubscriberOptions): this;
+  /**
+   * Lists this node in the registry again after `deregister` (Go Micro's
+   * server.Register). A running service is listed from start.
+   */
+  register(opts?: { signal?: AbortSignal }): Promise<void>;
+  /**
+   * Withdraws this node from the registry while it keeps running and
+   * answering (health checks use it); periodic re-registration stays off
+   * until `register`. Go Micro's server.Deregister.
+   */
+  deregister(opts?: { signal?: AbortSignal }): Promise<void>;
   /** Starts broker and server, then registers. Idempotent. */
   start(opts?: { signal?: AbortSignal }): Promise<void>;
   /** Deregisters, drains in-flight calls (bounded), then stops everything. Idempotent. */

@@ -7,3 +7,4 @@ export { SessionPool, type SessionPoolOptions } from './pool.ts';
 export { CallScope } from './scope.ts';
 export { resolveRpcConfig, RPC_DEFAULTS, type RpcConfig } from './config.ts';
 export { createRpcStats, RPC_COUNTERS, type RpcStats, type RpcCounter } from './stats.ts';
+export { STREAM_METADATA, streamKind, type StreamKind } from './endpoint-meta.ts';

@@ -7,8 +7,8 @@ import type { EndpointInfo, Handler } from './types.ts';
 export interface HandlerEntry {
   handler: Handler;
   info: EndpointInfo;
-  /** Whether it is an async generator (streams its response), published in the registry. */
-  streams: boolean;
+  /** Registry metadata of the endpoint (`stream`, and what `handle` was given). */
+  metadata: Record<string, string>;
 }
 
 /** What the server resolved a route to: a handler and its codec, or why the route can't be served. */

@@ -15,8 +15,9 @@ import type { HandlerEntry, Route, RouteTarget } from './routes.ts';
 import type { CallScope } from './scope.ts';
 import type { RpcStats } from './stats.ts';
 import { streamResponse, decodeInput, isAsyncIterable } from './server-streams.ts';
+import { STREAM_METADATA } from './endpoint-meta.ts';
 import type {
-  Handler, HandlerMiddleware, Server, ServerStartOptions, ServerStopOptions,
+  HandleOptions, Handler, HandlerMiddleware, Server, ServerStartOptions, ServerStopOptions,
 } from './types.ts';
 
 export interface RpcServerOptions {
@@ -60,8 +61,8 @@ export class RpcServer implements Server, Dispatcher {
     return adv.endsWith(':0') ? `${adv.slice(0, -2)}:${parseHostPort(l.address).port}` : adv;
   }
 
-  handle(name: string, handlers: object): void {
-    this.register(this.handlers, this.opts.name, name, handlers);
+  handle(name: string, handlers: object, opts: HandleOptions = {}): void {
+    this.register(this.handlers, this.opts.name, name, handlers, opts.metadata);
   }
 
   /**
@@ -74,18 +75,23 @@ export class RpcServer implements Server, Dispatcher {
     this.register(this.internal, INTERNAL_SERVICE, name, handlers);
   }
 
-  private register(table: Map<string, HandlerEntry>, service: string, name: string, handlers: object): void {
+  private register(table: Map<string, HandlerEntry>, service: string, name: string, handlers: object, meta?: HandleOptions['metadata']): void {
     if (!/^[A-Za-z_][\w-]*$/.test(name)) throw new MeshError('INVALID_ARGUMENT', `handler name "${name}" must be an identifier (letters, digits, _ or -)`);
-    let added = 0;
-    for (const method of methodNames(handlers)) {
+    const methods = methodNames(handlers);
+    if (methods.length === 0) throw new MeshError('INVALID_ARGUMENT', `handler "${name}" has no methods to expose`);
+    if (meta !== undefined && typeof meta === 'object') {
+      const unknown = Object.keys(meta).filter((m) => !methods.includes(m));
+      if (unknown.length > 0) throw new MeshError('INVALID_ARGUMENT', `metadata names ${unknown.join(', ')}, not methods of handler "${name}"`);
+    }
+    for (const method of methods) {
       const fn = (handlers as Record<string, unknown>)[method] as (...args: unknown[]) => unknown;
       const info = { service, endpoint: `${name}.${method}` };
       let h: Handler = fn.bind(handlers) as Handler;
       for (let i = this.middleware.length - 1; i >= 0; i--) h = this.middleware[i]!(h, info);
-      table.set(info.endpoint, { handler: h, info, streams: isAsyncGeneratorFunction(fn) });
-      added++;
+      const given = typeof meta === 'function' ? meta(method) : meta?.[method];
+      const metadata: Record<string, string> = isAsyncGeneratorFunction(fn) ? { [STREAM_METADATA]: 'true' } : {};
+      table.set(info.endpoint, { handler: h, info, metadata: { ...metadata, ...given } });
     }
-    if (added === 0) throw new MeshError('INVALID_ARGUMENT', `handler "${name}" has no methods to expose`);
     this.version++;
   }
 
@@ -95,11 +101,7 @@ export class RpcServer implements Server, Dispatcher {
 
   /** The endpoints this server exposes, for the registry. */
   endpoints(): Endpoint[] {
-    return [...this.handlers.values()].map((e) => {
-      const metadata: Record<string, string> = {};
-      if (e.streams) metadata.stream = 'true';
-      return { name: e.info.endpoint, metadata };
-    });
+    return [...this.handlers.values()].map((e) => ({ name: e.info.endpoint, metadata: { ...e.metadata } }));
   }
 
   start(opts: ServerStartOptions = {}): Promise<void> {

@@ -114,11 +114,23 @@ export interface ServerStopOptions {
   drainTimeoutMs?: number;
 }
 
+/** Options of `handle`. */
+export interface HandleOptions {
+  /**
+   * Registry metadata per method (`{Get: {...}}`), or a function of the
+   * method name; merged over what the server writes itself (`stream`). How
+   * toolkit parts learn about an endpoint: HTTP routes for the API gateway,
+   * `stream: 'client' | 'bidi'` for handlers whose input is a stream. A
+   * method named in the record but not in `handlers` is an error.
+   */
+  metadata?: Record<string, Metadata> | ((method: string) => Metadata | undefined);
+}
+
 export interface Server {
   /** The listening address once started (`host:port`). */
   readonly address: string | undefined;
   /** Exposes every method of `handlers` as endpoint `name.method`. */
-  handle(name: string, handlers: object): void;
+  handle(name: string, handlers: object, opts?: HandleOptions): void;
   /**
    * Exposes `handlers` as node-level endpoints under the reserved service
    * name `$mesh` (every server answers them; they are not registered).

@@ -9,7 +9,7 @@ import type { PacketNetwork, PacketTransport, Transport } from '../transport/typ
 import { BroadcastQueue } from './broadcasts.ts';
 import { resolveSwimConfig, type SwimConfig } from './config.ts';
 import { EventQueue } from './events.ts';
-import { RateLimitedLog } from './log-limit.ts';
+import { RateLimitedLog } from '../log/limit.ts';
 import { MemberRecord } from './members.ts';
 import { Prober } from './probe.ts';
 import { Envelope, Keyring } from './security.ts';

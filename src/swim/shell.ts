@@ -3,7 +3,7 @@ import type { Logger } from '../log/types.ts';
 import type { Counters } from '../metrics/counters.ts';
 import type { Transport } from '../transport/types.ts';
 import type { SwimConfig } from './config.ts';
-import type { RateLimitedLog } from './log-limit.ts';
+import type { RateLimitedLog } from '../log/limit.ts';
 import type { Envelope } from './security.ts';
 import type { Membership } from './state.ts';
 import type { SwimCounter } from './stats.ts';

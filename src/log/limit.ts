@@ -1,5 +1,5 @@
 import type { Clock } from '../clock/types.ts';
-import type { LogFields, Logger } from '../log/types.ts';
+import type { LogFields, Logger } from './types.ts';
 
 /**
  * Warnings about bad input can come at packet rate; this logs the first of

@@ -1,0 +1,100 @@
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { toMeshError, type CallOptions, type Client, type ClientStream, type Filter } from 'micromesh';
+import { encodeBody, responseFormat } from './body.ts';
+import { errorBody } from './errors.ts';
+import { headersToMetadata, requestTimeoutMs } from './metadata.ts';
+import type { HttpServer } from './server.ts';
+import { SseWriter } from './sse.ts';
+
+/** What an HTTP request resolved to. */
+export interface CallTarget {
+  service: string;
+  endpoint: string;
+  filters?: Filter[] | undefined;
+  /** Pins one node, `host:port` (micro's `/rpc` `address`). */
+  address?: string | undefined;
+}
+
+/**
+ * Turns HTTP requests into calls through the public Client: the deadline
+ * from the `Timeout` header, metadata from the allowed headers, the call
+ * cancelled when the client goes away, the answer in the request's format.
+ */
+export class Invoker {
+  readonly http: HttpServer;
+  readonly client: Client;
+
+  constructor(http: HttpServer, client: Client) {
+    this.http = http;
+    this.client = client;
+  }
+
+  /** Call options of a request; `stream` calls get a deadline only when the request asks for one. */
+  options(req: FastifyRequest, target: CallTarget, signal: AbortSignal, stream = false): CallOptions {
+    const c = this.http.deps.config;
+    const asked = requestTimeoutMs(req.headers, c.maxCallTimeoutMs);
+    return {
+      timeoutMs: asked ?? (stream ? undefined : c.callTimeoutMs),
+      metadata: headersToMetadata(req.headers, c, req.id, req.ip),
+      select: target.filters === undefined ? undefined : { filters: target.filters },
+      address: target.address,
+      signal,
+    };
+  }
+
+  /** A unary call answered as one HTTP response. */
+  async unary(req: FastifyRequest, reply: FastifyReply, target: CallTarget, request: unknown): Promise<FastifyReply> {
+    const abort = abortWhenGone(req, reply);
+    try {
+      const res = await this.client.call(target.service, target.endpoint, request, this.options(req, target, abort.signal));
+      const body = encodeBody(res, responseFormat(req.headers['content-type'], req.headers.accept));
+      return reply.code(200).header('content-type', body.contentType).send(body.bytes);
+    } catch (err) {
+      return this.http.sendError(reply, toMeshError(err, this.http.deps.errorId), req);
+    } finally {
+      abort.dispose();
+    }
+  }
+
+  /**
+   * A server stream as Server-Sent Events: one `data:` event per message
+   * (JSON), then `event: end`, or `event: error` with the error body. The
+   * next message is pulled only after the last was written out, so the
+   * stream's flow control reaches back to the handler.
+   */
+  async sse(req: FastifyRequest, reply: FastifyReply, target: CallTarget, request: unknown): Promise<void> {
+    const abort = new AbortController();
+    let stream: ClientStream;
+    try {
+      stream = await this.client.stream(target.service, target.endpoint, request, this.options(req, target, abort.signal, true));
+    } catch (err) {
+      this.http.sendError(reply, toMeshError(err, this.http.deps.errorId), req);
+      return;
+    }
+    const out = new SseWriter(reply, this.http.deps.clock);
+    const forget = this.http.track({ close: () => out.end() });
+    void out.closed.then(() => stream.cancel('client went away'));
+    try {
+      for await (const msg of stream) {
+        if (!(await out.send(encodeBody(msg, 'json').bytes as string))) break;
+      }
+      await out.send('{}', 'end');
+    } catch (err) {
+      await out.send(JSON.stringify(errorBody(toMeshError(err, this.http.deps.errorId))), 'error');
+    } finally {
+      forget();
+      abort.abort();
+      out.end();
+    }
+  }
+}
+
+/** An AbortSignal that fires if the client disconnects before the response is sent. */
+export function abortWhenGone(req: FastifyRequest, reply: FastifyReply): { signal: AbortSignal; dispose(): void } {
+  const ctl = new AbortController();
+  const onClose = (): void => {
+    if (!reply.raw.writableEnded) ctl.abort();
+  };
+  req.raw.socket?.once('close', onClose);
+  return { signal: ctl.signal, dispose: () => req.raw.socket?.off('close', onClose) };
+}

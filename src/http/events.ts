@@ -1,0 +1,24 @@
+import { MeshError, type Broker } from 'micromesh';
+import { headersToMetadata } from './metadata.ts';
+import type { HttpServer } from './server.ts';
+
+/**
+ * micro api's event handler: `POST <path>/<topic>` publishes the request
+ * body through the broker as it came (bytes and content type untouched, so
+ * subscribers in any language decode it), the allowed headers as message
+ * metadata. Answers 202 with the topic once the broker took the message.
+ */
+export function registerEvents(http: HttpServer, broker: Broker, path: string): void {
+  const base = path.replace(/\/+$/, '');
+  http.app.post(`${base}/*`, async (req, reply) => {
+    const topic = decodeURIComponent((req.params as { '*': string })['*']).replace(/\/+$/, '');
+    if (!/^[\w.:/-]{1,256}$/.test(topic)) {
+      throw new MeshError('BAD_REQUEST', `topic must be 1 to 256 letters, digits, '.', ':', '/', '_' or '-', got ${JSON.stringify(topic)}`, { id: http.deps.errorId });
+    }
+    const body = (req.body as Buffer | undefined) ?? Buffer.alloc(0);
+    const headers = headersToMetadata(req.headers, http.deps.config, req.id, req.ip);
+    headers['content-type'] = req.headers['content-type'] ?? 'application/octet-stream';
+    await broker.publish(topic, new Uint8Array(body.buffer, body.byteOffset, body.byteLength), { headers });
+    return reply.code(202).header('content-type', 'application/json; charset=utf-8').send(JSON.stringify({ topic }));
+  });
+}

@@ -1,0 +1,185 @@
+import { createServer, type Server as NodeServer } from 'node:http';
+import type { Socket } from 'node:net';
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import cors from '@fastify/cors';
+import websocket from '@fastify/websocket';
+import { MeshError, RateLimitedLog, formatHostPort, tryParseHostPort, type Clock, type Logger, type Random } from 'micromesh';
+import type { HttpConfig } from './config.ts';
+import { errorBody, fromHttpError, httpStatus } from './errors.ts';
+import { chooseProtocol } from './body.ts';
+
+/**
+ * The HTTP server both commands share: fastify with its official CORS and
+ * WebSocket plugins, our limits, error bodies, request ids and a graceful
+ * drain. Routes are added by the parts (rpc, events, registry, broker...)
+ * between `createHttpServer` and `listen`.
+ */
+
+export interface HttpServerDeps {
+  config: HttpConfig;
+  logger: Logger;
+  clock: Clock;
+  random: Random;
+  /** `id` of the errors the layer raises itself. */
+  errorId: string;
+}
+
+/** A long-lived response (SSE, WebSocket) that stop() ends at once instead of waiting for it. */
+export type OpenStream = { close(): void };
+
+export class HttpServer {
+  readonly app: FastifyInstance;
+  readonly deps: HttpServerDeps;
+  readonly log: RateLimitedLog;
+  private readonly streams = new Set<OpenStream>();
+  private draining = false;
+  private listening: string | undefined;
+
+  constructor(deps: HttpServerDeps) {
+    this.deps = deps;
+    const c = deps.config;
+    this.log = new RateLimitedLog(deps.logger, deps.clock);
+    const serverFactory = (handler: Parameters<typeof createServer>[1]): NodeServer => createServer({
+      maxHeaderSize: c.maxHeaderBytes,
+      headersTimeout: c.headersTimeoutMs,
+      requestTimeout: c.requestTimeoutMs,
+      keepAliveTimeout: c.idleTimeoutMs,
+    }, handler);
+    this.app = Fastify({
+      serverFactory,
+      bodyLimit: c.bodyLimitBytes,
+      keepAliveTimeout: c.idleTimeoutMs,
+      requestTimeout: c.requestTimeoutMs,
+      return503OnClosing: false,
+      forceCloseConnections: 'idle',
+      requestIdHeader: false,
+      genReqId: (req) => requestId(req.headers['x-request-id'], deps.random),
+      routerOptions: { ignoreTrailingSlash: true, ignoreDuplicateSlashes: true, maxParamLength: 500 },
+      clientErrorHandler: (err, socket) => this.clientError(err, socket as Socket),
+    });
+    this.app.removeAllContentTypeParsers();
+    // Every body arrives as bytes (bounded by bodyLimit); each part decodes what it accepts.
+    this.app.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
+    this.app.addHook('onRequest', (req, reply, done) => this.admit(req, reply, done));
+    this.app.setErrorHandler((err, req, reply) => this.sendError(reply, fromHttpError(err, c), req));
+    this.app.setNotFoundHandler((req, reply) => this.sendError(reply, new MeshError('NOT_FOUND', `no route for ${req.method} ${req.url.split('?')[0]}`, { id: deps.errorId }), req));
+    if (c.cors !== false) {
+      const any = c.cors.origins.includes('*');
+      void this.app.register(cors, {
+        origin: any ? (c.cors.credentials ? true : '*') : c.cors.origins,
+        methods: c.cors.methods,
+        allowedHeaders: c.cors.allowedHeaders,
+        exposedHeaders: c.cors.exposedHeaders,
+        credentials: c.cors.credentials,
+        maxAge: c.cors.maxAgeS,
+        strictPreflight: false,
+      });
+    }
+    void this.app.register(websocket, {
+      options: { maxPayload: c.wsMaxMessageBytes, handleProtocols: (offered) => chooseProtocol(offered) },
+      preClose: (done) => {
+        for (const client of this.app.websocketServer?.clients ?? []) client.close(1001, 'server shutting down');
+        done();
+      },
+    });
+  }
+
+  /** Methods the catch-all routes take: OPTIONS belongs to the CORS plugin when it is on. */
+  get methods(): ('GET' | 'HEAD' | 'POST' | 'PUT' | 'PATCH' | 'DELETE' | 'OPTIONS')[] {
+    const m: ('GET' | 'HEAD' | 'POST' | 'PUT' | 'PATCH' | 'DELETE' | 'OPTIONS')[] = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'];
+    return this.deps.config.cors === false ? [...m, 'OPTIONS'] : m;
+  }
+
+  /** The address it listens on once started, `host:port`. */
+  get address(): string | undefined {
+    return this.listening;
+  }
+
+  async listen(signal?: AbortSignal): Promise<string> {
+    if (this.listening !== undefined) return this.listening;
+    const hp = tryParseHostPort(this.deps.config.address.startsWith(':') ? `0.0.0.0${this.deps.config.address}` : this.deps.config.address);
+    if (hp === undefined) throw new MeshError('INVALID_CONFIG', `http.address must be host:port or :port, got "${this.deps.config.address}"`);
+    signal?.throwIfAborted();
+    await this.app.listen({ host: hp.host, port: hp.port, signal });
+    const a = this.app.server.address();
+    this.listening = typeof a === 'object' && a !== null ? formatHostPort(a.address, a.port) : this.deps.config.address;
+    return this.listening;
+  }
+
+  /** Registers a stream stop() must end; returns the function that forgets it. */
+  track(s: OpenStream): () => void {
+    this.streams.add(s);
+    return () => this.streams.delete(s);
+  }
+
+  /**
+   * Graceful drain: new requests get 503 with `Connection: close`, open
+   * streams end, in-flight requests get `drainTimeoutMs` to finish, then
+   * every connection is closed. Idempotent.
+   */
+  async close(): Promise<void> {
+    if (this.draining) return;
+    this.draining = true;
+    for (const s of [...this.streams]) s.close();
+    if (this.listening === undefined) return void (await this.app.close());
+    const closing = this.app.close();
+    let timer: ReturnType<Clock['setTimeout']> | undefined;
+    const late = new Promise<void>((resolve) => {
+      timer = this.deps.clock.setTimeout(() => {
+        this.app.server.closeAllConnections();
+        resolve();
+      }, this.deps.config.drainTimeoutMs);
+    });
+    await Promise.race([closing, late]);
+    this.deps.clock.clearTimeout(timer);
+    await closing;
+  }
+
+  /** Sends an error as `{id, code, detail, status}` with the status derived from its code. */
+  sendError(reply: FastifyReply, err: MeshError, req?: FastifyRequest): FastifyReply {
+    const status = httpStatus(err);
+    if (status >= 500) this.log.warn(`http-${status}`, 'request failed', { status, code: err.code, detail: err.detail, url: req?.url });
+    return reply.code(status).header('content-type', 'application/json; charset=utf-8').send(JSON.stringify(errorBody(err)));
+  }
+
+  private admit(req: FastifyRequest, reply: FastifyReply, done: () => void): void {
+    reply.header('x-request-id', req.id);
+    if (this.draining) {
+      reply.header('connection', 'close');
+      this.sendError(reply, new MeshError('SERVER_STOPPING', 'the gateway is shutting down; retry elsewhere', { id: this.deps.errorId }), req);
+      return;
+    }
+    if (req.url.length > this.deps.config.maxUrlBytes) {
+      this.sendError(reply, new MeshError('PAYLOAD_TOO_LARGE', `URL of ${req.url.length} bytes exceeds the limit of ${this.deps.config.maxUrlBytes} bytes (maxUrlBytes)`, { id: this.deps.errorId, status: 414 }), req);
+      return;
+    }
+    done();
+  }
+
+  /** Errors before a request exists (oversized head, slow head, garbage): answered in our error shape, then the socket closes. */
+  private clientError(err: Error & { code?: string }, socket: Socket): void {
+    if (err.code === 'ECONNRESET' || socket.destroyed) return;
+    const c = this.deps.config;
+    const e = err.code === 'HPE_HEADER_OVERFLOW'
+      ? new MeshError('PAYLOAD_TOO_LARGE', `request head exceeds the limit of ${c.maxHeaderBytes} bytes (maxHeaderBytes)`, { id: this.deps.errorId, status: 431 })
+      : err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+        ? new MeshError('TIMEOUT', `request not received within ${c.requestTimeoutMs} ms (requestTimeoutMs / headersTimeoutMs)`, { id: this.deps.errorId, status: 408 })
+        : new MeshError('BAD_REQUEST', `malformed HTTP request (${err.code ?? 'parse error'})`, { id: this.deps.errorId });
+    this.log.warn('client-error', 'client error', { code: err.code, detail: e.detail });
+    const body = JSON.stringify({ ...errorBody(e), status: e.status });
+    const status = e.status;
+    if (socket.writable) {
+      socket.end(`HTTP/1.1 ${status} ${statusText(status)}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+    } else socket.destroy();
+  }
+}
+
+function statusText(status: number): string {
+  return ({ 400: 'Bad Request', 408: 'Request Timeout', 431: 'Request Header Fields Too Large' } as Record<number, string>)[status] ?? 'Error';
+}
+
+/** The client's X-Request-Id when it is a sane token, else a fresh one. */
+function requestId(given: string | string[] | undefined, random: Random): string {
+  if (typeof given === 'string' && /^[\w.:-]{1,128}$/.test(given)) return given;
+  return Buffer.from(random.bytes(12)).toString('hex');
+}

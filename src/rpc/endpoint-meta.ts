@@ -1,0 +1,23 @@
+/**
+ * Endpoint metadata keys the server itself writes into the registry, spelled
+ * once: toolkit parts (the API gateway's WebSocket bridge) read them to know
+ * how to open an endpoint.
+ */
+
+/**
+ * How an endpoint streams. The server writes `true` (Go Micro's spelling)
+ * for async-generator handlers, which stream their response; a handler whose
+ * input is an AsyncIterable declares `client` or `bidi` through
+ * `handle(name, handlers, {metadata})`. Absent means unary.
+ */
+export const STREAM_METADATA = 'stream';
+
+export type StreamKind = 'server' | 'client' | 'bidi';
+
+/** The stream kind an endpoint's metadata declares, or undefined for unary. */
+export function streamKind(metadata: Readonly<Record<string, string>> | undefined): StreamKind | undefined {
+  const v = metadata?.[STREAM_METADATA];
+  if (v === 'server' || v === 'true') return 'server';
+  if (v === 'client' || v === 'bidi') return v;
+  return undefined;
+}
