@@ -5,6 +5,7 @@
 // imports the mesh parts it needs, so `--help` and `--version` start fast.
 import { Command, Option } from 'commander';
 import { MeshError } from '../src/errors/errors.ts';
+import * as api from './cli/commands/api.ts';
 import * as call from './cli/commands/call.ts';
 import * as health from './cli/commands/health.ts';
 import * as keygen from './cli/commands/keygen.ts';
@@ -33,7 +34,7 @@ const program = new Command('micromesh')
   .option('--log-level <level>', 'debug | info | warn | error | silent', process.env.MICROMESH_LOG_LEVEL ?? 'warn');
 
 const cli = createCli(program);
-for (const command of [run, services, service, members, call, stream, health, publish, subscribe, keygen, newProject]) command.register(program, cli);
+for (const command of [run, api, services, service, members, call, stream, health, publish, subscribe, keygen, newProject]) command.register(program, cli);
 
 try {
   await program.parseAsync();

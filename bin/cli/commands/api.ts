@@ -1,0 +1,102 @@
+import { InvalidArgumentError, type Command } from 'commander';
+import type { Cli } from '../context.ts';
+import { parsePort } from '../options.ts';
+
+interface ApiOptions {
+  address: string;
+  port: number;
+  gossipPort: number;
+  namespace: string;
+  rpc: boolean;
+  rpcPath: string;
+  events: boolean;
+  eventsPath: string;
+  proxy: boolean;
+  allow: string[];
+  deny: string[];
+  cors: boolean;
+  corsOrigin: string[];
+  corsCredentials?: boolean;
+  bodyLimit: number;
+  timeout: number;
+  drainTimeout: number;
+}
+
+const collect = (v: string, prev: string[] = []): string[] => [...prev, ...v.split(',').map((s) => s.trim()).filter(Boolean)];
+
+function bytes(text: string): number {
+  const m = /^(\d+)(k|kb|m|mb)?$/i.exec(text.trim());
+  if (m === null) throw new InvalidArgumentError(`must be bytes, e.g. 1048576, 512k or 4m; got "${text}"`);
+  const unit = (m[2] ?? '').toLowerCase();
+  return Number(m[1]) * (unit.startsWith('m') ? 1 << 20 : unit.startsWith('k') ? 1024 : 1);
+}
+
+function ms(text: string): number {
+  const m = /^(\d+(?:\.\d+)?)(ms|s)?$/.exec(text.trim());
+  if (m === null) throw new InvalidArgumentError(`must be a duration like 500ms or 10s; got "${text}"`);
+  return Math.round(Number(m[1]) * (m[2] === 's' ? 1000 : 1));
+}
+
+/** `micromesh api`: the HTTP gateway into the mesh (micro api), a client-only member until SIGINT/SIGTERM. */
+export function register(program: Command, cli: Cli): void {
+  program.command('api')
+    .description('serve HTTP into the mesh: /service/method → calls, /rpc, SSE and WebSocket streams, /events, HTTP proxy')
+    .option('--address <host:port>', 'HTTP listen address', ':8080')
+    .option('--port <port>', 'RPC port of this member', parsePort, 0)
+    .option('--gossip-port <port>', 'SWIM port (UDP and TCP)', parsePort, 0)
+    .option('--namespace <ns>', 'prefix joined to resolved service names (ns.greeter)', '')
+    .option('--no-rpc', 'turn off the /rpc endpoint')
+    .option('--rpc-path <path>', 'path of the /rpc endpoint', '/rpc')
+    .option('--no-events', 'turn off the event handler')
+    .option('--events-path <path>', 'POST <path>/<topic> publishes the body', '/events')
+    .option('--no-proxy', 'do not reverse-proxy services that serve HTTP')
+    .option('--allow <patterns>', 'only these service or service/Endpoint patterns (* wildcards; repeatable)', collect, [])
+    .option('--deny <patterns>', 'never these patterns (wins over --allow; repeatable)', collect, [])
+    .option('--no-cors', 'turn off CORS')
+    .option('--cors-origin <origins>', 'allowed origins (repeatable; default any)', collect, [])
+    .option('--cors-credentials', 'allow credentials (the origin is then reflected)')
+    .option('--body-limit <bytes>', 'largest request body (e.g. 1m)', bytes, 1 << 20)
+    .option('--timeout <duration>', 'call deadline when the request sets none', ms, 10_000)
+    .option('--drain-timeout <duration>', 'on SIGTERM, how long in-flight requests may finish', ms, 10_000)
+    .action(async (o: ApiOptions) => {
+      const [{ createService }, { createApiGateway }] = await Promise.all([
+        import('../../../src/mesh/service.ts'),
+        import('../../../src/api/index.ts'),
+      ]);
+      const m = cli.mesh();
+      const host = m.host ?? '0.0.0.0';
+      const logger = await cli.logger();
+      const service = createService({
+        name: 'micromesh-api',
+        address: `${host}:${o.port}`,
+        logger,
+        mesh: { cluster: m.cluster, join: m.seeds, keys: m.keys, mdns: m.mdns, gossipAddress: `${host}:${o.gossipPort}` },
+      });
+      const gateway = createApiGateway({
+        service,
+        logger,
+        allow: o.allow,
+        deny: o.deny,
+        eventsPath: o.events ? o.eventsPath : '',
+        proxy: o.proxy,
+        http: {
+          address: o.address,
+          namespace: o.namespace,
+          rpcPath: o.rpc ? o.rpcPath : '',
+          bodyLimitBytes: o.bodyLimit,
+          callTimeoutMs: o.timeout,
+          drainTimeoutMs: o.drainTimeout,
+          cors: o.cors ? { ...(o.corsOrigin.length > 0 ? { origins: o.corsOrigin } : {}), credentials: o.corsCredentials === true } : false,
+        },
+      });
+      await gateway.start();
+      console.log(JSON.stringify({ api: gateway.address, id: service.id, gossip: service.mesh!.swim.address, cluster: m.cluster }));
+      if (!cli.flags().json) console.error(`api gateway on http://${gateway.address}  try: curl -d '{"name":"Ada"}' -H 'content-type: application/json' http://${gateway.address}/greeter/hello`);
+      await new Promise<void>((resolve) => {
+        process.once('SIGINT', resolve);
+        process.once('SIGTERM', resolve);
+      });
+      await gateway.stop();
+      await service.stop();
+    });
+}
