@@ -44,6 +44,8 @@ export class HttpServer {
       headersTimeout: c.headersTimeoutMs,
       requestTimeout: c.requestTimeoutMs,
       keepAliveTimeout: c.idleTimeoutMs,
+      // Node checks the head and request timeouts on this period (default 30 s, which lets a slow client hold on far longer).
+      connectionsCheckingInterval: Math.max(50, Math.min(1000, c.headersTimeoutMs / 2)),
     }, handler);
     this.app = Fastify({
       serverFactory,
@@ -68,7 +70,7 @@ export class HttpServer {
       void this.app.register(cors, {
         origin: any ? (c.cors.credentials ? true : '*') : c.cors.origins,
         methods: c.cors.methods,
-        allowedHeaders: c.cors.allowedHeaders,
+        ...(c.cors.allowedHeaders !== undefined ? { allowedHeaders: c.cors.allowedHeaders } : {}), // absent: reflect the preflight's
         exposedHeaders: c.cors.exposedHeaders,
         credentials: c.cors.credentials,
         maxAge: c.cors.maxAgeS,
