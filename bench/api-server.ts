@@ -107,7 +107,7 @@ async function micromeshService(): Promise<string> {
 
 /** The contract of micromesh/api (src/api, written separately). */
 interface ApiGatewayModule {
-  createApiGateway(opts: { service: unknown; address: string }): { start(): Promise<void>; stop(): Promise<void>; readonly address: string | undefined };
+  createApiGateway(opts: { service: unknown; address: string; logger?: unknown }): { start(): Promise<void>; stop(): Promise<void>; readonly address: string | undefined };
 }
 
 async function micromeshApi(greeter: string): Promise<string> {
@@ -131,7 +131,8 @@ async function micromeshApi(greeter: string): Promise<string> {
     registry: new StaticRegistry({ services: { greeter: [greeter] } }),
   });
   await service.start();
-  const gw = api.createApiGateway({ service, address: `${LOOPBACK}:0` });
+  // Silent like the Moleculer row (logger: false); the gateway's default logs warnings only, and not per request.
+  const gw = api.createApiGateway({ service, address: `${LOOPBACK}:0`, logger: silentLogger });
   await gw.start();
   return gw.address!;
 }

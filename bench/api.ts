@@ -118,7 +118,8 @@ const ROWS: Row[] = [
 
 interface Sample {
   rps: number; p50_ms: number; p99_ms: number; non2xx: number; errors: number;
-  gateway_rss_mb: number; service_rss_mb: number | null; server_cpu_us_per_req: number; load_cpu_us_per_req: number;
+  gateway_rss_mb: number; service_rss_mb: number | null; server_cpu_us_per_req: number;
+  gateway_cpu_us_per_req: number; service_cpu_us_per_req: number | null; load_cpu_us_per_req: number;
 }
 
 async function runRow(row: Row): Promise<Sample> {
@@ -144,13 +145,16 @@ async function runRow(row: Row): Promise<Sample> {
     if (code !== 0 || !cpuStart || !cpuEnd) throw new Error(`load generator failed (exit code ${code})`);
     const r = JSON.parse(last) as { requests: number; seconds: number; p50_ms: number; p99_ms: number; non2xx: number; errors: number; timeouts: number; cpu_us: number };
     const [start, end] = [await cpuStart, await cpuEnd];
-    const serverCpu = end.reduce((sum, e, i) => sum + e[0]! - start[i]![0]!, 0);
+    const cpu = end.map((e, i) => (e[0]! - start[i]![0]!) / r.requests);
+    const gatewayCpu = cpu[procs.indexOf(gateway)]!;
+    const serviceCpu = service ? cpu[procs.indexOf(service)]! : null;
     const [gatewayRss] = await gateway.ask('rss');
     const serviceRss = service ? (await service.ask('rss'))[0]! : null;
     return {
       rps: r.requests / r.seconds, p50_ms: r.p50_ms, p99_ms: r.p99_ms, non2xx: r.non2xx, errors: r.errors,
       gateway_rss_mb: gatewayRss! / 2 ** 20, service_rss_mb: serviceRss === null ? null : serviceRss / 2 ** 20,
-      server_cpu_us_per_req: serverCpu / r.requests, load_cpu_us_per_req: r.cpu_us / r.requests,
+      server_cpu_us_per_req: gatewayCpu + (serviceCpu ?? 0), gateway_cpu_us_per_req: gatewayCpu, service_cpu_us_per_req: serviceCpu,
+      load_cpu_us_per_req: r.cpu_us / r.requests,
     };
   } finally {
     await Promise.all(procs.map((p) => p.stop()));
@@ -203,7 +207,8 @@ const results = rows.filter((row) => samples.has(row.name)).map((row) => {
     non2xx, errors, ok: non2xx + errors === 0,
     rss_mb: r1(m.gateway_rss_mb + (m.service_rss_mb ?? 0)), gateway_rss_mb: r1(m.gateway_rss_mb),
     service_rss_mb: m.service_rss_mb === null ? null : r1(m.service_rss_mb),
-    server_cpu_us_per_req: r1(m.server_cpu_us_per_req), load_cpu_us_per_req: r1(m.load_cpu_us_per_req),
+    server_cpu_us_per_req: r1(m.server_cpu_us_per_req), gateway_cpu_us_per_req: r1(m.gateway_cpu_us_per_req),
+    service_cpu_us_per_req: m.service_cpu_us_per_req === null ? null : r1(m.service_cpu_us_per_req), load_cpu_us_per_req: r1(m.load_cpu_us_per_req),
     rounds: ss.length, rps_rounds: ss.map((s) => Math.round(s.rps)),
   } as Record<string, unknown> & { name: string; rps: number; ok: boolean };
 });
