@@ -10,7 +10,7 @@ import type { HttpServer } from './server.ts';
  */
 export function registerEvents(http: HttpServer, broker: Broker, path: string): void {
   const base = path.replace(/\/+$/, '');
-  http.app.post(`${base}/*`, async (req, reply) => {
+  http.install((app) => app.post(`${base}/*`, async (req, reply) => {
     const topic = decodeURIComponent((req.params as { '*': string })['*']).replace(/\/+$/, '');
     if (!/^[\w.:/-]{1,256}$/.test(topic)) {
       throw new MeshError('BAD_REQUEST', `topic must be 1 to 256 letters, digits, '.', ':', '/', '_' or '-', got ${JSON.stringify(topic)}`, { id: http.deps.errorId });
@@ -20,5 +20,5 @@ export function registerEvents(http: HttpServer, broker: Broker, path: string): 
     headers['content-type'] = req.headers['content-type'] ?? 'application/octet-stream';
     await broker.publish(topic, new Uint8Array(body.buffer, body.byteOffset, body.byteLength), { headers });
     return reply.code(202).header('content-type', 'application/json; charset=utf-8').send(JSON.stringify({ topic }));
-  });
+  }));
 }

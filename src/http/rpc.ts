@@ -47,37 +47,37 @@ export function registerRpcRoutes(o: RpcRoutesOptions): void {
     return { target: { service: r.service, endpoint: r.endpoint, filters: versionFilters(r.version) }, params: undefined };
   };
 
+  http.install((app) => {
   if (c.rpcPath !== '') {
-    http.app.post(c.rpcPath, (req, reply) => {
+    app.post(c.rpcPath, (req, reply) => {
       const { target, request } = rpcBody(req, http.deps.errorId);
       if (!o.exposes(target.service, target.endpoint)) throw new MeshError('NOT_FOUND', `${target.service} ${target.endpoint} is not exposed`, { id: http.deps.errorId });
       return o.invoker.unary(req, reply, target, request);
     });
   }
 
-  http.app.route({
-    method: http.methods,
-    url: '/*',
-    handler: async (req, reply) => {
-      const declared = o.catalog.match(req.method, pathOf(req.url));
-      if (declared === undefined && o.intercept !== undefined && (await o.intercept(req, reply))) return reply;
-      const found = resolve(req.method, req.url);
-      if (found === undefined) throw notFound(req);
-      const request = mergeRequest(decodeBody(req.body as Buffer | undefined, req.headers['content-type']), req.query as Record<string, unknown>, found.params);
-      if (req.headers.accept?.includes('text/event-stream')) return o.invoker.sse(req, reply, found.target, request);
-      return o.invoker.unary(req, reply, found.target, request);
-    },
-    wsHandler: (socket, req) => {
-      if (o.interceptWs?.(socket, req)) return;
-      const found = resolve('GET', req.url);
-      if (found === undefined) {
-        socket.send(JSON.stringify({ error: errorBody(notFound(req)) }));
-        socket.close(1008, 'NOT_FOUND');
-        return;
-      }
-      const kind = streamKind(o.catalog.endpointMetadata(found.target.service, found.target.endpoint));
-      bridgeWebSocket(o.invoker, socket, req, found.target, kind, { ...(req.query as Record<string, unknown>), ...found.params });
-    },
+  const handler = async (req: FastifyRequest, reply: FastifyReply): Promise<unknown> => {
+    const declared = o.catalog.match(req.method, pathOf(req.url));
+    if (declared === undefined && o.intercept !== undefined && (await o.intercept(req, reply))) return reply;
+    const found = resolve(req.method, req.url);
+    if (found === undefined) throw notFound(req);
+    const request = mergeRequest(decodeBody(req.body as Buffer | undefined, req.headers['content-type']), req.query as Record<string, unknown>, found.params);
+    if (req.headers.accept?.includes('text/event-stream')) return o.invoker.sse(req, reply, found.target, request);
+    return o.invoker.unary(req, reply, found.target, request);
+  };
+  // GET also answers WebSocket upgrades (the plugin allows a wsHandler on GET routes only).
+  app.route({ method: 'GET', url: '/*', exposeHeadRoute: false, handler, wsHandler: (socket, req) => {
+    if (o.interceptWs?.(socket, req)) return;
+    const found = resolve('GET', req.url);
+    if (found === undefined) {
+      socket.send(JSON.stringify({ error: errorBody(notFound(req)) }));
+      socket.close(1008, 'NOT_FOUND');
+      return;
+    }
+    const kind = streamKind(o.catalog.endpointMetadata(found.target.service, found.target.endpoint));
+    bridgeWebSocket(o.invoker, socket, req, found.target, kind, { ...(req.query as Record<string, unknown>), ...found.params });
+  } });
+  app.route({ method: http.methods.filter((m) => m !== 'GET'), url: '/*', handler });
   });
 }
 

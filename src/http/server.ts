@@ -86,6 +86,15 @@ export class HttpServer {
     });
   }
 
+  /**
+   * Adds routes. They are registered as a plugin after CORS and WebSocket,
+   * so those plugins' route hooks see them (a route added directly would be
+   * added before the plugins load, and never answer upgrades).
+   */
+  install(routes: (app: FastifyInstance) => void): void {
+    void this.app.register(async (app) => routes(app));
+  }
+
   /** Methods the catch-all routes take: OPTIONS belongs to the CORS plugin when it is on. */
   get methods(): ('GET' | 'HEAD' | 'POST' | 'PUT' | 'PATCH' | 'DELETE' | 'OPTIONS')[] {
     const m: ('GET' | 'HEAD' | 'POST' | 'PUT' | 'PATCH' | 'DELETE' | 'OPTIONS')[] = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'];

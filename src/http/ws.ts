@@ -9,10 +9,12 @@ import { errorBody } from './errors.ts';
  * Calls over a WebSocket. Text frames carry JSON, binary frames CBOR (or
  * every frame, with the `cbor` subprotocol); answers go in the format of
  * the last frame received.
- * - client or bidi streams: each frame is a message, a clean close ends the
- *   sending side, each response is a frame;
+ * - client or bidi streams: each frame is a message, an empty frame ends
+ *   the client's side (JSON and CBOR values are never empty; a WebSocket
+ *   has no half-close), each response is a frame;
  * - server streams: the query (or else the first frame) is the request;
- * - unary endpoints: each frame is a request, answered in order.
+ * - unary endpoints: the query is the one request, or else each frame is a
+ *   request, answered in order.
  * Backpressure both ways: reading pauses while a message waits for stream
  * credit, and the next response is pulled only once the socket is below the
  * high-water mark. Closing the socket cancels the call. A failure is sent
@@ -32,6 +34,8 @@ class WsBridge {
   private readonly inbox: unknown[] = [];
   private wake: (() => void) | undefined;
   private ended = false;
+  /** The client sent its end-of-input frame. */
+  private inputEnded = false;
   private readonly forget: () => void;
   private readonly inv: Invoker;
   private readonly socket: WebSocket;
@@ -64,6 +68,12 @@ class WsBridge {
 
   private receive(data: RawData, isBinary: boolean): void {
     const bytes = Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data as ArrayBuffer);
+    if (this.inputEnded) return; // nothing counts after the end of input
+    if (bytes.length === 0) {
+      this.inputEnded = true;
+      this.wake?.();
+      return;
+    }
     try {
       this.binary = isBinary || this.socket.protocol === 'cbor';
       this.inbox.push(this.binary ? cbor.decode(bytes) : parseJson(bytes.toString('utf8')));
@@ -85,7 +95,7 @@ class WsBridge {
   /** The next message from the client; undefined once it closed. */
   private async next(): Promise<unknown> {
     while (this.inbox.length === 0) {
-      if (this.ended || this.socket.readyState !== this.socket.OPEN) return undefined;
+      if (this.inputEnded || this.ended || this.socket.readyState !== this.socket.OPEN) return undefined;
       await new Promise<void>((r) => (this.wake = r));
       this.wake = undefined;
     }
@@ -111,7 +121,12 @@ class WsBridge {
     await this.drain(stream);
   }
 
+  /** With a query: one call, its answer, a clean close. Without: each frame is a request. */
   private async unary(): Promise<void> {
+    if (Object.keys(this.query).length > 0) {
+      await this.send(await this.inv.client.call(this.target.service, this.target.endpoint, this.query, this.inv.options(this.req, this.target, this.abort.signal)));
+      return;
+    }
     for (let msg = await this.next(); msg !== undefined; msg = await this.next()) {
       const res = await this.inv.client.call(this.target.service, this.target.endpoint, msg, this.inv.options(this.req, this.target, this.abort.signal));
       await this.send(res);
