@@ -1,7 +1,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import replyFrom from '@fastify/reply-from';
 import { WebSocket } from 'ws';
-import { MeshError, type Random } from 'micromesh';
+import { MeshError, type Random } from '../index.ts';
 import { firstSegment, type Catalog, type HttpServer } from '../http/index.ts';
 
 /**

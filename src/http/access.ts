@@ -1,4 +1,4 @@
-import { MeshError } from 'micromesh';
+import { MeshError } from '../index.ts';
 
 /**
  * Which endpoints HTTP may reach. Patterns are `service` or

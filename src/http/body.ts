@@ -1,4 +1,4 @@
-import { CborCodec, MeshError } from 'micromesh';
+import { CborCodec, MeshError } from '../index.ts';
 import { jsonErrorOffset, lineColumn } from './json-error.ts';
 
 /**

@@ -1,5 +1,5 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { toMeshError, type CallOptions, type Client, type ClientStream, type Filter } from 'micromesh';
+import { toMeshError, type CallOptions, type Client, type ClientStream, type Filter } from '../index.ts';
 import { encodeBody, responseFormat } from './body.ts';
 import { errorBody } from './errors.ts';
 import { headersToMetadata, requestTimeoutMs } from './metadata.ts';

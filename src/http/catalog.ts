@@ -1,5 +1,5 @@
 import FindMyWay from 'find-my-way';
-import { byVersion, type Filter, type Logger, type Metadata, type Registry, type ServiceRecord } from 'micromesh';
+import { byVersion, type Filter, type Logger, type Metadata, type Registry, type ServiceRecord } from '../index.ts';
 import { HTTP_ADDRESS_METADATA, routesOf, type HttpMethod } from './routes.ts';
 
 /**

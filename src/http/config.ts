@@ -1,5 +1,5 @@
 import * as v from 'valibot';
-import { config } from 'micromesh';
+import { config } from '../index.ts';
 
 const { bool, definedOnly, intIn, parseConfig, str } = config;
 

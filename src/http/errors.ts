@@ -1,4 +1,4 @@
-import { MeshError, toMeshError, type WireError } from 'micromesh';
+import { MeshError, toMeshError, type WireError } from '../index.ts';
 
 /**
  * The HTTP status of each error code, where it differs from the code's own

@@ -1,4 +1,4 @@
-import { MeshError, type Broker } from 'micromesh';
+import { MeshError, type Broker } from '../index.ts';
 import { headersToMetadata } from './metadata.ts';
 import type { HttpServer } from './server.ts';
 

@@ -1,4 +1,4 @@
-import { MeshError, type Metadata } from 'micromesh';
+import { MeshError, type Metadata } from '../index.ts';
 
 /**
  * Request headers → call metadata, and back. Only a documented allowlist

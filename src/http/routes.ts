@@ -1,4 +1,4 @@
-import { MeshError, type Metadata } from 'micromesh';
+import { MeshError, type Metadata } from '../index.ts';
 
 /**
  * HTTP routes a service declares in its endpoints' registry metadata, so the

@@ -1,6 +1,6 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { WebSocket } from 'ws';
-import { MeshError, byVersion, streamKind, type Filter } from 'micromesh';
+import { MeshError, byVersion, streamKind, type Filter } from '../index.ts';
 import { decodeBody, formatOf, mergeRequest, parseJson } from './body.ts';
 import type { CallTarget, Invoker } from './calls.ts';
 import type { Catalog } from './catalog.ts';

@@ -3,7 +3,7 @@ import type { Socket } from 'node:net';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import cors from '@fastify/cors';
 import websocket from '@fastify/websocket';
-import { MeshError, RateLimitedLog, formatHostPort, tryParseHostPort, type Clock, type Logger, type Random } from 'micromesh';
+import { MeshError, RateLimitedLog, formatHostPort, tryParseHostPort, type Clock, type Logger, type Random } from '../index.ts';
 import type { HttpConfig } from './config.ts';
 import { errorBody, fromHttpError, httpStatus } from './errors.ts';
 import { chooseProtocol } from './body.ts';

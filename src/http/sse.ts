@@ -1,6 +1,6 @@
 import type { ServerResponse } from 'node:http';
 import type { FastifyReply } from 'fastify';
-import type { Clock, TimerHandle } from 'micromesh';
+import type { Clock, TimerHandle } from '../index.ts';
 
 /**
  * A Server-Sent Events response (text/event-stream), written by hand: the

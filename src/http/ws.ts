@@ -1,6 +1,6 @@
 import type { FastifyRequest } from 'fastify';
 import type { RawData, WebSocket } from 'ws';
-import { CborCodec, toMeshError, type ClientStream, type MeshError, type StreamKind } from 'micromesh';
+import { CborCodec, toMeshError, type ClientStream, type MeshError, type StreamKind } from '../index.ts';
 import { parseJson } from './body.ts';
 import type { CallTarget, Invoker } from './calls.ts';
 import { errorBody } from './errors.ts';

@@ -1,6 +1,6 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { WebSocket } from 'ws';
-import { MeshError, toMeshError, type Broker, type BrokerMessage, type Subscription } from 'micromesh';
+import { MeshError, toMeshError, type Broker, type BrokerMessage, type Subscription } from '../index.ts';
 import { decodeBody, formatOf, headersToMetadata, type HttpServer } from '../http/index.ts';
 import { queryParam } from './registry-routes.ts';
 import { sseSink, wantsEvents, wsSink, type EventSink } from './stream.ts';

@@ -1,5 +1,5 @@
 import * as v from 'valibot';
-import { config, tryParseHostPort } from 'micromesh';
+import { config, tryParseHostPort } from '../index.ts';
 
 const { definedOnly, intIn, parseConfig } = config;
 

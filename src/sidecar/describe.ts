@@ -1,4 +1,4 @@
-import { MeshError, STREAM_METADATA, type Clock, type Logger, type Metadata } from 'micromesh';
+import { MeshError, STREAM_METADATA, type Clock, type Logger, type Metadata } from '../index.ts';
 import { parseJson } from '../http/index.ts';
 import { ENDPOINT_NAME } from './config.ts';
 import { exchange } from './exchange.ts';

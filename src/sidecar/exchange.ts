@@ -1,4 +1,4 @@
-import { MeshError, type Clock } from 'micromesh';
+import { MeshError, type Clock } from '../index.ts';
 
 /**
  * One HTTP request to the app (calls, health checks, the describe

@@ -1,4 +1,4 @@
-import { MeshError, type Clock, type Logger, type ServiceRecord, type TimerHandle } from 'micromesh';
+import { MeshError, type Clock, type Logger, type ServiceRecord, type TimerHandle } from '../index.ts';
 import type { HttpServer } from '../http/index.ts';
 import { exchange } from './exchange.ts';
 import {

@@ -1,4 +1,4 @@
-import { MeshError, type Clock, type HandlerContext, type Metadata } from 'micromesh';
+import { MeshError, type Clock, type HandlerContext, type Metadata } from '../index.ts';
 import { decodeBody, encodeBody, formatOf, metadataToHeaders, type HeaderRules } from '../http/index.ts';
 import { appPath } from './config.ts';
 import type { AppEndpoint } from './describe.ts';

@@ -4,7 +4,7 @@
  * HTTP requests to the app, and the app reaches the mesh over HTTP.
  *
  * @example
- * import { createService } from 'micromesh';
+ * import { createService } from '../index.ts';
  * import { createSidecar, httpNode } from 'micromesh/sidecar';
  * const service = createService({ name: 'shop', nodeMetadata: httpNode('127.0.0.1:3000') });
  * const sidecar = createSidecar({ service, appAddress: '127.0.0.1:3000', healthUrl: 'http://127.0.0.1:3000/health' });

@@ -2,7 +2,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { WebSocket } from 'ws';
 import {
   MeshError, formatHostPort, tryParseHostPort, type Clock, type Logger, type Metadata, type Registry, type ServiceRecord, type TimerHandle,
-} from 'micromesh';
+} from '../index.ts';
 import { decodeBody, type HttpServer } from '../http/index.ts';
 import { parseDurationMs } from './duration.ts';
 import { SIDECAR_SERVICE } from './names.ts';

@@ -1,4 +1,4 @@
-import { Lifecycle, SystemClock, SystemRandom, createLogger, type Clock, type Logger, type Random, type Service } from 'micromesh';
+import { Lifecycle, SystemClock, SystemRandom, createLogger, type Clock, type Logger, type Random, type Service } from '../index.ts';
 import {
   Catalog, HttpServer, Invoker, accessPolicy, registerRpcRoutes, resolveHttpConfig, type HttpConfigInput,
 } from '../http/index.ts';

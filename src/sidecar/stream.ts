@@ -1,6 +1,6 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { WebSocket } from 'ws';
-import type { MeshError } from 'micromesh';
+import type { MeshError } from '../index.ts';
 import { SseWriter, encodeBody, errorBody, httpStatus, type HttpServer } from '../http/index.ts';
 
 /**
