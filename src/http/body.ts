@@ -58,15 +58,19 @@ export function decodeBody(body: Buffer | undefined, contentType: string | undef
   return parseJson(body.toString('utf8'));
 }
 
-/** Encodes a response value in `format`; `undefined` becomes JSON `null` (an HTTP body must say something). */
-export function encodeBody(value: unknown, format: Format): { bytes: Buffer | string; contentType: string } {
+/**
+ * Encodes a response value in `format`; `undefined` becomes JSON `null` (an
+ * HTTP body must say something). `jsonOnly`: the value holds nothing JSON
+ * lacks (it was decoded from JSON), so no replacer runs.
+ */
+export function encodeBody(value: unknown, format: Format, jsonOnly = false): { bytes: Buffer | string; contentType: string } {
   if (format === 'cbor') {
     const b = cbor.encode(value ?? null);
     return { bytes: Buffer.from(b.buffer, b.byteOffset, b.byteLength), contentType: CBOR_TYPE };
   }
   let text: string | undefined;
   try {
-    text = JSON.stringify(value ?? null, jsonSafe);
+    text = jsonOnly ? JSON.stringify(value ?? null) : JSON.stringify(value ?? null, jsonSafe);
   } catch (err) {
     throw new MeshError('ENCODE_FAILED', `response cannot be encoded as JSON: ${(err as Error).message}`, { id });
   }

@@ -1,6 +1,6 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { toMeshError, type CallOptions, type Client, type ClientStream, type Filter } from '../index.ts';
-import { encodeBody, responseFormat } from './body.ts';
+import { CBOR_TYPE, JSON_TYPE, encodeBody, responseFormat } from './body.ts';
 import { errorBody } from './errors.ts';
 import { headersToMetadata, requestTimeoutMs } from './metadata.ts';
 import type { HttpServer } from './server.ts';
@@ -35,7 +35,7 @@ export class Invoker {
     const asked = requestTimeoutMs(req.headers, c.maxCallTimeoutMs);
     return {
       timeoutMs: asked ?? (stream ? undefined : c.callTimeoutMs),
-      metadata: headersToMetadata(req.headers, c, req.id, req.ip),
+      metadata: headersToMetadata(req.headers, this.http.headerRules, req.id, req.ip),
       select: target.filters === undefined ? undefined : { filters: target.filters },
       address: target.address,
       signal,
@@ -45,9 +45,13 @@ export class Invoker {
   /** A unary call answered as one HTTP response. */
   async unary(req: FastifyRequest, reply: FastifyReply, target: CallTarget, request: unknown): Promise<FastifyReply> {
     const abort = abortWhenGone(req, reply);
+    const format = responseFormat(req.headers['content-type'], req.headers.accept);
     try {
-      const res = await this.client.call(target.service, target.endpoint, request, this.options(req, target, abort.signal));
-      const body = encodeBody(res, responseFormat(req.headers['content-type'], req.headers.accept));
+      // The call travels in the answer's format: a JSON answer then holds only JSON values and is re-encoded as is.
+      const opts = this.options(req, target, abort.signal);
+      opts.contentType = format === 'json' ? JSON_TYPE : CBOR_TYPE;
+      const res = await this.client.call(target.service, target.endpoint, request, opts);
+      const body = encodeBody(res, format, true);
       return reply.code(200).header('content-type', body.contentType).send(body.bytes);
     } catch (err) {
       return this.http.sendError(reply, toMeshError(err, this.http.deps.errorId), req);

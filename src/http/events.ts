@@ -16,7 +16,7 @@ export function registerEvents(http: HttpServer, broker: Broker, path: string): 
       throw new MeshError('BAD_REQUEST', `topic must be 1 to 256 letters, digits, '.', ':', '/', '_' or '-', got ${JSON.stringify(topic)}`, { id: http.deps.errorId });
     }
     const body = (req.body as Buffer | undefined) ?? Buffer.alloc(0);
-    const headers = headersToMetadata(req.headers, http.deps.config, req.id, req.ip);
+    const headers = headersToMetadata(req.headers, http.headerRules, req.id, req.ip);
     headers['content-type'] = req.headers['content-type'] ?? 'application/octet-stream';
     await broker.publish(topic, new Uint8Array(body.buffer, body.byteOffset, body.byteLength), { headers });
     return reply.code(202).header('content-type', 'application/json; charset=utf-8').send(JSON.stringify({ topic }));

@@ -9,9 +9,14 @@ import { MeshError, type Metadata } from '../index.ts';
 
 export interface HeaderRules {
   /** Lower-case header names passed as is. */
-  metadataHeaders: readonly string[];
+  allowed: ReadonlySet<string>;
   /** Lower-case prefix; `x-micro-tenant` passes as `tenant`. */
-  metadataPrefix: string;
+  prefix: string;
+}
+
+/** The rules of a config, built once (not per request). */
+export function headerRules(c: { metadataHeaders: readonly string[]; metadataPrefix: string }): HeaderRules {
+  return { allowed: new Set(c.metadataHeaders.map((h) => h.toLowerCase())), prefix: c.metadataPrefix.toLowerCase() };
 }
 
 type Headers = Record<string, string | string[] | undefined>;
@@ -19,12 +24,12 @@ type Headers = Record<string, string | string[] | undefined>;
 /** The metadata a request carries: allowlisted and prefixed headers, the request id, and X-Forwarded-For with the client appended. */
 export function headersToMetadata(headers: Headers, rules: HeaderRules, requestId: string, clientIp: string | undefined): Metadata {
   const md: Metadata = {};
-  const allowed = new Set(rules.metadataHeaders);
+  const { allowed, prefix } = rules;
   for (const [name, value] of Object.entries(headers)) {
     if (value === undefined) continue;
     const text = Array.isArray(value) ? value.join(', ') : value;
-    if (rules.metadataPrefix !== '' && name.startsWith(rules.metadataPrefix) && name.length > rules.metadataPrefix.length) {
-      md[name.slice(rules.metadataPrefix.length)] = text;
+    if (prefix !== '' && name.startsWith(prefix) && name.length > prefix.length) {
+      md[name.slice(prefix.length)] = text;
     } else if (allowed.has(name)) {
       md[name] = text;
     }
@@ -39,11 +44,10 @@ export function headersToMetadata(headers: Headers, rules: HeaderRules, requestI
 /** Metadata → request headers toward an app (the sidecar): allowlisted names as is, the rest under the prefix. */
 export function metadataToHeaders(md: Readonly<Metadata>, rules: HeaderRules): Record<string, string> {
   const out: Record<string, string> = {};
-  const allowed = new Set(rules.metadataHeaders);
   for (const [k, val] of Object.entries(md)) {
     const key = k.toLowerCase();
     if (!/^[\w-]+$/.test(key) || /[\r\n]/.test(val)) continue; // not expressible as a header
-    out[allowed.has(key) ? key : `${rules.metadataPrefix}${key}`] = val;
+    out[rules.allowed.has(key) ? key : `${rules.prefix}${key}`] = val;
   }
   return out;
 }

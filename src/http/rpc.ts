@@ -3,7 +3,7 @@ import type { WebSocket } from 'ws';
 import { MeshError, byVersion, streamKind, type Filter } from '../index.ts';
 import { decodeBody, formatOf, mergeRequest, parseJson } from './body.ts';
 import type { CallTarget, Invoker } from './calls.ts';
-import type { Catalog } from './catalog.ts';
+import type { Catalog, RouteMatch } from './catalog.ts';
 import { errorBody } from './errors.ts';
 import { resolvePath } from './resolve.ts';
 import { bridgeWebSocket } from './ws.ts';
@@ -38,13 +38,22 @@ export function registerRpcRoutes(o: RpcRoutesOptions): void {
   const notFound = (req: FastifyRequest): MeshError => new MeshError('NOT_FOUND', `no route for ${req.method} ${pathOf(req.url)}`, { id: http.deps.errorId });
 
   /** The target of a request and its path parameters, or undefined (404). */
-  const resolve = (method: string, url: string): { target: CallTarget; params: Record<string, string> | undefined } | undefined => {
-    const path = pathOf(url);
-    const m = o.catalog.match(method, path);
-    if (m !== undefined) return { target: m, params: m.params };
-    const r = resolvePath(path, c.namespace);
-    if (r === undefined || !o.exposes(r.service, r.endpoint)) return undefined;
-    return { target: { service: r.service, endpoint: r.endpoint, filters: versionFilters(r.version) }, params: undefined };
+  // Path resolution is pure: remembered per path (bounded), so a hot path costs one Map lookup.
+  const resolved = new Map<string, CallTarget | null>();
+  const byPath = (path: string): CallTarget | undefined => {
+    let t = resolved.get(path);
+    if (t === undefined) {
+      const r = resolvePath(path, c.namespace);
+      t = r === undefined || !o.exposes(r.service, r.endpoint) ? null : { service: r.service, endpoint: r.endpoint, filters: versionFilters(r.version) };
+      if (resolved.size >= 4096) resolved.clear();
+      resolved.set(path, t);
+    }
+    return t ?? undefined;
+  };
+  const resolve = (declared: RouteMatch | undefined, url: string): { target: CallTarget; params: Record<string, string> | undefined } | undefined => {
+    if (declared !== undefined) return { target: declared, params: declared.params };
+    const target = byPath(pathOf(url));
+    return target === undefined ? undefined : { target, params: undefined };
   };
 
   http.install((app) => {
@@ -59,7 +68,7 @@ export function registerRpcRoutes(o: RpcRoutesOptions): void {
   const handler = async (req: FastifyRequest, reply: FastifyReply): Promise<unknown> => {
     const declared = o.catalog.match(req.method, pathOf(req.url));
     if (declared === undefined && o.intercept !== undefined && (await o.intercept(req, reply))) return reply;
-    const found = resolve(req.method, req.url);
+    const found = resolve(declared, req.url);
     if (found === undefined) throw notFound(req);
     const request = mergeRequest(decodeBody(req.body as Buffer | undefined, req.headers['content-type']), req.query as Record<string, unknown>, found.params);
     if (req.headers.accept?.includes('text/event-stream')) return o.invoker.sse(req, reply, found.target, request);
@@ -68,7 +77,7 @@ export function registerRpcRoutes(o: RpcRoutesOptions): void {
   // GET also answers WebSocket upgrades (the plugin allows a wsHandler on GET routes only).
   app.route({ method: 'GET', url: '/*', exposeHeadRoute: false, handler, wsHandler: (socket, req) => {
     if (o.interceptWs?.(socket, req)) return;
-    const found = resolve('GET', req.url);
+    const found = resolve(o.catalog.match('GET', pathOf(req.url)), req.url);
     if (found === undefined) {
       socket.send(JSON.stringify({ error: errorBody(notFound(req)) }));
       socket.close(1008, 'NOT_FOUND');

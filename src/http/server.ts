@@ -7,6 +7,7 @@ import { MeshError, RateLimitedLog, formatHostPort, tryParseHostPort, type Clock
 import type { HttpConfig } from './config.ts';
 import { errorBody, fromHttpError, httpStatus } from './errors.ts';
 import { chooseProtocol } from './body.ts';
+import { headerRules, type HeaderRules } from './metadata.ts';
 
 /**
  * The HTTP server both commands share: fastify with its official CORS and
@@ -31,12 +32,19 @@ export class HttpServer {
   readonly app: FastifyInstance;
   readonly deps: HttpServerDeps;
   readonly log: RateLimitedLog;
+  /** Which headers become call metadata (from the config, built once). */
+  readonly headerRules: HeaderRules;
   private readonly streams = new Set<OpenStream>();
   private draining = false;
   private listening: string | undefined;
+  /** Request ids are this random prefix and a counter: unique without a CSPRNG draw per request (5% of the gateway's CPU). */
+  private readonly idPrefix: string;
+  private idCount = 0;
 
   constructor(deps: HttpServerDeps) {
     this.deps = deps;
+    this.idPrefix = Buffer.from(deps.random.bytes(8)).toString('hex');
+    this.headerRules = headerRules(deps.config);
     const c = deps.config;
     this.log = new RateLimitedLog(deps.logger, deps.clock);
     const serverFactory = (handler: Parameters<typeof createServer>[1]): NodeServer => createServer({
@@ -55,7 +63,7 @@ export class HttpServer {
       return503OnClosing: false,
       forceCloseConnections: 'idle',
       requestIdHeader: false,
-      genReqId: (req) => requestId(req.headers['x-request-id'], deps.random),
+      genReqId: (req) => requestId(req.headers['x-request-id'], this.idPrefix, ++this.idCount),
       routerOptions: { ignoreTrailingSlash: true, ignoreDuplicateSlashes: true, maxParamLength: 500 },
       clientErrorHandler: (err, socket) => this.clientError(err, socket as Socket),
     });
@@ -190,7 +198,7 @@ function statusText(status: number): string {
 }
 
 /** The client's X-Request-Id when it is a sane token, else a fresh one. */
-function requestId(given: string | string[] | undefined, random: Random): string {
+function requestId(given: string | string[] | undefined, prefix: string, n: number): string {
   if (typeof given === 'string' && /^[\w.:-]{1,128}$/.test(given)) return given;
-  return Buffer.from(random.bytes(12)).toString('hex');
+  return `${prefix}${n.toString(16).padStart(8, '0')}`;
 }

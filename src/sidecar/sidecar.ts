@@ -1,6 +1,7 @@
 import { Lifecycle, SystemClock, SystemRandom, createLogger, type Clock, type Logger, type Random, type Service } from '../index.ts';
 import {
   Catalog, HttpServer, Invoker, accessPolicy, registerRpcRoutes, resolveHttpConfig, type HttpConfigInput,
+  headerRules,
 } from '../http/index.ts';
 import { registerBrokerRoutes } from './broker-routes.ts';
 import { resolveSidecarConfig } from './config.ts';
@@ -81,7 +82,7 @@ export function createSidecar(o: SidecarOptions): Sidecar {
 
   // Inbound: one forwarding method per app endpoint.
   const forward = forwarder({
-    app, appAddress: cfg.appAddress, pathTemplate: cfg.pathTemplate, headers: config,
+    app, appAddress: cfg.appAddress, pathTemplate: cfg.pathTemplate, headers: headerRules(config),
     bodyLimitBytes: config.bodyLimitBytes, callTimeoutMs: config.callTimeoutMs, clock,
   });
   let endpoints: AppEndpoint[] = [];
