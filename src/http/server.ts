@@ -40,6 +40,9 @@ export class HttpServer {
   /** Request ids are this random prefix and a counter: unique without a CSPRNG draw per request (5% of the gateway's CPU). */
   private readonly idPrefix: string;
   private idCount = 0;
+  /** Requests admitted and not yet answered; the drain waits for 0. */
+  private inflight = 0;
+  private idle: (() => void) | undefined;
 
   constructor(deps: HttpServerDeps) {
     this.deps = deps;
@@ -71,6 +74,11 @@ export class HttpServer {
     // Every body arrives as bytes (bounded by bodyLimit); each part decodes what it accepts.
     this.app.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
     this.app.addHook('onRequest', (req, reply, done) => this.admit(req, reply, done));
+    // While draining, a response ends its keep-alive connection.
+    this.app.addHook('onSend', (_req, reply, payload, done) => {
+      if (this.draining) reply.header('connection', 'close');
+      done(null, payload);
+    });
     this.app.setErrorHandler((err, req, reply) => this.sendError(reply, fromHttpError(err, c), req));
     this.app.setNotFoundHandler((req, reply) => this.sendError(reply, new MeshError('NOT_FOUND', `no route for ${req.method} ${req.url.split('?')[0]}`, { id: deps.errorId }), req));
     if (c.cors !== false) {
@@ -141,16 +149,16 @@ export class HttpServer {
     this.draining = true;
     for (const s of [...this.streams]) s.close();
     if (this.listening === undefined) return void (await this.app.close());
-    const closing = this.app.close();
+    // Keep listening while requests are in flight (new ones get 503), then close.
     let timer: ReturnType<Clock['setTimeout']> | undefined;
     const late = new Promise<void>((resolve) => {
-      timer = this.deps.clock.setTimeout(() => {
-        this.app.server.closeAllConnections();
-        resolve();
-      }, this.deps.config.drainTimeoutMs);
+      timer = this.deps.clock.setTimeout(resolve, this.deps.config.drainTimeoutMs);
     });
-    await Promise.race([closing, late]);
+    if (this.inflight > 0) await Promise.race([new Promise<void>((resolve) => (this.idle = resolve)), late]);
+    const closing = this.app.close();
+    if (this.inflight > 0) await Promise.race([closing, late]);
     this.deps.clock.clearTimeout(timer);
+    this.app.server.closeAllConnections();
     await closing;
   }
 
@@ -172,6 +180,11 @@ export class HttpServer {
       this.sendError(reply, new MeshError('PAYLOAD_TOO_LARGE', `URL of ${req.url.length} bytes exceeds the limit of ${this.deps.config.maxUrlBytes} bytes (maxUrlBytes)`, { id: this.deps.errorId, status: 414 }), req);
       return;
     }
+    // In flight until its response is done or its connection gone (hijacked streams included).
+    this.inflight++;
+    reply.raw.once('close', () => {
+      if (--this.inflight === 0) this.idle?.();
+    });
     done();
   }
 
