@@ -52,12 +52,39 @@ console.log(JSON.stringify({ reply, isMeshError: err instanceof MeshError, code:
   assert.deepEqual(JSON.parse(r.stdout), { reply: { msg: 'Hello Ada' }, isMeshError: true, code: 'OUT_OF_TEA', status: 418, id: 'kitchen' });
 });
 
+test('plain node runs the API gateway from micromesh/api in front of a handler; micromesh/sidecar loads', { skip }, async () => {
+  app.write({
+    'gateway.mjs': `
+import { createService, MemoryRegistry } from 'micromesh';
+import { createApiGateway, routes } from 'micromesh/api';
+import { createSidecar } from 'micromesh/sidecar';
+const registry = new MemoryRegistry();
+const svc = createService({ name: 'kitchen', mesh: false, registry })
+  .handle('Kitchen', { Dish: ({ id }) => ({ dish: id }) }, { metadata: routes({ Dish: 'GET /dishes/:id' }) });
+await svc.start();
+const front = createService({ name: 'front', mesh: false, registry });
+const gw = createApiGateway({ service: front, address: '127.0.0.1:0' });
+await gw.start();
+const r = await fetch('http://' + gw.address + '/dishes/soup');
+const body = await r.json();
+await gw.stop(); await front.stop(); await svc.stop();
+console.log(JSON.stringify({ status: r.status, body, sidecar: typeof createSidecar }));
+`,
+  });
+  const r = await app.run(NODE, ['--no-experimental-strip-types', 'gateway.mjs'], { timeoutMs: 30_000 });
+  assert.equal(r.code, 0, r.stderr);
+  assert.deepEqual(JSON.parse(r.stdout), { status: 200, body: { dish: 'soup' }, sidecar: 'function' });
+});
+
 test('npx micromesh --version prints the package version', { skip }, async () => {
   const { version } = JSON.parse(readFileSync(`${REPO}package.json`, 'utf8')) as { version: string };
   const r = await app.run('npx', ['micromesh', '--version'], { env: { NODE_OPTIONS: '--no-experimental-strip-types' } });
   assert.equal(r.code, 0, r.stderr);
   assert.equal(r.stdout, `${version}\n`);
   assert.equal(pkg.version, version);
+  const help = await app.run('npx', ['micromesh', 'api', '--help'], { env: { NODE_OPTIONS: '--no-experimental-strip-types' } });
+  assert.equal(help.code, 0, help.stderr);
+  assert.match(help.stdout, /--allow <patterns>/);
 });
 
 test('npx micromesh call reaches a node started with npx micromesh run --demo', { skip }, async () => {
