@@ -93,7 +93,8 @@ export const HTTP_DEFAULTS: HttpConfig = {
 };
 
 const list = v.array(str(256), 'must be a list of strings');
-const path = v.union([v.literal(''), v.pipe(v.string(), v.regex(/^\/[\w./-]*$/))], 'must be empty or a path starting with /');
+const pathError = 'must be empty or a path starting with /';
+const path = v.pipe(v.string(pathError), v.regex(/^(\/[\w./-]*)?$/, pathError));
 
 const corsSchema = v.strictObject({
   origins: v.optional(list),
@@ -117,7 +118,8 @@ const schema = v.strictObject({
   drainTimeoutMs: v.optional(intIn(0, 600_000)),
   rpcPath: v.optional(path),
   namespace: v.optional(v.pipe(v.string(), v.regex(/^[\w.-]{0,128}$/, 'must be up to 128 letters, digits, ., _ or -'))),
-  cors: v.optional(v.union([v.literal(false), corsSchema], 'must be false or CORS settings')),
+  // Checked on its own below, so an error names the CORS field.
+  cors: v.optional(v.union([v.literal(false), v.looseObject({})], 'must be false or CORS settings')),
   metadataHeaders: v.optional(list),
   metadataPrefix: v.optional(v.pipe(v.string(), v.regex(/^[\w-]{0,64}$/, 'must be up to 64 letters, digits, _ or -'))),
   wsMaxMessageBytes: v.optional(intIn(1, 1 << 30)),
@@ -130,7 +132,9 @@ export type HttpConfigInput = Partial<Omit<HttpConfig, 'cors'>> & { cors?: Parti
 export function resolveHttpConfig(input: HttpConfigInput | undefined, defaults: Partial<HttpConfig> = {}, scope = 'http'): HttpConfig {
   const given = parseConfig(schema, definedOnly(input), scope);
   const base = { ...HTTP_DEFAULTS, ...definedOnly(defaults) };
-  const cors = given.cors === false ? false : given.cors === undefined ? base.cors : { ...CORS_DEFAULTS, ...definedOnly(given.cors) };
+  const cors = given.cors === false ? false
+    : given.cors === undefined ? base.cors
+      : { ...CORS_DEFAULTS, ...definedOnly(parseConfig(corsSchema, definedOnly(given.cors), `${scope}.cors`)) };
   return {
     ...base,
     ...definedOnly(given),

@@ -35,7 +35,7 @@ export function errorBody(err: MeshError): WireError {
 /** Fastify's own errors (body limit, bad content type, parser failures) as typed errors. */
 export function fromHttpError(err: unknown, limits: { bodyLimitBytes: number }): MeshError {
   if (err instanceof MeshError) return err;
-  const e = err as { code?: string; statusCode?: number; message?: string };
+  const e = (typeof err === 'object' && err !== null ? err : {}) as { code?: string; statusCode?: number; message?: string };
   const id = 'micromesh.http';
   switch (e.code) {
     case 'FST_ERR_CTP_BODY_TOO_LARGE':

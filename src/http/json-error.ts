@@ -16,10 +16,25 @@ export function jsonErrorOffset(text: string): number {
   const literal = (word: string): void => {
     for (const ch of word) if (text[i++] !== ch) { i--; fail(); }
   };
+  const digit = (): boolean => i < text.length && text.charCodeAt(i) >= 0x30 && text.charCodeAt(i) <= 0x39;
+  const digits = (): void => {
+    if (!digit()) fail();
+    while (digit()) i++;
+  };
+  // Fails at the first character that cannot continue the number (as V8 reports it).
   const number = (): void => {
-    const m = /^-?(0|[1-9]\d*)(\.\d+)?([eE][+-]?\d+)?/.exec(text.slice(i));
-    if (m === null || m[0] === '' || m[0] === '-') fail();
-    i += m![0].length;
+    if (text[i] === '-') i++;
+    if (text[i] === '0') i++;
+    else digits();
+    if (text[i] === '.') {
+      i++;
+      digits();
+    }
+    if (text[i] === 'e' || text[i] === 'E') {
+      i++;
+      if (text[i] === '+' || text[i] === '-') i++;
+      digits();
+    }
   };
   const string = (): void => {
     i++; // opening quote
@@ -30,8 +45,8 @@ export function jsonErrorOffset(text: string): number {
       if (c === 0x5c) {
         const e = text[i + 1];
         if (e === 'u') {
-          if (!/^[0-9a-fA-F]{4}$/.test(text.slice(i + 2, i + 6))) { i += 2; fail(); }
-          i += 6;
+          i += 2;
+          for (let k = 0; k < 4; k++, i++) if (!/[0-9a-fA-F]/.test(text[i] ?? '')) fail();
           continue;
         }
         if (e === undefined || !'"\\/bfnrt'.includes(e)) { i++; fail(); }
@@ -42,38 +57,53 @@ export function jsonErrorOffset(text: string): number {
     }
     fail();
   };
+  // Containers are kept on an explicit stack, not the call stack: any depth a body can reach is scanned.
   const value = (): void => {
-    ws();
-    const c = text[i];
-    if (c === '{') {
-      i++; ws();
-      if (text[i] === '}') { i++; return; }
-      for (;;) {
+    const open: ('{' | '[')[] = [];
+    for (;;) {
+      ws();
+      const c = text[i];
+      if (c === '{' || c === '[') {
+        i++;
         ws();
-        if (text[i] !== '"') fail();
-        string(); ws();
-        if (text[i] !== ':') fail();
-        i++; value(); ws();
-        if (text[i] === ',') { i++; continue; }
-        if (text[i] === '}') { i++; return; }
-        fail();
-      }
-    }
-    if (c === '[') {
-      i++; ws();
-      if (text[i] === ']') { i++; return; }
+        if (text[i] === (c === '{' ? '}' : ']')) i++; // empty: a complete value
+        else {
+          open.push(c);
+          if (c === '{') member();
+          continue;
+        }
+      } else if (c === '"') string();
+      else if (c === 't') literal('true');
+      else if (c === 'f') literal('false');
+      else if (c === 'n') literal('null');
+      else number();
+      // After a value: a comma continues the innermost container, its closer ends it.
       for (;;) {
-        value(); ws();
-        if (text[i] === ',') { i++; continue; }
-        if (text[i] === ']') { i++; return; }
+        if (open.length === 0) return;
+        ws();
+        const top = open[open.length - 1]!;
+        if (text[i] === ',') {
+          i++;
+          if (top === '{') member();
+          break;
+        }
+        if (text[i] === (top === '{' ? '}' : ']')) {
+          i++;
+          open.pop();
+          continue;
+        }
         fail();
       }
     }
-    if (c === '"') return string();
-    if (c === 't') return literal('true');
-    if (c === 'f') return literal('false');
-    if (c === 'n') return literal('null');
-    return number();
+  };
+  /** A member's key and colon; its value follows. */
+  const member = (): void => {
+    ws();
+    if (text[i] !== '"') fail();
+    string();
+    ws();
+    if (text[i] !== ':') fail();
+    i++;
   };
   try {
     value();

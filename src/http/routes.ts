@@ -70,9 +70,9 @@ export function routes(byMethod: Record<string, string | string[]>): Record<stri
 
 /** moleculer-web's REST shorthand, for methods the handler has: List, Get, Create, Update, Patch, Remove. */
 const REST: Record<string, (base: string) => string> = {
-  List: (b) => `GET ${b}`,
+  List: (b) => `GET ${b || '/'}`,
   Get: (b) => `GET ${b}/:id`,
-  Create: (b) => `POST ${b}`,
+  Create: (b) => `POST ${b || '/'}`,
   Update: (b) => `PUT ${b}/:id`,
   Patch: (b) => `PATCH ${b}/:id`,
   Remove: (b) => `DELETE ${b}/:id`,
@@ -83,8 +83,8 @@ export function rest(base: string): (method: string) => Metadata | undefined {
   const b = base.replace(/\/+$/, '');
   parseRoute(`GET ${b || '/'}`);
   return (method) => {
-    const make = REST[method];
-    return make === undefined ? undefined : { [HTTP_ROUTES_METADATA]: make(b) };
+    if (!Object.hasOwn(REST, method)) return undefined; // not toString & co.
+    return { [HTTP_ROUTES_METADATA]: REST[method]!(b) };
   };
 }
 

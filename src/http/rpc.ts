@@ -37,7 +37,6 @@ export function registerRpcRoutes(o: RpcRoutesOptions): void {
   };
   const notFound = (req: FastifyRequest): MeshError => new MeshError('NOT_FOUND', `no route for ${req.method} ${pathOf(req.url)}`, { id: http.deps.errorId });
 
-  /** The target of a request and its path parameters, or undefined (404). */
   // Path resolution is pure: remembered per path (bounded), so a hot path costs one Map lookup.
   const resolved = new Map<string, CallTarget | null>();
   const byPath = (path: string): CallTarget | undefined => {
@@ -50,20 +49,12 @@ export function registerRpcRoutes(o: RpcRoutesOptions): void {
     }
     return t ?? undefined;
   };
+  /** The target of a request and its path parameters, or undefined (404). */
   const resolve = (declared: RouteMatch | undefined, url: string): { target: CallTarget; params: Record<string, string> | undefined } | undefined => {
     if (declared !== undefined) return { target: declared, params: declared.params };
     const target = byPath(pathOf(url));
     return target === undefined ? undefined : { target, params: undefined };
   };
-
-  http.install((app) => {
-  if (c.rpcPath !== '') {
-    app.post(c.rpcPath, (req, reply) => {
-      const { target, request } = rpcBody(req, http.deps.errorId);
-      if (!o.exposes(target.service, target.endpoint)) throw new MeshError('NOT_FOUND', `${target.service} ${target.endpoint} is not exposed`, { id: http.deps.errorId });
-      return o.invoker.unary(req, reply, target, request);
-    });
-  }
 
   const handler = async (req: FastifyRequest, reply: FastifyReply): Promise<unknown> => {
     const declared = o.catalog.match(req.method, pathOf(req.url));
@@ -74,8 +65,19 @@ export function registerRpcRoutes(o: RpcRoutesOptions): void {
     if (req.headers.accept?.includes('text/event-stream')) return o.invoker.sse(req, reply, found.target, request);
     return o.invoker.unary(req, reply, found.target, request);
   };
+
+  http.install((app) => {
+    if (c.rpcPath !== '') {
+      app.post(c.rpcPath, (req, reply) => {
+        const { target, request } = rpcBody(req, http.deps.errorId);
+        if (!o.exposes(target.service, target.endpoint)) throw new MeshError('NOT_FOUND', `${target.service} ${target.endpoint} is not exposed`, { id: http.deps.errorId });
+        return o.invoker.unary(req, reply, target, request);
+      });
+    }
+    app.route({ method: http.methods.filter((m) => m !== 'GET'), url: '/*', handler });
+  });
   // GET also answers WebSocket upgrades (the plugin allows a wsHandler on GET routes only).
-  app.route({ method: 'GET', url: '/*', exposeHeadRoute: false, handler, wsHandler: (socket, req) => {
+  http.installWs((app) => app.route({ method: 'GET', url: '/*', exposeHeadRoute: false, handler, wsHandler: (socket, req) => {
     if (o.interceptWs?.(socket, req)) return;
     const found = resolve(o.catalog.match('GET', pathOf(req.url)), req.url);
     if (found === undefined) {
@@ -85,9 +87,7 @@ export function registerRpcRoutes(o: RpcRoutesOptions): void {
     }
     const kind = streamKind(o.catalog.endpointMetadata(found.target.service, found.target.endpoint));
     bridgeWebSocket(o.invoker, socket, req, found.target, kind, { ...(req.query as Record<string, unknown>), ...found.params });
-  } });
-  app.route({ method: http.methods.filter((m) => m !== 'GET'), url: '/*', handler });
-  });
+  } }));
 }
 
 function pathOf(url: string): string {

@@ -35,6 +35,7 @@ export class HttpServer {
   /** Which headers become call metadata (from the config, built once). */
   readonly headerRules: HeaderRules;
   private readonly streams = new Set<OpenStream>();
+  private readonly wsRoutes: ((app: FastifyInstance) => void)[] = [];
   private draining = false;
   private listening: string | undefined;
   /** Request ids are this random prefix and a counter: unique without a CSPRNG draw per request (5% of the gateway's CPU). */
@@ -74,11 +75,6 @@ export class HttpServer {
     // Every body arrives as bytes (bounded by bodyLimit); each part decodes what it accepts.
     this.app.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
     this.app.addHook('onRequest', (req, reply, done) => this.admit(req, reply, done));
-    // While draining, a response ends its keep-alive connection.
-    this.app.addHook('onSend', (_req, reply, payload, done) => {
-      if (this.draining) reply.header('connection', 'close');
-      done(null, payload);
-    });
     this.app.setErrorHandler((err, req, reply) => this.sendError(reply, fromHttpError(err, c), req));
     this.app.setNotFoundHandler((req, reply) => this.sendError(reply, new MeshError('NOT_FOUND', `no route for ${req.method} ${req.url.split('?')[0]}`, { id: deps.errorId }), req));
     if (c.cors !== false) {
@@ -93,12 +89,17 @@ export class HttpServer {
         strictPreflight: false,
       });
     }
-    void this.app.register(websocket, {
-      options: { maxPayload: c.wsMaxMessageBytes, handleProtocols: (offered) => chooseProtocol(offered) },
-      preClose: (done) => {
-        for (const client of this.app.websocketServer?.clients ?? []) client.close(1001, 'server shutting down');
-        done();
-      },
+    // WebSocket lives in its own scope with the routes that take upgrades: its request hooks then
+    // cost nothing on the other routes (POST calls, the hot path).
+    void this.app.register(async (scope) => {
+      await scope.register(websocket, {
+        options: { maxPayload: c.wsMaxMessageBytes, handleProtocols: (offered) => chooseProtocol(offered) },
+        preClose: (done) => {
+          for (const client of scope.websocketServer?.clients ?? []) client.close(1001, 'server shutting down');
+          done();
+        },
+      });
+      for (const routes of this.wsRoutes) routes(scope);
     });
   }
 
@@ -109,6 +110,11 @@ export class HttpServer {
    */
   install(routes: (app: FastifyInstance) => void): void {
     void this.app.register(async (app) => routes(app));
+  }
+
+  /** Adds routes that may take WebSocket upgrades (`wsHandler`), in the WebSocket plugin's scope. Before listen(). */
+  installWs(routes: (app: FastifyInstance) => void): void {
+    this.wsRoutes.push(routes);
   }
 
   /** Methods the catch-all routes take: OPTIONS belongs to the CORS plugin when it is on. */

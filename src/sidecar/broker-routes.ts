@@ -59,7 +59,7 @@ export function registerBrokerRoutes(http: HttpServer, broker: Broker): void {
     await sub.unsubscribe().catch(() => {});
   };
 
-  http.install((app) => {
+  http.installWs((app) => {
     app.post('/broker', publish);
     app.route({
       method: 'GET',

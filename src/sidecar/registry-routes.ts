@@ -64,7 +64,7 @@ export function registerRegistryRoutes(http: HttpServer, registry: Registry, pos
     return reply.header('content-type', 'application/json; charset=utf-8')
       .send(JSON.stringify({ name: record.name, version: record.version, nodes: record.nodes.map((n) => n.id) }));
   };
-  http.install((app) => {
+  http.installWs((app) => {
     app.route({ method: 'GET', url: '/registry', ...serve((req) => queryParam(req, 'service')) });
     app.route({ method: 'GET', url: '/registry/:service', ...serve((req) => (req.params as { service: string }).service) });
     app.post('/registry', post);

@@ -73,7 +73,7 @@ test('text that ends too early gives its length', () => {
   for (const [text, offset] of table) assert.equal(jsonErrorOffset(text), offset, JSON.stringify(text));
 });
 
-test('incomplete numbers: the offset of the character where the number breaks off', { todo: 'bug: the number scanner backtracks to the start of the number/fraction/exponent (e.g. "1." gives 1, "-" gives 0, "1e+" gives 1)' }, () => {
+test('incomplete numbers: the offset of the character where the number breaks off', () => {
   const table: [string, number][] = [
     ['-', 1], // ends too early: its length
     ['-a', 1],
@@ -88,7 +88,7 @@ test('incomplete numbers: the offset of the character where the number breaks of
   for (const [text, offset] of table) assert.equal(jsonErrorOffset(text), offset, JSON.stringify(text));
 });
 
-test('bad \\u escapes: the offset of the first character that is not a hex digit', { todo: 'bug: reports the first hex digit after \\u (offset 3 for "\\u12g4"), unlike other bad escapes' }, () => {
+test('bad \\u escapes: the offset of the first character that is not a hex digit', () => {
   const table: [string, number][] = [
     ['"\\u12g4"', 5],
     ['"\\u12"', 5],
@@ -112,7 +112,7 @@ test('agrees with V8 wherever V8 names a position', () => {
   }
 });
 
-test('agrees with V8 on incomplete numbers and bad \\u escapes', { todo: 'bug: see the two tests above' }, () => {
+test('agrees with V8 on incomplete numbers and bad \\u escapes', () => {
   for (const text of ['-', '-a', '[-]', '-Infinity', '1.', '1.e3', '1e', '1e+', '"\\u12g4"', '"\\u12"']) {
     const at = v8Position(text);
     assert.notEqual(at, undefined, `V8 names no position for ${JSON.stringify(text)}`);
@@ -127,7 +127,7 @@ test('valid JSON gives the text length', () => {
   }
 });
 
-test('deeply nested malformed JSON still gives an offset', { todo: 'bug: the scanner recurses per nesting level; 100000 "[" (100 kB, under the 1 MiB body limit) throws RangeError: Maximum call stack size exceeded' }, () => {
+test('deeply nested malformed JSON still gives an offset', () => {
   const text = '['.repeat(100_000);
   assert.equal(jsonErrorOffset(text), text.length);
 });
