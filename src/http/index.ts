@@ -9,7 +9,7 @@ export { HttpServer, type HttpServerDeps, type OpenStream } from './server.ts';
 export { Invoker, abortWhenGone, type CallTarget } from './calls.ts';
 export { Catalog, type CatalogOptions, type RouteMatch } from './catalog.ts';
 export { registerRpcRoutes, type RpcRoutesOptions } from './rpc.ts';
-export { registerEvents } from './events.ts';
+export { registerEvents, publishBody } from './events.ts';
 export { accessPolicy, type AccessRules } from './access.ts';
 export { resolvePath, firstSegment, titleCase, withNamespace, type ResolvedPath } from './resolve.ts';
 export { routes, rest, httpNode, parseRoute, routesOf, HTTP_ROUTES_METADATA, HTTP_ADDRESS_METADATA, HTTP_METHODS, type RouteSpec, type HttpMethod } from './routes.ts';

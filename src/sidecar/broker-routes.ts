@@ -1,7 +1,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { WebSocket } from 'ws';
 import { MeshError, toMeshError, type Broker, type BrokerMessage, type Subscription } from '../index.ts';
-import { decodeBody, formatOf, headersToMetadata, type HttpServer } from '../http/index.ts';
+import { decodeBody, formatOf, publishBody, type HttpServer } from '../http/index.ts';
 import { queryParam } from './registry-routes.ts';
 import { sseSink, wantsEvents, wsSink, type EventSink } from './stream.ts';
 
@@ -20,23 +20,12 @@ import { sseSink, wantsEvents, wsSink, type EventSink } from './stream.ts';
  */
 
 const ID = 'micromesh.sidecar';
-const PUBLISH_TOPIC = /^[\w.:/-]{1,256}$/;
 /** Subscriptions may use NATS wildcards (`*`, `>`) and read dead letters (`$dead-letter.`). */
 const SUBSCRIBE_TOPIC = /^[\w.:/*>$-]{1,256}$/;
 const QUEUE = /^[\w.:-]{1,128}$/;
 
 export function registerBrokerRoutes(http: HttpServer, broker: Broker): void {
-  const publish = async (req: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> => {
-    const topic = queryParam(req, 'topic');
-    if (topic === undefined || !PUBLISH_TOPIC.test(topic)) {
-      throw new MeshError('BAD_REQUEST', `?topic= must be 1 to 256 letters, digits, '.', ':', '/', '_' or '-', got ${JSON.stringify(topic ?? '')}`, { id: ID });
-    }
-    const body = (req.body as Buffer | undefined) ?? Buffer.alloc(0);
-    const headers = headersToMetadata(req.headers, http.headerRules, req.id, req.ip);
-    headers['content-type'] = req.headers['content-type'] ?? 'application/octet-stream';
-    await broker.publish(topic, new Uint8Array(body.buffer, body.byteOffset, body.byteLength), { headers });
-    return reply.code(202).header('content-type', 'application/json; charset=utf-8').send(JSON.stringify({ topic }));
-  };
+  const publish = (req: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> => publishBody(http, broker, queryParam(req, 'topic'), req, reply);
 
   const subscribe = async (open: () => EventSink, req: FastifyRequest): Promise<void> => {
     // Subscribed before the stream opens: a client that saw it open misses no message.
