@@ -11,8 +11,14 @@
 import { build } from 'esbuild';
 
 await build({
-  entryPoints: ['bin/node.ts'],
-  outfile: 'dist/bin/micromesh.js',
+  // Split at each command's import(): a chunk's external imports (fastify
+  // for `api`) are hoisted to the top of that chunk, not of the entry, so
+  // other commands never load them (one file made `--version` load fastify:
+  // 0.13 s became 0.35 s).
+  entryPoints: { micromesh: 'bin/node.ts' },
+  outdir: 'dist/bin',
+  splitting: true,
+  chunkNames: 'chunks/[name]-[hash]',
   bundle: true,
   platform: 'node',
   format: 'esm',
