@@ -2,6 +2,7 @@ import type { Clock } from '../clock/types.ts';
 import type { Codec, Codecs } from '../codec/types.ts';
 import { MeshError, toMeshError } from '../errors/index.ts';
 import type { Logger } from '../log/types.ts';
+import { RateLimitedLog } from '../log/limit.ts';
 import type { Endpoint } from '../registry/types.ts';
 import { Lifecycle } from '../lifecycle/lifecycle.ts';
 import { parseHostPort } from '../net/address.ts';
@@ -47,9 +48,11 @@ export class RpcServer implements Server, Dispatcher {
   private version = 0;
   private readonly lifecycle = new Lifecycle();
   private draining = false;
+  private readonly failures: RateLimitedLog;
 
   constructor(opts: RpcServerOptions) {
     this.opts = opts;
+    this.failures = new RateLimitedLog(opts.logger, opts.clock);
   }
 
   /** The address peers should use: `advertise` (its port 0 replaced by the bound port), else the bound address. */
@@ -235,7 +238,8 @@ export class RpcServer implements Server, Dispatcher {
     if (call.finished) return;
     this.opts.stats.inc('handlerErrors');
     const e = toMeshError(err, this.opts.name);
-    if (e.code === 'INTERNAL') this.opts.logger.warn('handler failed', { endpoint: call.route.endpoint, error: e.detail });
+    // Rate-limited per endpoint: a handler failing on every call (or an app behind a sidecar answering 5xx) must not flood the log.
+    if (e.code === 'INTERNAL') this.failures.warn(`handler-failed ${call.route.endpoint}`, 'handler failed', { endpoint: call.route.endpoint, error: e.detail });
     call.reject(e);
   }
 }
