@@ -16,6 +16,10 @@ interface ApiOptions {
   deny: string[];
   cors: boolean;
   corsOrigin: string[];
+  corsMethods: string[];
+  corsHeaders: string[];
+  corsExpose: string[];
+  corsMaxAge?: number;
   corsCredentials?: boolean;
   bodyLimit: number;
   timeout: number;
@@ -37,6 +41,12 @@ function ms(text: string): number {
   return Math.round(Number(m[1]) * (m[2] === 's' ? 1000 : 1));
 }
 
+function seconds(text: string): number {
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError(`must be whole seconds, got "${text}"`);
+  return n;
+}
+
 /** `micromesh api`: the HTTP gateway into the mesh (micro api), a client-only member until SIGINT/SIGTERM. */
 export function register(program: Command, cli: Cli): void {
   program.command('api')
@@ -54,6 +64,10 @@ export function register(program: Command, cli: Cli): void {
     .option('--deny <patterns>', 'never these patterns (wins over --allow; repeatable)', collect, [])
     .option('--no-cors', 'turn off CORS')
     .option('--cors-origin <origins>', 'allowed origins (repeatable; default any)', collect, [])
+    .option('--cors-methods <methods>', 'allowed methods (repeatable; default GET, HEAD, POST, PUT, PATCH, DELETE)', collect, [])
+    .option('--cors-headers <headers>', 'allowed request headers (repeatable; default: what the preflight asks)', collect, [])
+    .option('--cors-expose <headers>', 'response headers scripts may read (repeatable; default X-Request-Id)', collect, [])
+    .option('--cors-max-age <seconds>', 'how long browsers cache a preflight', seconds)
     .option('--cors-credentials', 'allow credentials (the origin is then reflected)')
     .option('--body-limit <bytes>', 'largest request body (e.g. 1m)', bytes, 1 << 20)
     .option('--timeout <duration>', 'call deadline when the request sets none', ms, 10_000)
@@ -86,7 +100,14 @@ export function register(program: Command, cli: Cli): void {
           bodyLimitBytes: o.bodyLimit,
           callTimeoutMs: o.timeout,
           drainTimeoutMs: o.drainTimeout,
-          cors: o.cors ? { ...(o.corsOrigin.length > 0 ? { origins: o.corsOrigin } : {}), credentials: o.corsCredentials === true } : false,
+          cors: o.cors ? {
+            ...(o.corsOrigin.length > 0 ? { origins: o.corsOrigin } : {}),
+            ...(o.corsMethods.length > 0 ? { methods: o.corsMethods } : {}),
+            ...(o.corsHeaders.length > 0 ? { allowedHeaders: o.corsHeaders } : {}),
+            ...(o.corsExpose.length > 0 ? { exposedHeaders: o.corsExpose } : {}),
+            ...(o.corsMaxAge !== undefined ? { maxAgeS: o.corsMaxAge } : {}),
+            credentials: o.corsCredentials === true,
+          } : false,
         },
       });
       await gateway.start();
