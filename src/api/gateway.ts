@@ -45,7 +45,7 @@ export function createApiGateway(o: ApiGatewayOptions): ApiGateway {
   const random = o.random ?? new SystemRandom();
   const exposes = accessPolicy({ allow: o.allow, deny: o.deny });
   const http = new HttpServer({ config, logger, clock, random, errorId: 'micromesh.api' });
-  const catalog = new Catalog({ registry: o.service.registry, logger, exposes });
+  const catalog = new Catalog({ registry: o.service.registry, logger, exposes, clock });
   const invoker = new Invoker(http, o.service.client);
   const eventsPath = o.eventsPath ?? '/events';
   if (eventsPath !== '') registerEvents(http, o.service.broker, eventsPath);

@@ -1,5 +1,5 @@
 import FindMyWay from 'find-my-way';
-import { byVersion, type Filter, type Logger, type Metadata, type Registry, type ServiceRecord } from '../index.ts';
+import { byVersion, type Clock, type Filter, type Logger, type Metadata, type Registry, type ServiceRecord } from '../index.ts';
 import { HTTP_ADDRESS_METADATA, routesOf, type HttpMethod } from './routes.ts';
 
 /**
@@ -35,6 +35,8 @@ interface Snapshot {
 export interface CatalogOptions {
   registry: Registry;
   logger: Logger;
+  /** Paces re-watching after a watch fails. */
+  clock: Clock;
   /** Whether an endpoint may be exposed (allow/deny lists, internal endpoints); others never get routes. */
   exposes: (service: string, endpoint: string) => boolean;
 }
@@ -89,6 +91,8 @@ export class Catalog {
         if (signal.aborted) return;
         this.o.logger.warn('registry watch ended; re-listing', { error: String(err) });
       }
+      // A watch that ends at once (a registry that cannot watch) must not spin: wait before the next.
+      await this.o.clock.sleep(1000, signal).catch(() => {});
       if (!signal.aborted) await this.rebuild();
     }
   }

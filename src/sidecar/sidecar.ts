@@ -70,7 +70,7 @@ export function createSidecar(o: SidecarOptions): Sidecar {
   // Outbound: the API gateway's composition, minus its proxy and event handler.
   const exposes = accessPolicy();
   const http = new HttpServer({ config, logger, clock, random, errorId: 'micromesh.sidecar' });
-  const catalog = new Catalog({ registry: service.registry, logger, exposes });
+  const catalog = new Catalog({ registry: service.registry, logger, exposes, clock });
   const invoker = new Invoker(http, service.client);
   registerRpcRoutes({ invoker, catalog, exposes });
   const posted = new PostedRecords(service.registry, clock, logger);
