@@ -23,6 +23,7 @@ export interface CallTarget {
 export class Invoker {
   readonly http: HttpServer;
   readonly client: Client;
+  private readonly gone = new WeakMap<object, AbortSignal>();
 
   constructor(http: HttpServer, client: Client) {
     this.http = http;
@@ -44,20 +45,35 @@ export class Invoker {
 
   /** A unary call answered as one HTTP response. */
   async unary(req: FastifyRequest, reply: FastifyReply, target: CallTarget, request: unknown): Promise<FastifyReply> {
-    const abort = abortWhenGone(req, reply);
+    const signal = this.connectionSignal(req);
     const format = responseFormat(req.headers['content-type'], req.headers.accept);
     try {
       // The call travels in the answer's format: a JSON answer then holds only JSON values and is re-encoded as is.
-      const opts = this.options(req, target, abort.signal);
+      const opts = this.options(req, target, signal);
       opts.contentType = format === 'json' ? JSON_TYPE : CBOR_TYPE;
       const res = await this.client.call(target.service, target.endpoint, request, opts);
       const body = encodeBody(res, format, true);
       return reply.code(200).header('content-type', body.contentType).send(body.bytes);
     } catch (err) {
       return this.http.sendError(reply, toMeshError(err, this.http.deps.errorId), req);
-    } finally {
-      abort.dispose();
     }
+  }
+
+  /**
+   * Fires when the client's connection closes: a call still in flight for it
+   * is cancelled. One per connection, not per request (keep-alive
+   * connections carry thousands), and HTTP/1.1 answers a connection's
+   * requests in order, so whatever is in flight on it is the client's.
+   */
+  private connectionSignal(req: FastifyRequest): AbortSignal {
+    const socket = req.raw.socket;
+    let signal = this.gone.get(socket);
+    if (signal === undefined) {
+      const ctl = new AbortController();
+      socket.once('close', () => ctl.abort());
+      this.gone.set(socket, (signal = ctl.signal));
+    }
+    return signal;
   }
 
   /**
@@ -91,14 +107,4 @@ export class Invoker {
       out.end();
     }
   }
-}
-
-/** An AbortSignal that fires if the client disconnects before the response is sent. */
-export function abortWhenGone(req: FastifyRequest, reply: FastifyReply): { signal: AbortSignal; dispose(): void } {
-  const ctl = new AbortController();
-  const onClose = (): void => {
-    if (!reply.raw.writableEnded) ctl.abort();
-  };
-  req.raw.socket?.once('close', onClose);
-  return { signal: ctl.signal, dispose: () => req.raw.socket?.off('close', onClose) };
 }

@@ -6,7 +6,7 @@
  */
 export { resolveHttpConfig, HTTP_DEFAULTS, CORS_DEFAULTS, DEFAULT_METADATA_HEADERS, type HttpConfig, type HttpConfigInput, type CorsConfig } from './config.ts';
 export { HttpServer, type HttpServerDeps, type OpenStream } from './server.ts';
-export { Invoker, abortWhenGone, type CallTarget } from './calls.ts';
+export { Invoker, type CallTarget } from './calls.ts';
 export { Catalog, type CatalogOptions, type RouteMatch } from './catalog.ts';
 export { registerRpcRoutes, type RpcRoutesOptions } from './rpc.ts';
 export { registerEvents, publishBody } from './events.ts';

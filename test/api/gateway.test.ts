@@ -100,6 +100,16 @@ test('a Timeout header sets the deadline: a slower handler answers 504 and sees 
   assert.equal((await postJson(`${f.base}/echo/echo/slow`, { ms: 10 }, { timeout: 'soon' })).status, 400);
 });
 
+test('a client that goes away mid-call cancels the call: the handler sees its signal fire', async () => {
+  const before = f.echo.state.cancelled;
+  const ctl = new AbortController();
+  const pending = fetch(`${f.base}/echo/echo/slow`, { method: 'POST', body: '{"ms":5000}', headers: { 'content-type': 'application/json' }, signal: ctl.signal });
+  await new Promise((r) => setTimeout(r, 200));
+  ctl.abort();
+  await assert.rejects(pending);
+  await until(async () => f.echo.state.cancelled, (n) => n > before, 'handler cancelled after the client left');
+});
+
 test('errors map to HTTP status from their code, body {id, code, detail, status}', async () => {
   const table: [string, number][] = [
     ['BAD_REQUEST', 400], ['UNAUTHORIZED', 401], ['FORBIDDEN', 403], ['NOT_FOUND', 404], ['CONFLICT', 409],
