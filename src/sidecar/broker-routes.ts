@@ -1,7 +1,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { WebSocket } from 'ws';
-import { MeshError, toMeshError, type Broker, type BrokerMessage, type Subscription } from '../index.ts';
-import { decodeBody, formatOf, publishBody, type HttpServer } from '../http/index.ts';
+import { CONTENT_TYPE_HEADER, MeshError, toMeshError, type Broker, type BrokerMessage, type Subscription } from '../index.ts';
+import { decodeBody, formatOf, headersToMetadata, publishBody, type HttpServer } from '../http/index.ts';
 import { queryParam } from './registry-routes.ts';
 import { sseSink, wantsEvents, wsSink, type EventSink } from './stream.ts';
 
@@ -57,8 +57,35 @@ export function registerBrokerRoutes(http: HttpServer, broker: Broker): void {
         if (!wantsEvents(req)) throw new MeshError('BAD_REQUEST', 'subscribe with Accept: text/event-stream or a WebSocket upgrade; publish with POST', { id: ID });
         return subscribe(() => sseSink(http, reply), req);
       },
-      wsHandler: (socket: WebSocket, req) => void subscribe(() => wsSink(http, socket), req),
+      wsHandler: (socket: WebSocket, req) => {
+        publishFrames(http, broker, socket, req);
+        void subscribe(() => wsSink(http, socket), req);
+      },
     });
+  });
+}
+
+/**
+ * As micro's sidecar did: frames the client sends on a subscription socket
+ * are published to its topic (one without wildcards), with the upgrade
+ * request's Content-Type (default text/plain for text frames,
+ * application/octet-stream for binary) and allowed headers as metadata.
+ * One at a time: reading pauses while the broker takes a frame.
+ */
+function publishFrames(http: HttpServer, broker: Broker, socket: WebSocket, req: FastifyRequest): void {
+  const topic = queryParam(req, 'topic');
+  socket.on('message', (data, isBinary) => {
+    if (topic === undefined || /[*>]/.test(topic)) {
+      http.log.warn('broker-ws-publish', 'frame on a wildcard subscription dropped: it names no topic to publish to', { topic });
+      return;
+    }
+    const bytes = Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data as ArrayBuffer);
+    const headers = headersToMetadata(req.headers, http.headerRules, req.id, req.ip);
+    headers[CONTENT_TYPE_HEADER] = req.headers['content-type'] ?? (isBinary ? 'application/octet-stream' : 'text/plain');
+    socket.pause();
+    broker.publish(topic, new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength), { headers })
+      .catch((err: unknown) => http.log.warn('broker-ws-publish', 'publishing a frame failed', { topic, error: String(err) }))
+      .finally(() => socket.resume());
   });
 }
 

@@ -193,3 +193,24 @@ test('/broker: JSON and CBOR bodies arrive decoded, others as base64; no health 
   assert.deepEqual(events.map((e) => [e.topic, e.body, e.encoding]), [['t.raw', 'AP8=', 'base64'], ['t.cbor', { n: 1 }, undefined]]);
   await reader.cancel();
 });
+
+test('/broker over WebSocket: messages arrive as JSON frames; frames the app sends are published to the topic', { timeout: 15_000 }, async () => {
+  const app = await startApp({});
+  const r = rig('ws', { appAddress: app.address, endpoints: ['Ws.X'] });
+  await r.sidecar.start();
+  const got: unknown[] = [];
+  await r.caller.broker.subscribe('chat', (m) => void got.push({ body: Buffer.from(m.body).toString(), type: m.headers['content-type'] }));
+  const { WebSocket } = await import('ws');
+  const ws = new WebSocket(`ws://${r.sidecar.address}/broker?topic=chat`);
+  const frames: unknown[] = [];
+  ws.on('message', (d) => frames.push(JSON.parse(d.toString())));
+  await once(ws, 'open');
+  ws.send('hello from the app');
+  await until(async () => got.length, (n) => n === 1, 'the frame published');
+  assert.deepEqual(got[0], { body: 'hello from the app', type: 'text/plain' });
+  // The socket subscribed too: its own message comes back, as text/plain bytes (base64).
+  await until(async () => frames.length, (n) => n >= 1, 'the message delivered to the socket');
+  assert.deepEqual(frames[0], { topic: 'chat', metadata: (frames[0] as { metadata: Record<string, string> }).metadata, body: Buffer.from('hello from the app').toString('base64'), encoding: 'base64' });
+  ws.close(1000);
+  await once(ws, 'close');
+});
