@@ -1,6 +1,5 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import replyFrom from '@fastify/reply-from';
-import { WebSocket } from 'ws';
+import type { WebSocket } from 'ws';
 import { MeshError, type Random } from '../index.ts';
 import { firstSegment, type Catalog, type HttpServer } from '../http/index.ts';
 
@@ -15,12 +14,18 @@ export class HttpProxy {
   private readonly http: HttpServer;
   private readonly catalog: Catalog;
   private readonly random: Random;
+  /** ws's client class, loaded with the server (not when micromesh/api is imported). */
+  private Client: typeof WebSocket | undefined;
 
   constructor(http: HttpServer, catalog: Catalog, random: Random) {
     this.http = http;
     this.catalog = catalog;
     this.random = random;
-    void http.app.register(replyFrom, { undici: { headersTimeout: http.deps.config.callTimeoutMs, bodyTimeout: 0 } });
+    http.plugin(async (app) => {
+      const [{ default: replyFrom }, ws] = await Promise.all([import('@fastify/reply-from'), import('ws')]);
+      this.Client = ws.WebSocket;
+      await app.register(replyFrom, { undici: { headersTimeout: http.deps.config.callTimeoutMs, bodyTimeout: 0 } });
+    });
   }
 
   /** The node to send a request for `url` to, and the path there; undefined when no HTTP service owns the path. */
@@ -54,9 +59,9 @@ export class HttpProxy {
 
   readonly interceptWs = (socket: WebSocket, req: FastifyRequest): boolean => {
     const to = this.pick(req.url);
-    if (to === undefined) return false;
+    if (to === undefined || this.Client === undefined) return false;
     const offered = req.headers['sec-websocket-protocol']?.split(',').map((p) => p.trim()).filter(Boolean);
-    const upstream = new WebSocket(`ws://${to.address}${to.path}`, offered, {
+    const upstream = new this.Client(`ws://${to.address}${to.path}`, offered, {
       headers: { 'x-forwarded-for': req.ip, 'x-forwarded-prefix': to.prefix, 'x-request-id': req.id },
       maxPayload: this.http.deps.config.wsMaxMessageBytes,
     });
@@ -68,7 +73,7 @@ export class HttpProxy {
     upstream.once('open', () => socket.resume());
     const closeBoth = (code: number, reason: string): void => {
       forget();
-      for (const s of [socket, upstream]) if (s.readyState === WebSocket.OPEN || s.readyState === WebSocket.CONNECTING) s.close(validClose(code), reason);
+      for (const s of [socket, upstream]) if (s.readyState === s.OPEN || s.readyState === s.CONNECTING) s.close(validClose(code), reason);
     };
     socket.once('close', (code, reason) => closeBoth(code, reason.toString()));
     upstream.once('close', (code, reason) => closeBoth(code, reason.toString()));
@@ -81,7 +86,7 @@ export class HttpProxy {
 /** Forwards frames from `a` to `b` as they are, pausing `a` while `b` is over the high-water mark. */
 function pipe(a: WebSocket, b: WebSocket, hwm: number): void {
   a.on('message', (data, isBinary) => {
-    if (b.readyState !== WebSocket.OPEN) return;
+    if (b.readyState !== b.OPEN) return;
     b.send(data as Buffer, { binary: isBinary }, () => {
       if (a.isPaused && b.bufferedAmount < hwm) a.resume();
     });

@@ -1,4 +1,4 @@
-import FindMyWay from 'find-my-way';
+import type FindMyWay from 'find-my-way';
 import { byVersion, type Clock, type Filter, type Logger, type Metadata, type Registry, type ServiceRecord } from '../index.ts';
 import { HTTP_ADDRESS_METADATA, routesOf, type HttpMethod } from './routes.ts';
 
@@ -24,8 +24,11 @@ interface RouteStore {
   filters: Filter[] | undefined;
 }
 
+type Router = FindMyWay.Instance<FindMyWay.HTTPVersion.V1>;
+
 interface Snapshot {
-  router: FindMyWay.Instance<FindMyWay.HTTPVersion.V1>;
+  /** Undefined until start() loaded find-my-way. */
+  router: Router | undefined;
   /** service → HTTP addresses of its nodes. */
   http: Map<string, string[]>;
   /** `service endpoint` → metadata (of the first version listing it). */
@@ -47,6 +50,7 @@ export class Catalog {
   private abort: AbortController | undefined;
   private rebuilding: Promise<void> | undefined;
   private dirty = false;
+  private makeRouter: (() => Router) | undefined;
 
   constructor(o: CatalogOptions) {
     this.o = o;
@@ -56,6 +60,9 @@ export class Catalog {
   async start(): Promise<void> {
     if (this.abort !== undefined) return;
     this.abort = new AbortController();
+    // Loaded here, with the server, not when micromesh/api is imported.
+    const { default: FindMyWayRouter } = await import('find-my-way');
+    this.makeRouter = () => FindMyWayRouter({ ignoreTrailingSlash: true, ignoreDuplicateSlashes: true });
     await this.rebuild();
     void this.follow(this.abort.signal);
   }
@@ -66,8 +73,8 @@ export class Catalog {
   }
 
   match(method: string, path: string): RouteMatch | undefined {
-    const found = this.snap.router.find(method as HttpMethod, path);
-    if (found === null) return undefined;
+    const found = this.snap.router?.find(method as HttpMethod, path);
+    if (found === null || found === undefined) return undefined;
     const store = found.store as RouteStore;
     const params: Record<string, string> = {};
     for (const [k, val] of Object.entries(found.params)) if (val !== undefined) params[k] = val;
@@ -118,7 +125,7 @@ export class Catalog {
   }
 
   private build(services: ServiceRecord[]): Snapshot {
-    const snap = emptySnapshot();
+    const snap: Snapshot = { router: this.makeRouter!(), http: new Map(), endpoints: new Map() };
     // route key → declaring (service, endpoint) and the versions that declare it
     const declared = new Map<string, { method: HttpMethod; path: string; service: string; endpoint: string; versions: Set<string> }>();
     const versionsOf = new Map<string, Set<string>>();
@@ -150,7 +157,7 @@ export class Catalog {
       const all = versionsOf.get(d.service)!;
       const filters = d.versions.size === all.size ? undefined : [byVersion(...d.versions)];
       try {
-        snap.router.on(d.method, d.path, noop, { service: d.service, endpoint: d.endpoint, filters } satisfies RouteStore);
+        snap.router!.on(d.method, d.path, noop, { service: d.service, endpoint: d.endpoint, filters } satisfies RouteStore);
       } catch (err) {
         this.o.logger.warn('ignoring a route the router refuses', { route: `${d.method} ${d.path}`, service: d.service, error: String(err) });
       }
@@ -162,5 +169,5 @@ export class Catalog {
 function noop(): void {}
 
 function emptySnapshot(): Snapshot {
-  return { router: FindMyWay({ ignoreTrailingSlash: true, ignoreDuplicateSlashes: true }), http: new Map(), endpoints: new Map() };
+  return { router: undefined, http: new Map(), endpoints: new Map() };
 }

@@ -1,8 +1,6 @@
-import { createServer, type Server as NodeServer } from 'node:http';
+import type { Server as NodeServer, createServer as CreateServer } from 'node:http';
 import type { Socket } from 'node:net';
-import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
-import cors from '@fastify/cors';
-import websocket from '@fastify/websocket';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { MeshError, RateLimitedLog, formatHostPort, tryParseHostPort, type Clock, type Logger, type Random } from '../index.ts';
 import type { HttpConfig } from './config.ts';
 import { errorBody, fromHttpError, httpStatus } from './errors.ts';
@@ -29,13 +27,15 @@ export interface HttpServerDeps {
 export type OpenStream = { close(): void };
 
 export class HttpServer {
-  readonly app: FastifyInstance;
+  private app: FastifyInstance | undefined;
   readonly deps: HttpServerDeps;
   readonly log: RateLimitedLog;
   /** Which headers become call metadata (from the config, built once). */
   readonly headerRules: HeaderRules;
   private readonly streams = new Set<OpenStream>();
   private readonly wsRoutes: ((app: FastifyInstance) => void)[] = [];
+  private readonly routes: ((app: FastifyInstance) => void)[] = [];
+  private readonly plugins: ((app: FastifyInstance) => Promise<void>)[] = [];
   private draining = false;
   private listening: string | undefined;
   /** Request ids are this random prefix and a counter: unique without a CSPRNG draw per request (5% of the gateway's CPU). */
@@ -49,9 +49,20 @@ export class HttpServer {
     this.deps = deps;
     this.idPrefix = Buffer.from(deps.random.bytes(8)).toString('hex');
     this.headerRules = headerRules(deps.config);
-    const c = deps.config;
     this.log = new RateLimitedLog(deps.logger, deps.clock);
-    const serverFactory = (handler: Parameters<typeof createServer>[1]): NodeServer => createServer({
+  }
+
+  /**
+   * Builds the fastify app. fastify and its plugins are imported here, when
+   * a server starts, not when micromesh/api is imported (and not by other
+   * CLI commands, whose bundle would otherwise load them).
+   */
+  private async build(): Promise<FastifyInstance> {
+    const c = this.deps.config;
+    const [{ createServer }, { default: Fastify }, { default: cors }, { default: websocket }] = await Promise.all([
+      import('node:http'), import('fastify'), import('@fastify/cors'), import('@fastify/websocket'),
+    ]);
+    const serverFactory = (handler: Parameters<typeof CreateServer>[1]): NodeServer => createServer({
       maxHeaderSize: c.maxHeaderBytes,
       headersTimeout: c.headersTimeoutMs,
       requestTimeout: c.requestTimeoutMs,
@@ -59,7 +70,7 @@ export class HttpServer {
       // Node checks the head and request timeouts on this period (default 30 s, which lets a slow client hold on far longer).
       connectionsCheckingInterval: Math.max(50, Math.min(1000, c.headersTimeoutMs / 2)),
     }, handler);
-    this.app = Fastify({
+    const app = Fastify({
       serverFactory,
       bodyLimit: c.bodyLimitBytes,
       keepAliveTimeout: c.idleTimeoutMs,
@@ -71,15 +82,15 @@ export class HttpServer {
       routerOptions: { ignoreTrailingSlash: true, ignoreDuplicateSlashes: true, maxParamLength: 500 },
       clientErrorHandler: (err, socket) => this.clientError(err, socket as Socket),
     });
-    this.app.removeAllContentTypeParsers();
+    app.removeAllContentTypeParsers();
     // Every body arrives as bytes (bounded by bodyLimit); each part decodes what it accepts.
-    this.app.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
-    this.app.addHook('onRequest', (req, reply, done) => this.admit(req, reply, done));
-    this.app.setErrorHandler((err, req, reply) => this.sendError(reply, fromHttpError(err, c), req));
-    this.app.setNotFoundHandler((req, reply) => this.sendError(reply, new MeshError('NOT_FOUND', `no route for ${req.method} ${req.url.split('?')[0]}`, { id: deps.errorId }), req));
+    app.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
+    app.addHook('onRequest', (req, reply, done) => this.admit(req, reply, done));
+    app.setErrorHandler((err, req, reply) => this.sendError(reply, fromHttpError(err, c), req));
+    app.setNotFoundHandler((req, reply) => this.sendError(reply, new MeshError('NOT_FOUND', `no route for ${req.method} ${req.url.split('?')[0]}`, { id: this.deps.errorId }), req));
     if (c.cors !== false) {
       const any = c.cors.origins.includes('*');
-      void this.app.register(cors, {
+      void app.register(cors, {
         origin: any ? (c.cors.credentials ? true : '*') : c.cors.origins,
         methods: c.cors.methods,
         ...(c.cors.allowedHeaders !== undefined ? { allowedHeaders: c.cors.allowedHeaders } : {}), // absent: reflect the preflight's
@@ -89,9 +100,10 @@ export class HttpServer {
         strictPreflight: false,
       });
     }
+    for (const plugin of this.plugins) await plugin(app);
     // WebSocket lives in its own scope with the routes that take upgrades: its request hooks then
     // cost nothing on the other routes (POST calls, the hot path).
-    void this.app.register(async (scope) => {
+    void app.register(async (scope) => {
       await scope.register(websocket, {
         options: { maxPayload: c.wsMaxMessageBytes, handleProtocols: (offered) => chooseProtocol(offered) },
         preClose: (done) => {
@@ -101,15 +113,19 @@ export class HttpServer {
       });
       for (const routes of this.wsRoutes) routes(scope);
     });
+    // Routes go in as plugins after CORS and WebSocket, so those plugins' route hooks see them.
+    for (const routes of this.routes) void app.register(async (scoped) => routes(scoped));
+    return app;
   }
 
-  /**
-   * Adds routes. They are registered as a plugin after CORS and WebSocket,
-   * so those plugins' route hooks see them (a route added directly would be
-   * added before the plugins load, and never answer upgrades).
-   */
+  /** Adds a root-level plugin (e.g. @fastify/reply-from), loaded when the server starts. Before listen(). */
+  plugin(register: (app: FastifyInstance) => Promise<void>): void {
+    this.plugins.push(register);
+  }
+
+  /** Adds routes. Before listen(). */
   install(routes: (app: FastifyInstance) => void): void {
-    void this.app.register(async (app) => routes(app));
+    this.routes.push(routes);
   }
 
   /** Adds routes that may take WebSocket upgrades (`wsHandler`), in the WebSocket plugin's scope. Before listen(). */
@@ -133,8 +149,9 @@ export class HttpServer {
     const hp = tryParseHostPort(this.deps.config.address.startsWith(':') ? `0.0.0.0${this.deps.config.address}` : this.deps.config.address);
     if (hp === undefined) throw new MeshError('INVALID_CONFIG', `http.address must be host:port or :port, got "${this.deps.config.address}"`);
     signal?.throwIfAborted();
-    await this.app.listen({ host: hp.host, port: hp.port, signal });
-    const a = this.app.server.address();
+    const app = (this.app ??= await this.build());
+    await app.listen({ host: hp.host, port: hp.port, signal });
+    const a = app.server.address();
     this.listening = typeof a === 'object' && a !== null ? formatHostPort(a.address, a.port) : this.deps.config.address;
     return this.listening;
   }
@@ -154,17 +171,19 @@ export class HttpServer {
     if (this.draining) return;
     this.draining = true;
     for (const s of [...this.streams]) s.close();
-    if (this.listening === undefined) return void (await this.app.close());
+    const app = this.app;
+    if (app === undefined) return;
+    if (this.listening === undefined) return void (await app.close());
     // Keep listening while requests are in flight (new ones get 503), then close.
     let timer: ReturnType<Clock['setTimeout']> | undefined;
     const late = new Promise<void>((resolve) => {
       timer = this.deps.clock.setTimeout(resolve, this.deps.config.drainTimeoutMs);
     });
     if (this.inflight > 0) await Promise.race([new Promise<void>((resolve) => (this.idle = resolve)), late]);
-    const closing = this.app.close();
+    const closing = app.close();
     if (this.inflight > 0) await Promise.race([closing, late]);
     this.deps.clock.clearTimeout(timer);
-    this.app.server.closeAllConnections();
+    app.server.closeAllConnections();
     await closing;
   }
 
