@@ -127,7 +127,7 @@ async function micromeshApi(greeter: string): Promise<string> {
   }
   const { createService, silentLogger, StaticRegistry } = await import('micromesh');
   const service = createService({
-    name: 'micromesh-api', logger: silentLogger, mesh: false, address: `${LOOPBACK}:0`,
+    name: 'micromesh-api', logger: silentLogger, mesh: false, address: `${LOOPBACK}:0`, rpc: { flush: 'iteration' },
     registry: new StaticRegistry({ services: { greeter: [greeter] } }),
   });
   await service.start();

@@ -1,5 +1,5 @@
 import * as v from 'valibot';
-import { intIn, parseConfig, definedOnly } from '../config/validate.ts';
+import { intIn, oneOf, parseConfig, definedOnly } from '../config/validate.ts';
 
 /** Limits and timings of the RPC layer. Every limit is explicit (DEVELOPERS.md rule 6). */
 export interface RpcConfig {
@@ -39,6 +39,17 @@ export interface RpcConfig {
    * the best on loopback with 64 calls in flight (bench/rpc.ts). Default 2048.
    */
   flushBytes: number;
+  /**
+   * When queued frames are written: `tick`, at the end of the current
+   * callback (lowest latency; a process whose calls come from one place,
+   * e.g. a service calling another); `iteration`, at the end of the event
+   * loop iteration, so frames made by every socket read of that iteration
+   * share one write: for fan-in processes, where many connections each
+   * cause a call (the API gateway: 64 HTTP connections into one RPC
+   * connection cost 56 instead of 78 µs per request, and the service behind
+   * it 6 instead of 22). Default `tick`.
+   */
+  flush: 'tick' | 'iteration';
 }
 
 export const RPC_DEFAULTS: Readonly<RpcConfig> = Object.freeze({
@@ -54,6 +65,7 @@ export const RPC_DEFAULTS: Readonly<RpcConfig> = Object.freeze({
   callTimeoutMs: 5000,
   retries: 1,
   flushBytes: 2048,
+  flush: 'tick',
 });
 
 const schema = v.strictObject({
@@ -69,6 +81,7 @@ const schema = v.strictObject({
   callTimeoutMs: intIn(0, 86_400_000),
   retries: intIn(0, 100),
   flushBytes: intIn(256, 16 << 20),
+  flush: oneOf(['tick', 'iteration']),
 });
 
 /** Defaults overlaid with `overrides` (undefined fields ignored), validated. */

@@ -82,7 +82,7 @@ export class Session implements CallHost {
     this.socket = socket;
     this.opts = opts;
     this.nextId = opts.role === 'dialer' ? 1 : 2;
-    this.writer = new FrameWriter(socket, opts.config.flushBytes);
+    this.writer = new FrameWriter(socket, opts.config.flushBytes, opts.config.flush);
     this.routes = new RouteTable(this.cbor, opts.config.maxRoutes, (payload) => this.writer.frame(FrameType.Route, 0, 0, payload));
     this.wheel = new DeadlineWheel<Expiring>(opts.clock, opts.config.deadlineResolutionMs, (item) => item.expire());
     this.parser = new FrameParser(opts.config.maxFrameBytes, {

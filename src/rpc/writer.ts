@@ -24,6 +24,7 @@ export class FrameWriter {
   private scheduled = false;
   private readonly socket: Socket;
   private readonly flushBytes: number;
+  private readonly perIteration: boolean;
   /** Bytes handed to the socket, for stats. */
   bytesWritten = 0;
 
@@ -34,9 +35,10 @@ export class FrameWriter {
    *   early write lets the peer start on the first frames while we build the
    *   rest.
    */
-  constructor(socket: Socket, flushBytes: number) {
+  constructor(socket: Socket, flushBytes: number, flush: 'tick' | 'iteration' = 'tick') {
     this.socket = socket;
     this.flushBytes = flushBytes;
+    this.perIteration = flush === 'iteration';
   }
 
   /** Queues one frame. */
@@ -116,7 +118,8 @@ export class FrameWriter {
     this.scheduled = true;
     // Not a timer (no time passes, nothing for a Clock to virtualise): the end of this loop iteration.
     // eslint-disable-next-line no-restricted-globals
-    setImmediate(flushWriter, this);
+    if (this.perIteration) setImmediate(flushWriter, this);
+    else process.nextTick(flushWriter, this);
   }
 }
 

@@ -83,6 +83,8 @@ export function register(program: Command, cli: Cli): void {
       const service = createService({
         name: 'micromesh-api',
         address: `${host}:${o.port}`,
+        // Many HTTP connections fan into few RPC connections: frames of one loop iteration share a write.
+        rpc: { flush: 'iteration' },
         logger,
         mesh: { cluster: m.cluster, join: m.seeds, keys: m.keys, mdns: m.mdns, gossipAddress: `${host}:${o.gossipPort}` },
       });
