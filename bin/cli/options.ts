@@ -2,6 +2,7 @@
 // into plain options (no ambient environment below bin/).
 import { InvalidArgumentError, Option } from 'commander';
 import { interfaceIPv4 } from '../../src/net/interfaces.ts';
+import { parseDurationMs } from '../../src/sidecar/duration.ts';
 import type { MdnsConfig } from '../../src/mdns/config.ts';
 
 export interface GlobalFlags {
@@ -64,4 +65,11 @@ export function parsePort(text: string): number {
 /** `--broker`: publish and subscribe as the mesh's services do (ServiceOptions.broker). */
 export function brokerOption(): Option {
   return new Option('--broker <kind>', "the broker the mesh's services use").choices(['direct', 'gossip']).default('direct');
+}
+
+/** A duration flag: `250ms`, `5s`, `2m`, `1h`, or bare milliseconds. */
+export function parseDuration(text: string): number {
+  const ms = parseDurationMs(text);
+  if (ms === undefined) throw new InvalidArgumentError(`must be a duration like 500ms or 5s; got "${text}"`);
+  return ms;
 }

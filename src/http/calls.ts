@@ -83,10 +83,9 @@ export class Invoker {
    * stream's flow control reaches back to the handler.
    */
   async sse(req: FastifyRequest, reply: FastifyReply, target: CallTarget, request: unknown): Promise<void> {
-    const abort = new AbortController();
     let stream: ClientStream;
     try {
-      stream = await this.client.stream(target.service, target.endpoint, request, this.options(req, target, abort.signal, true));
+      stream = await this.client.stream(target.service, target.endpoint, request, this.options(req, target, this.connectionSignal(req), true));
     } catch (err) {
       this.http.sendError(reply, toMeshError(err, this.http.deps.errorId), req);
       return;
@@ -103,7 +102,6 @@ export class Invoker {
       await out.send(JSON.stringify(errorBody(toMeshError(err, this.http.deps.errorId))), 'error');
     } finally {
       forget();
-      abort.abort();
       out.end();
     }
   }

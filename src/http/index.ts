@@ -17,3 +17,4 @@ export { headersToMetadata, metadataToHeaders, headerRules, requestTimeoutMs, ty
 export { decodeBody, encodeBody, formatOf, parseJson, mergeRequest, responseFormat, chooseProtocol, JSON_TYPE, CBOR_TYPE, type Format } from './body.ts';
 export { httpStatus, errorBody } from './errors.ts';
 export { SseWriter } from './sse.ts';
+export { sendFrame, closeWithError } from './ws.ts';

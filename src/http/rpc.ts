@@ -50,16 +50,17 @@ export function registerRpcRoutes(o: RpcRoutesOptions): void {
     return t ?? undefined;
   };
   /** The target of a request and its path parameters, or undefined (404). */
-  const resolve = (declared: RouteMatch | undefined, url: string): { target: CallTarget; params: Record<string, string> | undefined } | undefined => {
+  const resolve = (declared: RouteMatch | undefined, path: string): { target: CallTarget; params: Record<string, string> | undefined } | undefined => {
     if (declared !== undefined) return { target: declared, params: declared.params };
-    const target = byPath(pathOf(url));
+    const target = byPath(path);
     return target === undefined ? undefined : { target, params: undefined };
   };
 
   const handler = async (req: FastifyRequest, reply: FastifyReply): Promise<unknown> => {
-    const declared = o.catalog.match(req.method, pathOf(req.url));
+    const path = pathOf(req.url);
+    const declared = o.catalog.match(req.method, path);
     if (declared === undefined && o.intercept !== undefined && (await o.intercept(req, reply))) return reply;
-    const found = resolve(declared, req.url);
+    const found = resolve(declared, path);
     if (found === undefined) throw notFound(req);
     const request = mergeRequest(decodeBody(req.body as Buffer | undefined, req.headers['content-type']), req.query as Record<string, unknown>, found.params);
     if (req.headers.accept?.includes('text/event-stream')) return o.invoker.sse(req, reply, found.target, request);
@@ -79,7 +80,8 @@ export function registerRpcRoutes(o: RpcRoutesOptions): void {
   // GET also answers WebSocket upgrades (the plugin allows a wsHandler on GET routes only).
   http.installWs((app) => app.route({ method: 'GET', url: '/*', exposeHeadRoute: false, handler, wsHandler: (socket, req) => {
     if (o.interceptWs?.(socket, req)) return;
-    const found = resolve(o.catalog.match('GET', pathOf(req.url)), req.url);
+    const path = pathOf(req.url);
+    const found = resolve(o.catalog.match('GET', path), path);
     if (found === undefined) {
       socket.send(JSON.stringify({ error: errorBody(notFound(req)) }));
       socket.close(1008, 'NOT_FOUND');

@@ -142,23 +142,34 @@ class WsBridge {
     }
   }
 
-  private send(value: unknown): Promise<void> {
-    if (this.socket.readyState !== this.socket.OPEN) return Promise.resolve();
+  private send(value: unknown): Promise<boolean> {
     const data = this.binary ? cbor.encode(value ?? null) : JSON.stringify(value ?? null);
-    const hwm = this.inv.http.deps.config.streamHighWaterBytes;
-    return new Promise((resolve) => {
-      this.socket.send(data, { binary: this.binary }, () => resolve());
-      // Below the mark, don't wait for the write: keep the pipe full.
-      if (this.socket.bufferedAmount < hwm) resolve();
-    });
+    return sendFrame(this.socket, data, this.binary, this.inv.http.deps.config.streamHighWaterBytes);
   }
 
   private fail(err: MeshError, code = 1011): void {
-    if (this.socket.readyState === this.socket.OPEN) {
-      const body = { error: errorBody(err) };
-      this.socket.send(this.binary ? cbor.encode(body) : JSON.stringify(body));
-      this.socket.close(code, err.code.slice(0, 120));
-    }
+    closeWithError(this.socket, err, code, this.binary);
     this.closed();
   }
+}
+
+/**
+ * Sends one frame. Resolves at once while the socket's buffer is below
+ * `hwm` (keeping the pipe full), else once the frame is written: the caller
+ * pulls its next message only then. False when the socket is gone.
+ */
+export function sendFrame(socket: WebSocket, data: string | Uint8Array, binary: boolean, hwm: number): Promise<boolean> {
+  if (socket.readyState !== socket.OPEN) return Promise.resolve(false);
+  return new Promise((resolve) => {
+    socket.send(data, { binary }, (err) => resolve(err === undefined || err === null ? socket.readyState === socket.OPEN : false));
+    if (socket.bufferedAmount < hwm) resolve(true);
+  });
+}
+
+/** Sends `{"error": {id, code, detail, status}}` (CBOR when `binary`), then closes with `code`, the error code as reason. */
+export function closeWithError(socket: WebSocket, err: MeshError, code: number, binary = false): void {
+  if (socket.readyState !== socket.OPEN) return;
+  const body = { error: errorBody(err) };
+  socket.send(binary ? cbor.encode(body) : JSON.stringify(body));
+  socket.close(code, err.code.slice(0, 120));
 }

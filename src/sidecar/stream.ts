@@ -1,7 +1,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { WebSocket } from 'ws';
 import type { MeshError } from '../index.ts';
-import { SseWriter, encodeBody, errorBody, httpStatus, type HttpServer } from '../http/index.ts';
+import { SseWriter, closeWithError, encodeBody, errorBody, httpStatus, sendFrame, type HttpServer } from '../http/index.ts';
 
 /**
  * A stream of JSON events to a client that watches (registry changes,
@@ -48,25 +48,13 @@ export function wsSink(http: HttpServer, socket: WebSocket): EventSink {
   const closed = new Promise<void>((resolve) => socket.once('close', () => resolve())).then(forget);
   // An error closes the socket; the listener keeps it from being thrown.
   socket.on('error', () => {});
-  const open = (): boolean => socket.readyState === socket.OPEN;
   return {
-    send: (value) => {
-      if (!open()) return Promise.resolve(false);
-      return new Promise((resolve) => {
-        socket.send(json(value), (err) => resolve(err === undefined || err === null ? open() : false));
-        // Below the mark, don't wait for the write: keep the pipe full.
-        if (socket.bufferedAmount < hwm) resolve(true);
-      });
-    },
-    fail: (err) => {
-      if (!open()) return;
-      socket.send(JSON.stringify({ error: errorBody(err) }));
-      // 1008 (policy): the request was wrong; 1011: the server failed.
-      socket.close(httpStatus(err) < 500 ? 1008 : 1011, err.code.slice(0, 120));
-    },
+    send: (value) => sendFrame(socket, json(value), false, hwm),
+    // 1008 (policy): the request was wrong; 1011: the server failed.
+    fail: (err) => closeWithError(socket, err, httpStatus(err) < 500 ? 1008 : 1011),
     closed,
     end: () => {
-      if (open()) socket.close(1000);
+      if (socket.readyState === socket.OPEN) socket.close(1000);
     },
   };
 }

@@ -1,6 +1,6 @@
 import { InvalidArgumentError, type Command } from 'commander';
 import type { Cli } from '../context.ts';
-import { parsePort } from '../options.ts';
+import { parseDuration, parsePort } from '../options.ts';
 
 interface ApiOptions {
   address: string;
@@ -35,12 +35,6 @@ function bytes(text: string): number {
   return Number(m[1]) * (unit.startsWith('m') ? 1 << 20 : unit.startsWith('k') ? 1024 : 1);
 }
 
-function ms(text: string): number {
-  const m = /^(\d+(?:\.\d+)?)(ms|s)?$/.exec(text.trim());
-  if (m === null) throw new InvalidArgumentError(`must be a duration like 500ms or 10s; got "${text}"`);
-  return Math.round(Number(m[1]) * (m[2] === 's' ? 1000 : 1));
-}
-
 function seconds(text: string): number {
   const n = Number(text);
   if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError(`must be whole seconds, got "${text}"`);
@@ -70,8 +64,8 @@ export function register(program: Command, cli: Cli): void {
     .option('--cors-max-age <seconds>', 'how long browsers cache a preflight', seconds)
     .option('--cors-credentials', 'allow credentials (the origin is then reflected)')
     .option('--body-limit <bytes>', 'largest request body (e.g. 1m)', bytes, 1 << 20)
-    .option('--timeout <duration>', 'call deadline when the request sets none', ms, 10_000)
-    .option('--drain-timeout <duration>', 'on SIGTERM, how long in-flight requests may finish', ms, 10_000)
+    .option('--timeout <duration>', 'call deadline when the request sets none', parseDuration, 10_000)
+    .option('--drain-timeout <duration>', 'on SIGTERM, how long in-flight requests may finish', parseDuration, 10_000)
     .action(async (o: ApiOptions) => {
       const [{ createService }, { createApiGateway }] = await Promise.all([
         import('../../../src/mesh/service.ts'),

@@ -1,8 +1,7 @@
-import { InvalidArgumentError, Option, type Command } from 'commander';
-import { parseDurationMs } from '../../../src/sidecar/duration.ts';
+import { Option, type Command } from 'commander';
 import type { SwimConfig, SwimProfile } from '../../../src/swim/config.ts';
 import type { Cli } from '../context.ts';
-import { parseJson, parsePort } from '../options.ts';
+import { parseDuration, parseJson, parsePort } from '../options.ts';
 
 interface SidecarFlags {
   appName: string;
@@ -18,12 +17,6 @@ interface SidecarFlags {
   swim?: Partial<SwimConfig>;
 }
 
-function duration(text: string): number {
-  const ms = parseDurationMs(text);
-  if (ms === undefined) throw new InvalidArgumentError(`must be a duration like 500ms or 5s; got "${text}"`);
-  return ms;
-}
-
 const list = (text: string): string[] => text.split(',').map((s) => s.trim()).filter(Boolean);
 
 /** `micromesh sidecar`: makes an HTTP app in any language a mesh member (micro sidecar), until SIGINT/SIGTERM. */
@@ -33,7 +26,7 @@ export function register(program: Command, cli: Cli): void {
     .requiredOption('--app-name <name>', 'service name the app is called by')
     .requiredOption('--app-address <host:port>', "the app's HTTP server")
     .option('--health-url <url>', 'GET it every --health-interval: non-2xx or no answer withdraws the app from the registry')
-    .addOption(new Option('--health-interval <duration>', 'time between health checks').argParser(duration).default(5000, '5s'))
+    .addOption(new Option('--health-interval <duration>', 'time between health checks').argParser(parseDuration).default(5000, '5s'))
     .option('--address <host:port>', 'HTTP address the app calls the mesh on', ':8081')
     .option('--endpoints <Handler.Method,...>', "the app's endpoints (default: GET /.well-known/micromesh on the app)", list)
     .option('--path-template <path>', 'where calls go on the app ({service}, {handler}, {method}, {endpoint})', '/{handler}/{method}')
