@@ -20,7 +20,7 @@ import { DefaultSelector } from '../selector/selector.ts';
 import { TcpTransport } from '../transport/tcp.ts';
 import { buildMesh } from './build.ts';
 import { MeshClient } from './client.ts';
-import { debugHandler } from './health.ts';
+import { CallStats, debugHandler } from './health.ts';
 import type { MeshNode } from './node.ts';
 import { noMeshFound, resolveBroker } from './parts.ts';
 import { ReportingSelector } from './selector.ts';
@@ -64,10 +64,13 @@ export function createService(options: ServiceOptions): Service {
   const server = new RpcServer({
     name: options.name, address, advertise, transport, pool, codecs, clock, logger, stats, scope, config,
   });
+  // First, so it is outermost and wraps every endpoint (Debug is registered next, by ServiceImpl).
+  const calls = new CallStats(clock);
+  server.use(calls.middleware);
   for (const mw of options.handlerMiddleware ?? []) server.use(mw);
   const middleware = [...(mesh ? [noMeshFound(mesh.node, meshOptions!)] : []), ...(options.clientMiddleware ?? [])];
   const client = new MeshClient({ pool, selector, codecs, clock, scope, config, stats, middleware }, broker);
-  return new ServiceImpl(options, { id, clock, random, logger, registry, broker, selector, pool, server, client, codecs, stats, mesh: mesh?.node });
+  return new ServiceImpl(options, { id, clock, random, logger, registry, broker, selector, pool, server, client, codecs, stats, calls, mesh: mesh?.node });
 }
 
 type Parts = Pick<Service, 'registry' | 'broker' | 'selector'> & {
@@ -81,6 +84,7 @@ type Parts = Pick<Service, 'registry' | 'broker' | 'selector'> & {
   client: MeshClient;
   codecs: Codecs;
   stats: ReturnType<typeof createRpcStats>;
+  calls: CallStats;
 };
 
 class ServiceImpl implements Service {
@@ -114,7 +118,7 @@ class ServiceImpl implements Service {
     this.registry = parts.registry;
     this.broker = parts.broker;
     this.selector = parts.selector;
-    this.server.handle('Debug', debugHandler(parts.clock, () => this.startedAt, () => this.stats()));
+    this.server.handle('Debug', debugHandler(parts.clock, () => this.startedAt, () => this.stats(), parts.calls));
   }
 
   get address(): string | undefined {

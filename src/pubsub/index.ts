@@ -14,3 +14,4 @@ export { DirectBroker, type PeerBrokerOptions, type PeerBrokerStats } from './di
 export { PEER_BROKER_DEFAULTS, type PeerBrokerConfig } from './peer-config.ts';
 export { GossipBroker } from './gossip/broker.ts';
 export { GOSSIP_BROKER_DEFAULTS, type GossipBrokerOptions, type GossipBrokerConfig } from './gossip/config.ts';
+export { topicsOf, ALL_TOPICS_PATTERN, type TopicView, type TopicSubscriber, type TopicMatch, type TopicListing, type SkippedRecord } from './subs-list.ts';

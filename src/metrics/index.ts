@@ -1,0 +1,4 @@
+export { Counters } from './counters.ts';
+export {
+  LatencySketch, WindowedLatency, type LatencySummary, type LatencySketchOptions, type WindowedLatencyOptions,
+} from './latency.ts';
