@@ -5,9 +5,9 @@
 // stays smaller: measured on this machine, an idle `run --demo` node takes
 // 62 MB instead of 71 MB and a `call` 0.18 s instead of 0.25 s
 // (bench/startup.ts). libp2p (loaded by the gossip broker when it starts),
-// the HTTP stack (loaded by `api` and `sidecar` only) and cbor-extract (a
-// native addon) stay outside, resolved from node_modules, so other commands
-// don't parse them.
+// the HTTP stack (loaded by `api` and `sidecar` only), ajv (loaded when a
+// handler declares a plain JSON Schema) and cbor-extract (a native addon)
+// stay outside, resolved from node_modules, so other commands don't parse them.
 import { build } from 'esbuild';
 
 await build({
@@ -22,7 +22,7 @@ await build({
   platform: 'node',
   format: 'esm',
   target: 'node22',
-  external: ['cbor-extract', 'libp2p', '@libp2p/*', '@chainsafe/*', '@multiformats/*', 'fastify', '@fastify/*', 'ws', 'find-my-way', 'undici'],
+  external: ['cbor-extract', 'libp2p', '@libp2p/*', '@chainsafe/*', '@multiformats/*', 'fastify', '@fastify/*', 'ws', 'find-my-way', 'undici', 'ajv'],
   // Bundled CommonJS packages call require() for Node's modules.
   banner: { js: "import { createRequire as micromeshRequire } from 'node:module'; const require = micromeshRequire(import.meta.url);" },
   legalComments: 'eof',

@@ -12,6 +12,8 @@ export type { Service, ServiceOptions, ServiceStopOptions, Hook, ServiceClient, 
 export type * from './rpc/types.ts';
 export type { RpcConfig } from './rpc/config.ts';
 export { STREAM_METADATA, streamKind, type StreamKind } from './rpc/endpoint-meta.ts';
+export { REQUEST_SCHEMA_METADATA, RESPONSE_SCHEMA_METADATA, SCHEMA_REF_METADATA } from './rpc/endpoint-meta.ts';
+export { endpointSchemas, type EndpointJsonSchemas, type EndpointSchemasOptions } from './rpc/schema-publish.ts';
 export * from './errors/index.ts';
 export * from './clock/index.ts';
 export * from './codec/index.ts';

@@ -50,6 +50,14 @@ export interface RpcConfig {
    * it 6 instead of 22). Default `tick`.
    */
   flush: 'tick' | 'iteration';
+  /**
+   * Largest size, bytes, of an endpoint's request and response JSON Schemas
+   * together for them to ride in its registry metadata; larger ones are
+   * published as a `schema-ref` digest and fetched on demand, so a few big
+   * schemas don't bloat every member record the mesh gossips. 0 always
+   * publishes refs. Default 1024.
+   */
+  schemaInlineBytes: number;
 }
 
 export const RPC_DEFAULTS: Readonly<RpcConfig> = Object.freeze({
@@ -66,6 +74,7 @@ export const RPC_DEFAULTS: Readonly<RpcConfig> = Object.freeze({
   retries: 1,
   flushBytes: 2048,
   flush: 'tick',
+  schemaInlineBytes: 1024,
 });
 
 const schema = v.strictObject({
@@ -82,6 +91,7 @@ const schema = v.strictObject({
   retries: intIn(0, 100),
   flushBytes: intIn(256, 16 << 20),
   flush: oneOf(['tick', 'iteration']),
+  schemaInlineBytes: intIn(0, 64 * 1024),
 });
 
 /** Defaults overlaid with `overrides` (undefined fields ignored), validated. */

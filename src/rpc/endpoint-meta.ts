@@ -21,3 +21,19 @@ export function streamKind(metadata: Readonly<Record<string, string>> | undefine
   if (v === 'client' || v === 'bidi') return v;
   return undefined;
 }
+
+/**
+ * The JSON Schema of what an endpoint takes, compact JSON text (Go Micro's
+ * registry Endpoint carried Request and Response values). Written by the
+ * server for endpoints declared with `handle(name, handlers, {schemas})`
+ * whose schemas fit `rpc.schemaInlineBytes` together.
+ */
+export const REQUEST_SCHEMA_METADATA = 'request-schema';
+/** The JSON Schema of what an endpoint returns, compact JSON text. */
+export const RESPONSE_SCHEMA_METADATA = 'response-schema';
+/**
+ * Written instead of the two above when they would not fit inline: a digest
+ * (16 hex digits) naming the schemas, fetched from a node of the service
+ * through `$mesh` `Endpoint.Schemas` (`endpointSchemas()` does it).
+ */
+export const SCHEMA_REF_METADATA = 'schema-ref';

@@ -25,3 +25,5 @@ function internal(handler: string, method: string): InternalEndpoint {
 export const MEMBERSHIP_RECORD = internal('Membership', 'Record');
 /** A batch of pubsub messages from a holder to a subscribing node. */
 export const BROKER_DELIVER = internal('Broker', 'Deliver');
+/** An endpoint's request and response schemas, when too large to ride in its registry metadata (`schema-ref`). */
+export const ENDPOINT_SCHEMAS = internal('Endpoint', 'Schemas');

@@ -17,6 +17,7 @@ import type { CallScope } from './scope.ts';
 import type { RpcStats } from './stats.ts';
 import { streamResponse, decodeInput, isAsyncIterable } from './server-streams.ts';
 import { STREAM_METADATA } from './endpoint-meta.ts';
+import { checkPerMethod, ServerSchemas } from './schema-server.ts';
 import type {
   HandleOptions, Handler, HandlerMiddleware, Server, ServerStartOptions, ServerStopOptions,
 } from './types.ts';
@@ -49,10 +50,12 @@ export class RpcServer implements Server, Dispatcher {
   private readonly lifecycle = new Lifecycle();
   private draining = false;
   private readonly failures: RateLimitedLog;
+  private readonly schemas: ServerSchemas;
 
   constructor(opts: RpcServerOptions) {
     this.opts = opts;
     this.failures = new RateLimitedLog(opts.logger, opts.clock);
+    this.schemas = new ServerSchemas(opts.name, opts.config.schemaInlineBytes, (name, handlers) => this.handleInternal(name, handlers));
   }
 
   /** The address peers should use: `advertise` (its port 0 replaced by the bound port), else the bound address. */
@@ -65,7 +68,7 @@ export class RpcServer implements Server, Dispatcher {
   }
 
   handle(name: string, handlers: object, opts: HandleOptions = {}): void {
-    this.register(this.handlers, this.opts.name, name, handlers, opts.metadata);
+    this.register(this.handlers, this.opts.name, name, handlers, opts);
   }
 
   /**
@@ -78,23 +81,27 @@ export class RpcServer implements Server, Dispatcher {
     this.register(this.internal, INTERNAL_SERVICE, name, handlers);
   }
 
-  private register(table: Map<string, HandlerEntry>, service: string, name: string, handlers: object, meta?: HandleOptions['metadata']): void {
+  private register(table: Map<string, HandlerEntry>, service: string, name: string, handlers: object, opts: HandleOptions = {}): void {
+    const meta = opts.metadata;
     if (!/^[A-Za-z_][\w-]*$/.test(name)) throw new MeshError('INVALID_ARGUMENT', `handler name "${name}" must be an identifier (letters, digits, _ or -)`);
     const methods = methodNames(handlers);
     if (methods.length === 0) throw new MeshError('INVALID_ARGUMENT', `handler "${name}" has no methods to expose`);
-    if (meta !== undefined && typeof meta === 'object') {
-      const unknown = Object.keys(meta).filter((m) => !methods.includes(m));
-      if (unknown.length > 0) throw new MeshError('INVALID_ARGUMENT', `metadata names ${unknown.join(', ')}, not methods of handler "${name}"`);
-    }
+    checkPerMethod('metadata', meta, methods, name);
+    checkPerMethod('schemas', opts.schemas, methods, name);
+    // All or nothing: a bad schema of one method registers none of them.
+    const entries: HandlerEntry[] = [];
     for (const method of methods) {
       const fn = (handlers as Record<string, unknown>)[method] as (...args: unknown[]) => unknown;
       const info = { service, endpoint: `${name}.${method}` };
-      let h: Handler = fn.bind(handlers) as Handler;
+      // Request validation is the innermost layer: middleware sees the request as sent.
+      const declared = this.schemas.apply(opts.schemas, method, info.endpoint, fn.bind(handlers) as Handler);
+      let h = declared.handler;
       for (let i = this.middleware.length - 1; i >= 0; i--) h = this.middleware[i]!(h, info);
       const given = typeof meta === 'function' ? meta(method) : meta?.[method];
       const metadata: Record<string, string> = isAsyncGeneratorFunction(fn) ? { [STREAM_METADATA]: 'true' } : {};
-      table.set(info.endpoint, { handler: h, info, metadata: { ...metadata, ...given } });
+      entries.push({ handler: h, info, metadata: { ...metadata, ...given, ...declared.metadata } });
     }
+    for (const e of entries) table.set(e.info.endpoint, e);
     this.version++;
   }
 

@@ -124,6 +124,55 @@ export interface HandleOptions {
    * method named in the record but not in `handlers` is an error.
    */
   metadata?: Record<string, Metadata> | ((method: string) => Metadata | undefined);
+  /**
+   * Request and response schemas per method (`{Hello: {request, response}}`),
+   * or a function of the method name. The server validates each request
+   * (each message of an input stream) before the handler runs and answers
+   * BAD_REQUEST naming the field; the JSON Schema of both sides is published
+   * with the endpoint. Responses are not validated. See src/rpc/schema.ts.
+   */
+  schemas?: Record<string, EndpointSchemas> | ((method: string) => EndpointSchemas | undefined);
+}
+
+/**
+ * A validator following Standard Schema v1 (zod 4, valibot 1, arktype...),
+ * the part the server uses; `jsonSchema` is the Standard JSON Schema
+ * extension, present when the vendor can describe itself.
+ */
+export interface StandardSchemaV1<Input = unknown, Output = Input> {
+  readonly '~standard': {
+    readonly version: 1;
+    readonly vendor: string;
+    readonly validate: (value: unknown) => StandardResult<Output> | Promise<StandardResult<Output>>;
+    readonly jsonSchema?: {
+      readonly input: (options: { target: string }) => Record<string, unknown>;
+      readonly output: (options: { target: string }) => Record<string, unknown>;
+    };
+    readonly types?: { readonly input: Input; readonly output: Output } | undefined;
+  };
+}
+
+/** What a Standard Schema's `validate` returns. */
+export type StandardResult<Output> =
+  | { readonly value: Output; readonly issues?: undefined }
+  | { readonly issues: readonly StandardIssue[] };
+
+export interface StandardIssue {
+  readonly message: string;
+  readonly path?: readonly (PropertyKey | { readonly key: PropertyKey })[] | undefined;
+}
+
+/** A plain JSON Schema document (draft 2020-12, or draft-07 when its `$schema` says so). */
+export type JsonSchema = Record<string, unknown>;
+
+/** One side of an endpoint: a Standard Schema validator or a plain JSON Schema. */
+export type Schema = StandardSchemaV1 | JsonSchema;
+
+/** What an endpoint takes and returns. */
+export interface EndpointSchemas {
+  request?: Schema;
+  /** Documentation only: published, never checked. */
+  response?: Schema;
 }
 
 export interface Server {
