@@ -6,6 +6,8 @@ export function print(json: boolean | undefined, value: unknown, table: () => st
   }
   const rows = table();
   if (rows.length === 0) return;
-  const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => (r[c] ?? '').length)));
+  // A row of one cell (a line under a table row) takes no part in column widths.
+  const widths: number[] = [];
+  for (const r of rows) if (r.length > 1) r.forEach((cell, c) => { widths[c] = Math.max(widths[c] ?? 0, cell.length); });
   for (const r of rows) console.log(r.map((cell, c) => (c === r.length - 1 ? cell : cell.padEnd(widths[c]!))).join('  ').trimEnd());
 }
