@@ -1,4 +1,4 @@
-import { MeshError, STREAM_METADATA, type Clock, type Logger, type Metadata } from '../index.ts';
+import { MeshError, STREAM_METADATA, type Clock, type EndpointSchemas, type Logger, type Metadata } from '../index.ts';
 import { parseJson } from '../http/index.ts';
 import { ENDPOINT_NAME } from './config.ts';
 import { exchange } from './exchange.ts';
@@ -7,16 +7,20 @@ import { DESCRIBE_PATH } from './names.ts';
 /**
  * The app's self-description, `GET /.well-known/micromesh`:
  *
- *   {"endpoints": [{"name": "Foo.Bar", "metadata": {"http": "POST /foo"}}, {"name": "Foo.Baz"}]}
+ *   {"endpoints": [{"name": "Foo.Bar", "metadata": {"http": "POST /foo"}, "request": {"type": "object", ...}}, {"name": "Foo.Baz"}]}
  *
  * Names are `Handler.Method`; metadata (optional, string values) is
- * published with the endpoint, e.g. routes for the API gateway. Asked
- * again until the app answers, since it may start after its sidecar.
+ * published with the endpoint, e.g. routes for the API gateway; `request`
+ * and `response` (optional) are JSON Schemas: the sidecar validates requests
+ * before forwarding them, and both are published. Asked again until the app
+ * answers, since it may start after its sidecar.
  */
 
 export interface AppEndpoint {
   name: string;
   metadata: Metadata;
+  /** JSON Schemas the app declared; absent when none. */
+  schemas?: EndpointSchemas;
 }
 
 /** Largest describe document read, bytes. */
@@ -76,7 +80,7 @@ export function parseDescription(text: string, what = 'describe document'): AppE
   const list = (doc as { endpoints?: unknown } | null)?.endpoints;
   if (!Array.isArray(list) || list.length === 0) throw bad('expected {"endpoints": [{"name": "Handler.Method", "metadata": {...}}, ...]} with at least one endpoint');
   const out = new Map<string, AppEndpoint>();
-  for (const e of list as { name?: unknown; metadata?: unknown }[]) {
+  for (const e of list as { name?: unknown; metadata?: unknown; request?: unknown; response?: unknown }[]) {
     const name = e?.name;
     if (typeof name !== 'string' || !ENDPOINT_NAME.test(name)) throw bad(`endpoint name must be Handler.Method (not Debug.*), got ${JSON.stringify(name)}`);
     const metadata: Metadata = {};
@@ -88,7 +92,14 @@ export function parseDescription(text: string, what = 'describe document'): AppE
         if (k !== STREAM_METADATA) metadata[k] = val;
       }
     }
-    out.set(name, { name, metadata });
+    const schemas: EndpointSchemas = {};
+    for (const side of ['request', 'response'] as const) {
+      const s = e[side];
+      if (s === undefined) continue;
+      if (s === null || typeof s !== 'object' || Array.isArray(s)) throw bad(`${name}: ${side} must be a JSON Schema object`);
+      schemas[side] = s as Record<string, unknown>;
+    }
+    out.set(name, schemas.request || schemas.response ? { name, metadata, schemas } : { name, metadata });
   }
   return [...out.values()];
 }

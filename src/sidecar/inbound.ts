@@ -1,4 +1,4 @@
-import { MeshError, type Clock, type HandlerContext, type Metadata } from '../index.ts';
+import { MeshError, type Clock, type EndpointSchemas, type HandlerContext, type Metadata } from '../index.ts';
 import { decodeBody, encodeBody, formatOf, metadataToHeaders, type HeaderRules } from '../http/index.ts';
 import { appPath } from './config.ts';
 import type { AppEndpoint } from './describe.ts';
@@ -101,10 +101,11 @@ function wireError(text: string): { id?: string; code: string; detail: string; s
   return { id: typeof v.id === 'string' ? v.id : undefined, code: v.code, detail: v.detail.slice(0, 4 * DETAIL_CHARS), status };
 }
 
-/** A handler's methods (one per endpoint, all forwarded) and their registry metadata, for `service.handle`. */
+/** A handler's methods (one per endpoint, all forwarded), their registry metadata and schemas, for `service.handle`. */
 export interface AppHandler {
   methods: object;
   metadata: Record<string, Metadata>;
+  schemas: Record<string, EndpointSchemas>;
 }
 
 /** Groups endpoints by handler name: `Foo.Bar`, `Foo.Baz` → handler `Foo` with methods Bar and Baz. */
@@ -114,11 +115,18 @@ export function appHandlers(endpoints: readonly AppEndpoint[], forward: Forward)
     const [handler, method] = e.name.split('.') as [string, string];
     let h = out.get(handler);
     // No prototype: a method named like an Object.prototype member is still just a method.
-    if (h === undefined) out.set(handler, (h = { methods: Object.create(null) as object, metadata: Object.create(null) as Record<string, Metadata> }));
+    if (h === undefined) {
+      out.set(handler, (h = {
+        methods: Object.create(null) as object,
+        metadata: Object.create(null) as Record<string, Metadata>,
+        schemas: Object.create(null) as Record<string, EndpointSchemas>,
+      }));
+    }
     Object.defineProperty(h.methods, method, {
       value: (request: unknown, ctx: HandlerContext) => forward(e.name, request, ctx), enumerable: true,
     });
     h.metadata[method] = { ...e.metadata };
+    if (e.schemas !== undefined) h.schemas[method] = e.schemas;
   }
   return out;
 }

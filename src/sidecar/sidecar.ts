@@ -107,7 +107,7 @@ export function createSidecar(o: SidecarOptions): Sidecar {
     start: (opts = {}) => life.start(async () => {
       if (endpoints.length === 0) {
         const found = cfg.endpoints?.map((name) => ({ name, metadata: {} })) ?? await describeApp({ app, appAddress: cfg.appAddress, clock, logger, signal: opts.signal });
-        for (const [name, h] of appHandlers(found, forward)) service.handle(name, h.methods, { metadata: h.metadata });
+        for (const [name, h] of appHandlers(found, forward)) service.handle(name, h.methods, { metadata: h.metadata, schemas: h.schemas });
         endpoints = found;
       }
       // A critical app starts unlisted: callers never see it until it passes.

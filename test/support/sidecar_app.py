@@ -5,7 +5,7 @@ Standard library only. Two modes:
 
   sidecar_app.py --sidecar HOST:PORT [--port P]
       Serves HTTP on 127.0.0.1:P (0 picks a port) and prints {"app": "127.0.0.1:PORT"}:
-        GET  /.well-known/micromesh  its endpoints (the sidecar's describe document)
+        GET  /.well-known/micromesh  its endpoints (the sidecar's describe document; Foo.Bar with JSON Schemas)
         GET  /health                 200
         POST /Foo/Bar                {name} -> calls the greeter THROUGH THE SIDECAR
                                      (POST http://SIDECAR/greeter/hello) -> {"reply": msg, "via": "python"}
@@ -57,6 +57,9 @@ class App(BaseHTTPRequestHandler):
     def do_GET(self):
         if self.path == '/.well-known/micromesh':
             eps = [{'name': f'Foo.{m}', 'metadata': {'lang': 'python'}} for m in ENDPOINTS]
+            # Foo.Bar declares its request: the sidecar checks it before forwarding.
+            eps[0]['request'] = {'type': 'object', 'properties': {'name': {'type': 'string'}}, 'required': ['name']}
+            eps[0]['response'] = {'type': 'object', 'properties': {'reply': {'type': 'string'}, 'via': {'type': 'string'}}}
             self.answer(200, {'endpoints': eps})
         elif self.path == '/health':
             self.answer(200, {'status': 'ok'})
