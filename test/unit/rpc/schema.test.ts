@@ -2,6 +2,8 @@
 // Standard Schema checks, what `handle` accepts, and what it publishes.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import * as v from 'valibot';
 import { toStandardJsonSchema } from '@valibot/to-json-schema';
@@ -9,6 +11,7 @@ import { MeshError } from '../../../src/errors/index.ts';
 import { formatPath, JsonSchemaCompiler, requestCheck, checkSchemas } from '../../../src/rpc/schema.ts';
 import { publishSchemas, jsonSchemaText } from '../../../src/rpc/schema-publish.ts';
 import { checkPerMethod } from '../../../src/rpc/schema-server.ts';
+import { resolveRpcConfig } from '../../../src/rpc/config.ts';
 import type { Schema } from '../../../src/rpc/types.ts';
 
 const badRequest = (detail: string | RegExp) => (err: unknown): boolean => {
@@ -104,6 +107,9 @@ test('small schemas go inline, large ones as a ref; the limit counts both sides'
   assert.deepEqual(big.ref?.texts, { request: JSON.stringify(person), response: '{"type":"number"}' });
   assert.equal(publishSchemas({ request: person, response: { type: 'number' } }, 100).ref?.digest, big.ref?.digest, 'same schemas, same ref');
   assert.ok(publishSchemas({ request: { type: 'string' } }, 0).ref, '0 always refs');
+  assert.equal(resolveRpcConfig().schemaInlineBytes, 1024);
+  assert.throws(() => resolveRpcConfig({ schemaInlineBytes: -1 }),
+    (e: unknown) => e instanceof MeshError && e.code === 'INVALID_CONFIG' && /rpc\.schemaInlineBytes must be an integer in \[0, 65536\], got -1/.test(e.detail));
 });
 
 test('invalid schemas options are INVALID_ARGUMENT naming what is wrong', () => {
@@ -117,4 +123,25 @@ test('invalid schemas options are INVALID_ARGUMENT naming what is wrong', () => 
   cyclic.self = cyclic;
   assert.throws(() => checkSchemas({ response: cyclic }, 'G.H'), invalid(/response is not a JSON Schema/));
   assert.equal(checkSchemas(undefined, 'G.H'), undefined);
+});
+
+test('ajv is loaded only once a plain JSON Schema is declared', async () => {
+  const index = fileURLToPath(new URL('../../../src/index.ts', import.meta.url));
+  const probe = `
+    import { registerHooks } from 'node:module';
+    const seen = [];
+    registerHooks({ resolve(spec, ctx, next) { if (/^ajv(\\/|$)/.test(spec)) seen.push(spec); return next(spec, ctx); } });
+    const m = await import(${JSON.stringify(index)});
+    const std = { '~standard': { version: 1, vendor: 'test', validate: (v) => ({ value: v }) } };
+    const svc = m.createService({ name: 'x', mesh: false, logger: m.silentLogger }).handle('A', { B: (r) => r }, { schemas: { B: { request: std } } });
+    const before = seen.length;
+    svc.handle('C', { D: (r) => r }, { schemas: { D: { request: { type: 'string' } } } });
+    await new Promise((r) => setTimeout(r, 300));
+    console.log(JSON.stringify({ before, after: seen.length }));`;
+  const out = await new Promise<string>((resolve, reject) => {
+    execFile(process.execPath, ['--input-type=module', '-e', probe], { timeout: 20_000 }, (err, stdout, stderr) => (err ? reject(new Error(stderr)) : resolve(stdout)));
+  });
+  const { before, after } = JSON.parse(out) as { before: number; after: number };
+  assert.equal(before, 0, 'importing micromesh and a Standard Schema handler load no ajv');
+  assert.ok(after > 0, 'a JSON Schema handler loads it');
 });
