@@ -64,6 +64,20 @@ module.exports = {
       to: { path: '^src/', pathNot: ['^src/index\\.ts$', '^src/http/'] },
     },
     {
+      name: 'browser-app-stands-alone',
+      comment: 'The dashboard\'s browser app (src/web/ui) is bundled for the browser: outside its folder it may import types only (erased), never code.',
+      severity: 'error',
+      from: { path: '^src/web/ui/' },
+      to: { path: '^src/', pathNot: '^src/web/ui/', dependencyTypesNot: ['type-only'] },
+    },
+    {
+      name: 'dashboard-server-not-browser-app',
+      comment: 'The dashboard\'s server serves the browser app as built files; it never imports its sources.',
+      severity: 'error',
+      from: { path: '^src/web/', pathNot: '^src/web/ui/' },
+      to: { path: '^src/web/ui/' },
+    },
+    {
       name: 'src-stands-alone',
       comment: 'The library never imports the CLI, tests, benchmarks or examples.',
       severity: 'error',

@@ -27,7 +27,10 @@ export * from './transport/index.ts';
 export { parseHostPort, tryParseHostPort, formatHostPort, type HostPort } from './net/address.ts';
 export { createLogger, silentLogger, RateLimitedLog, type Logger, type LogLevel } from './log/index.ts';
 export type { Mesh, MeshOptions } from './mesh/types.ts';
-export { MeshRegistry } from './registry/mesh.ts';
+/** `servicesOf(record)`: the services a member's record lists (what the mesh registry indexes). */
+export { MeshRegistry, servicesOf } from './registry/mesh.ts';
+/** The SWIM view a running service's `mesh.swim` gives (members, states, events). */
+export type { Member, MemberState, SwimEvent, SwimEventType, SwimNode, SwimStats } from './swim/types.ts';
 export * from './membership/index.ts';
 export { MdnsDiscovery, type MdnsDiscoveryOptions, type MdnsConfig, type DiscoveredPeer, type MdnsEvent } from './mdns/index.ts';
 export { Lifecycle, type LifecycleState } from './lifecycle/index.ts';

@@ -1,8 +1,8 @@
 import { Lifecycle, SystemClock, SystemRandom, createLogger, type Clock, type Logger, type Random, type Service } from '../index.ts';
 import {
-  Catalog, HttpServer, Invoker, accessPolicy, registerEvents, registerRpcRoutes, resolveHttpConfig, type HttpConfigInput,
+  Catalog, HttpProxy, HttpServer, Invoker, accessPolicy, registerEvents, registerRpcRoutes, resolveHttpConfig, type HttpConfigInput,
 } from '../http/index.ts';
-import { HttpProxy } from './proxy.ts';
+
 
 export interface ApiGatewayOptions {
   /** The mesh member the gateway calls through (a client-only service is enough). started by `start()` if it is not. */

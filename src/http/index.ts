@@ -8,7 +8,7 @@ export { resolveHttpConfig, HTTP_DEFAULTS, CORS_DEFAULTS, DEFAULT_METADATA_HEADE
 export { HttpServer, type HttpServerDeps, type OpenStream } from './server.ts';
 export { Invoker, type CallTarget } from './calls.ts';
 export { Catalog, type CatalogOptions, type RouteMatch } from './catalog.ts';
-export { registerRpcRoutes, type RpcRoutesOptions } from './rpc.ts';
+export { registerRpcRoutes, rpcBody, type RpcRoutesOptions } from './rpc.ts';
 export { registerEvents, publishBody } from './events.ts';
 export { accessPolicy, type AccessRules } from './access.ts';
 export { resolvePath, firstSegment, titleCase, withNamespace, type ResolvedPath } from './resolve.ts';
@@ -18,3 +18,4 @@ export { decodeBody, encodeBody, formatOf, parseJson, mergeRequest, responseForm
 export { httpStatus, errorBody } from './errors.ts';
 export { SseWriter } from './sse.ts';
 export { sendFrame, closeWithError } from './ws.ts';
+export { HttpProxy } from './proxy.ts';

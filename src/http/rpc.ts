@@ -6,6 +6,7 @@ import type { CallTarget, Invoker } from './calls.ts';
 import type { Catalog, RouteMatch } from './catalog.ts';
 import { errorBody } from './errors.ts';
 import { resolvePath } from './resolve.ts';
+import { CoercionCache, coerce } from './coerce.ts';
 import { bridgeWebSocket } from './ws.ts';
 
 /**
@@ -56,13 +57,19 @@ export function registerRpcRoutes(o: RpcRoutesOptions): void {
     return target === undefined ? undefined : { target, params: undefined };
   };
 
+  const coercions = new CoercionCache();
+  /** Query and path values typed by the endpoint's request schema. */
+  const typed = <T extends Record<string, unknown> | undefined>(t: CallTarget, values: T): T =>
+    coerce(values, coercions.of(o.catalog.endpointMetadata(t.service, t.endpoint)));
+
   const handler = async (req: FastifyRequest, reply: FastifyReply): Promise<unknown> => {
     const path = pathOf(req.url);
     const declared = o.catalog.match(req.method, path);
     if (declared === undefined && o.intercept !== undefined && (await o.intercept(req, reply))) return reply;
     const found = resolve(declared, path);
     if (found === undefined) throw notFound(req);
-    const request = mergeRequest(decodeBody(req.body as Buffer | undefined, req.headers['content-type']), req.query as Record<string, unknown>, found.params);
+    const request = mergeRequest(decodeBody(req.body as Buffer | undefined, req.headers['content-type']),
+      typed(found.target, req.query as Record<string, unknown>), typed(found.target, found.params));
     if (req.headers.accept?.includes('text/event-stream')) return o.invoker.sse(req, reply, found.target, request);
     return o.invoker.unary(req, reply, found.target, request);
   };
@@ -88,7 +95,7 @@ export function registerRpcRoutes(o: RpcRoutesOptions): void {
       return;
     }
     const kind = streamKind(o.catalog.endpointMetadata(found.target.service, found.target.endpoint));
-    bridgeWebSocket(o.invoker, socket, req, found.target, kind, { ...(req.query as Record<string, unknown>), ...found.params });
+    bridgeWebSocket(o.invoker, socket, req, found.target, kind, typed(found.target, { ...(req.query as Record<string, unknown>), ...found.params }));
   } }));
 }
 
@@ -102,7 +109,7 @@ function pathOf(url: string): string {
  * as JSON, CBOR or a form (`request` then a JSON string, as it may be in
  * JSON too).
  */
-function rpcBody(req: FastifyRequest, errorId: string): { target: CallTarget; request: unknown } {
+export function rpcBody(req: FastifyRequest, errorId: string): { target: CallTarget; request: unknown } {
   const type = req.headers['content-type'];
   const raw = req.body as Buffer | undefined;
   let body: Record<string, unknown>;

@@ -34,7 +34,7 @@ export interface DebugStats {
   served: number;
   /** Failures by code since the service was created. */
   errors: Record<string, number>;
-  /** Percentiles over the recent window (see `recentWindowMs`): latency now. */
+  /** Percentiles over the recent window (see `recentWindowMs`): latency now. Server streams are counted in `served`, not timed. */
   latencyMs: LatencySummary;
   /** Percentiles since the service was created. */
   latencyMsSinceStart: LatencySummary;
@@ -101,22 +101,28 @@ export class CallStats {
     };
   };
 
-  /** A streamed response is measured until it ends; anything else is done now. */
+  /**
+   * A streamed response is counted when it ends (its outcome), but its
+   * duration is how long the caller listened, not a latency: it stays out of
+   * the percentiles. Anything else is done now.
+   */
   private settled(s: Slot, t0: number, v: unknown): unknown {
-    if (isAsyncIterable(v)) return new MeasuredStream(v, (code) => this.done(s, t0, code));
+    if (isAsyncIterable(v)) return new MeasuredStream(v, (code) => this.done(s, t0, code, false));
     this.done(s, t0, undefined);
     return v;
   }
 
-  /** `code`: the failure's code, undefined for a success. */
-  private done(s: Slot, t0: number, code: string | undefined): void {
-    const now = this.clock.now();
-    const ms = now - t0;
+  /** `code`: the failure's code, undefined for a success; `timed`: whether the duration is a latency. */
+  private done(s: Slot, t0: number, code: string | undefined, timed = true): void {
     this.served++;
     s.served++;
-    this.total.record(ms);
-    this.recent.record(ms, now);
-    s.recent.record(ms, now);
+    if (timed) {
+      const now = this.clock.now();
+      const ms = now - t0;
+      this.total.record(ms);
+      this.recent.record(ms, now);
+      s.recent.record(ms, now);
+    }
     if (code === undefined) return;
     bump(this.errors, code);
     bump(s.errors, code);

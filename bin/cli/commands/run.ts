@@ -43,7 +43,7 @@ export function register(program: Command, cli: Cli): void {
           profile: o.profile, swim: o.swim, rejoinIntervalMs: o.rejoinMs,
         },
       });
-      if (demo) svc.handle('Greeter', new demo.Greeter());
+      if (demo) svc.handle('Greeter', new demo.Greeter(), { schemas: demo.GREETER_SCHEMAS });
       await svc.start();
       const gossip = svc.mesh!.swim.address;
       console.log(JSON.stringify({ service: svc.name, id: svc.id, address: svc.address, gossip, cluster: m.cluster, mdns: svc.mesh!.mdnsError ? 'unavailable' : m.mdns !== false }));

@@ -1,28 +1,41 @@
-// The demo service of `micromesh run --demo`: what the README's quick start calls.
-import { badRequest } from '../../../src/errors/index.ts';
-import type { HandlerContext } from '../../../src/rpc/types.ts';
+// The demo service of `micromesh run --demo`: what the README's quick start
+// calls. Its schemas (valibot, described as JSON Schema by
+// @valibot/to-json-schema) are checked by the server before the handlers run
+// and published with the endpoints, so `micromesh service greeter` and the
+// dashboard's call form show the fields.
+import { toStandardJsonSchema } from '@valibot/to-json-schema';
+import * as v from 'valibot';
+import type { EndpointSchemas, HandlerContext } from '../../../src/rpc/types.ts';
 
-export interface HelloRequest {
-  name: string;
-}
+const HelloRequest = v.object({ name: v.pipe(v.string(), v.minLength(1), v.description('who to greet')) });
+const HelloResponse = v.object({ msg: v.string() });
+const StreamRequest = v.object({
+  name: v.pipe(v.string(), v.minLength(1)),
+  count: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(1000), v.description('greetings to send (default 3)'))),
+  intervalMs: v.optional(v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(60_000), v.description('pause between greetings'))),
+});
 
-export interface HelloResponse {
-  msg: string;
-}
+export type HelloRequest = v.InferOutput<typeof HelloRequest>;
+export type HelloResponse = v.InferOutput<typeof HelloResponse>;
 
 /** The greeter: a unary endpoint and a server-streaming one. */
 export class Greeter {
   Hello(req: HelloRequest): HelloResponse {
-    if (typeof req?.name !== 'string' || req.name.length === 0) throw badRequest('name is required', 'greeter');
     return { msg: `Hello ${req.name}` };
   }
 
   /** Streams `count` greetings, one every `intervalMs`, stopping early if the caller cancels. */
-  async *Stream(req: { name: string; count?: number; intervalMs?: number }, ctx: HandlerContext): AsyncGenerator<HelloResponse> {
-    const count = Math.min(req.count ?? 3, 1000);
+  async *Stream(req: v.InferOutput<typeof StreamRequest>, ctx: HandlerContext): AsyncGenerator<HelloResponse> {
+    const count = req.count ?? 3;
     for (let i = 1; i <= count && !ctx.signal.aborted; i++) {
       yield { msg: `Hello ${req.name} #${i}` };
       if (req.intervalMs) await new Promise((r) => setTimeout(r, req.intervalMs));
     }
   }
 }
+
+/** `handle('Greeter', new Greeter(), { schemas: GREETER_SCHEMAS })`. */
+export const GREETER_SCHEMAS: Record<string, EndpointSchemas> = {
+  Hello: { request: toStandardJsonSchema(HelloRequest), response: toStandardJsonSchema(HelloResponse) },
+  Stream: { request: toStandardJsonSchema(StreamRequest), response: toStandardJsonSchema(HelloResponse) },
+};

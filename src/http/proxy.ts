@@ -1,7 +1,9 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { WebSocket } from 'ws';
 import { MeshError, type Random } from '../index.ts';
-import { firstSegment, type Catalog, type HttpServer } from '../http/index.ts';
+import type { Catalog } from './catalog.ts';
+import { firstSegment } from './resolve.ts';
+import type { HttpServer } from './server.ts';
 
 /**
  * micro api's http/web handlers: a service whose nodes say they serve HTTP
