@@ -125,8 +125,7 @@ test('the live mesh view keeps up with 50 state changes a second', { skip: gate.
   const perSecond = 50;
   const seconds = 5;
   let sent = 0;
-  let worstLag = 0;
-  // Every 20 ms one member flips between alive and suspect; every 250 ms, how far behind the page is.
+  // Every 20 ms one member flips between alive and suspect.
   const started = Date.now();
   await new Promise<void>((resolve) => {
     const tick = setInterval(() => {
@@ -150,9 +149,9 @@ test('the live mesh view keeps up with 50 state changes a second', { skip: gate.
     }
     return true;
   }, expected, { timeout: 10_000, polling: 100 });
-  worstLag = Date.now() - caughtUp;
+  const caughtUpMs = Date.now() - caughtUp;
   const logged = await page.evaluate(() => document.querySelectorAll('#events [data-type]').length);
-  console.log(JSON.stringify({ figure: 'web live', changes: sent, ratePerSecond: Math.round(sent / elapsed), caughtUpMsAfterLast: worstLag, eventLinesShown: logged }));
+  console.log(JSON.stringify({ figure: 'web live', changes: sent, ratePerSecond: Math.round(sent / elapsed), caughtUpMsAfterLast: caughtUpMs, eventLinesShown: logged }));
   assert.equal(sent, perSecond * seconds);
   assert.ok(logged >= 200, `the event log shows the latest 200 changes (${logged})`);
 });
