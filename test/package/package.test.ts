@@ -26,7 +26,9 @@ after(async () => {
 test('the tarball holds the build, not the sources, tests or benches', { skip }, () => {
   assert.ok(pkg.files.includes('dist/src/index.js') && pkg.files.includes('dist/src/index.d.ts'), 'entry point and its types');
   assert.ok(pkg.files.includes('dist/bin/micromesh.js'), 'the CLI');
-  const stray = pkg.files.filter((f) => !/^dist\/(src|bin)\/.+\.(js|d\.ts)$/.test(f) && !/^(package\.json|README\.md|LICENSE)$/.test(f));
+  for (const f of ['index.html', 'app.js', 'app.css']) assert.ok(pkg.files.includes(`dist/web/${f}`), `the dashboard's ${f}`);
+  const stray = pkg.files.filter((f) => !/^dist\/(src|bin)\/.+\.(js|d\.ts)$/.test(f) && !/^dist\/web\/(index\.html|app\.js|app\.css)$/.test(f)
+    && !/^(package\.json|README\.md|LICENSE)$/.test(f));
   assert.deepEqual(stray, []);
 });
 
@@ -74,6 +76,50 @@ console.log(JSON.stringify({ status: r.status, body, sidecar: typeof createSidec
   const r = await app.run(NODE, ['--no-experimental-strip-types', 'gateway.mjs'], { timeoutMs: 30_000 });
   assert.equal(r.code, 0, r.stderr);
   assert.deepEqual(JSON.parse(r.stdout), { status: 200, body: { dish: 'soup' }, sidecar: 'function' });
+});
+
+test('plain node serves the dashboard from micromesh/web with the built app (no bundler in the project)', { skip }, async () => {
+  app.write({
+    'web.mjs': `
+import { createService } from 'micromesh';
+import { createWebDashboard } from 'micromesh/web';
+const svc = createService({ name: 'kitchen', mesh: false }).handle('Kitchen', { Dish: ({ id }) => ({ dish: id }) });
+const web = createWebDashboard({ service: svc, address: '127.0.0.1:0' });
+await web.start();
+const base = 'http://' + web.address;
+const page = await (await fetch(base + '/')).text();
+const js = await fetch(base + '/assets/app.js');
+const services = await (await fetch(base + '/api/services')).json();
+const call = await (await fetch(base + '/rpc', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ service: 'kitchen', endpoint: 'Kitchen.Dish', request: { id: 'soup' } }) })).json();
+await web.stop(); await svc.stop();
+console.log(JSON.stringify({ app: page.includes('assets/app.js'), js: js.status, type: js.headers.get('content-type'), services: services.services.map((s) => s.name), call }));
+`,
+  });
+  const r = await app.run(NODE, ['--no-experimental-strip-types', 'web.mjs'], { timeoutMs: 30_000 });
+  assert.equal(r.code, 0, r.stderr);
+  assert.deepEqual(JSON.parse(r.stdout), { app: true, js: 200, type: 'text/javascript; charset=utf-8', services: ['kitchen'], call: { dish: 'soup' } });
+});
+
+test('npx micromesh web serves the dashboard from the one-file CLI', { skip }, async () => {
+  const env = { NODE_OPTIONS: '--no-experimental-strip-types' };
+  const node = app.start('npx', ['micromesh', '--no-mdns', '--interface', 'lo', 'web', '--address', '127.0.0.1:0', '--read-only'], { env });
+  try {
+    let stderr = '';
+    node.stderr!.setEncoding('utf8').on('data', (d: string) => { stderr += d; });
+    const first = await Promise.race([
+      new Promise<string>((resolve) => createInterface({ input: node.stdout! }).once('line', resolve)),
+      new Promise<never>((_, reject) => node.once('exit', (code) => reject(new Error(`micromesh web exited ${code}: ${stderr}`)))),
+    ]);
+    const { web, readOnly } = JSON.parse(first) as { web: string; readOnly: boolean };
+    assert.equal(readOnly, true);
+    assert.match(await (await fetch(`http://${web}/`)).text(), /assets\/app\.js/);
+    assert.equal((await fetch(`http://${web}/assets/app.css`)).status, 200);
+    const mesh = await (await fetch(`http://${web}/api/mesh`)).json() as { localId: string };
+    assert.deepEqual(await (await fetch(`http://${web}/api/info`)).json(), { node: mesh.localId, service: 'micromesh-web', readOnly: true });
+  } finally {
+    // npx runs the command as its child: end the whole group (start() detaches it).
+    process.kill(-node.pid!, 'SIGTERM');
+  }
 });
 
 test('npx micromesh --version prints the package version', { skip }, async () => {

@@ -73,9 +73,9 @@ test('the services page lists the 3-node mesh with versions and node counts', op
   await page.waitForSelector('tr[data-service="inventory"]');
   assert.equal(await page.textContent('tr[data-service="inventory"] td:nth-child(3)'), '1');
   assert.equal(await page.textContent('tr[data-service="greeter"] td:nth-child(2)'), 'latest');
+  await shot('services');
   await page.fill('input[type=search]', 'inv');
   await page.waitForFunction(() => document.querySelectorAll('#services tbody tr').length === 1);
-  await shot('services');
   await page.fill('input[type=search]', '');
 });
 
@@ -140,6 +140,8 @@ test('the stats page shows calls, latency and memory per node', opts, async () =
   await page.goto(url('#/stats'));
   await page.waitForSelector('#stats tr[data-service="greeter"]');
   await page.waitForFunction(() => /\d/.test(document.querySelector('#stats tr[data-service="greeter"] td:nth-child(4)')?.textContent ?? ''));
+  // Calls per second come from two polls (2 s apart).
+  await page.waitForFunction(() => /\d/.test(document.querySelector('#stats tr[data-service="greeter"] td:nth-child(3)')?.textContent ?? ''), undefined, { timeout: 15_000 });
   await shot('stats');
 });
 
@@ -182,12 +184,17 @@ test('a SIGKILLed node turns suspect or dead on the mesh page without a reload, 
   await page.goto(url('#/mesh'));
   const row = `#members tr[data-member="${inventoryId}"]`;
   await page.waitForSelector(`${row}[data-state="alive"]`, { timeout: 15_000 });
-  await shot('mesh');
   // Marks the document: a reload would lose it.
   await page.evaluate(() => { window.marker = 1; });
   inventory.child.kill('SIGKILL');
   await page.waitForSelector(`${row}:is([data-state="suspect"], [data-state="dead"])`, { timeout: 30_000 });
   await page.waitForSelector(`#events [data-member="${inventoryId}"]:is([data-type="suspect"], [data-type="dead"])`);
+  await shot('mesh');
+  if (shots) {
+    await page.emulateMedia({ colorScheme: 'dark' });
+    await shot('mesh-dark');
+    await page.emulateMedia({ colorScheme: 'light' });
+  }
   await page.click('nav a[href="#/services"]');
   await page.waitForSelector('tr[data-service="greeter"]');
   await page.waitForFunction(() => document.querySelector('tr[data-service="inventory"]') === null, undefined, { timeout: 30_000 });
