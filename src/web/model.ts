@@ -151,6 +151,7 @@ export class MeshModel {
         if (signal.aborted) return;
         this.o.logger.warn('dashboard: registry watch ended; following again', { error: String(err) });
       }
+      if (signal.aborted) return;
       // A registry that cannot watch must not make this spin.
       await new Promise<void>((resolve) => this.o.clock.setTimeout(resolve, 1000));
     }

@@ -1,5 +1,6 @@
 import { InvalidArgumentError, type Command } from 'commander';
 import type { Cli } from '../context.ts';
+import { createMember, untilSignal } from '../member.ts';
 import { parseDuration, parsePort } from '../options.ts';
 
 interface ApiOptions {
@@ -67,20 +68,12 @@ export function register(program: Command, cli: Cli): void {
     .option('--timeout <duration>', 'call deadline when the request sets none', parseDuration, 10_000)
     .option('--drain-timeout <duration>', 'on SIGTERM, how long in-flight requests may finish', parseDuration, 10_000)
     .action(async (o: ApiOptions) => {
-      const [{ createService }, { createApiGateway }] = await Promise.all([
-        import('../../../src/mesh/service.ts'),
-        import('../../../src/api/index.ts'),
-      ]);
-      const m = cli.mesh();
-      const host = m.host ?? '0.0.0.0';
+      const { createApiGateway } = await import('../../../src/api/index.ts');
       const logger = await cli.logger();
-      const service = createService({
-        name: 'micromesh-api',
-        address: `${host}:${o.port}`,
+      const service = await createMember(cli, {
+        name: 'micromesh-api', port: o.port, gossipPort: o.gossipPort, logger,
         // Many HTTP connections fan into few RPC connections: frames of one loop iteration share a write.
         rpc: { flush: 'iteration' },
-        logger,
-        mesh: { cluster: m.cluster, join: m.seeds, keys: m.keys, mdns: m.mdns, gossipAddress: `${host}:${o.gossipPort}` },
       });
       const gateway = createApiGateway({
         service,
@@ -107,12 +100,9 @@ export function register(program: Command, cli: Cli): void {
         },
       });
       await gateway.start();
-      console.log(JSON.stringify({ api: gateway.address, id: service.id, gossip: service.mesh!.swim.address, cluster: m.cluster }));
+      console.log(JSON.stringify({ api: gateway.address, id: service.id, gossip: service.mesh!.swim.address, cluster: cli.mesh().cluster }));
       if (!cli.flags().json) console.error(`api gateway on http://${gateway.address}  try: curl -d '{"name":"Ada"}' -H 'content-type: application/json' http://${gateway.address}/greeter/hello`);
-      await new Promise<void>((resolve) => {
-        process.once('SIGINT', resolve);
-        process.once('SIGTERM', resolve);
-      });
+      await untilSignal();
       await gateway.stop();
       await service.stop();
     });

@@ -1,6 +1,7 @@
 import { Option, type Command } from 'commander';
 import type { SwimConfig, SwimProfile } from '../../../src/swim/config.ts';
 import type { Cli } from '../context.ts';
+import { createMember } from '../member.ts';
 import { parseDuration, parseJson, parsePort } from '../options.ts';
 
 interface SidecarFlags {
@@ -35,19 +36,11 @@ export function register(program: Command, cli: Cli): void {
     .addOption(new Option('--profile <lan|wan|local>', 'SWIM profile').choices(['lan', 'wan', 'local']).default('lan'))
     .addOption(new Option('--swim <json>', 'SWIM settings overriding the profile, as JSON').argParser((v) => parseJson(v) as Partial<SwimConfig>).hideHelp())
     .action(async (o: SidecarFlags) => {
-      const [{ createService }, { createSidecar, httpNode }] = await Promise.all([
-        import('../../../src/mesh/service.ts'),
-        import('../../../src/sidecar/index.ts'),
-      ]);
-      const m = cli.mesh();
-      const host = m.host ?? '0.0.0.0';
+      const { createSidecar, httpNode } = await import('../../../src/sidecar/index.ts');
       const logger = await cli.logger();
-      const service = createService({
-        name: o.appName,
-        address: `${host}:${o.port}`,
-        nodeMetadata: httpNode(o.appAddress),
-        logger,
-        mesh: { cluster: m.cluster, join: m.seeds, keys: m.keys, mdns: m.mdns, gossipAddress: `${host}:${o.gossipPort}`, profile: o.profile, swim: o.swim },
+      const service = await createMember(cli, {
+        name: o.appName, port: o.port, gossipPort: o.gossipPort, nodeMetadata: httpNode(o.appAddress), logger,
+        mesh: { profile: o.profile, swim: o.swim },
       });
       const sidecar = createSidecar({
         service, appAddress: o.appAddress, healthUrl: o.healthUrl, healthIntervalMs: o.healthInterval,

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import type { Cli } from '../context.ts';
+import { createMember, untilSignal } from '../member.ts';
 import { parseDuration, parsePort } from '../options.ts';
 
 interface WebOptions {
@@ -28,30 +29,17 @@ export function register(program: Command, cli: Cli): void {
     .option('--deny <patterns>', 'never these patterns (wins over --allow; repeatable)', collect, [])
     .option('--timeout <duration>', 'deadline of calls from the dashboard', parseDuration, 10_000)
     .action(async (o: WebOptions) => {
-      const [{ createService }, { createWebDashboard }] = await Promise.all([
-        import('../../../src/mesh/service.ts'),
-        import('../../../src/web/index.ts'),
-      ]);
-      const m = cli.mesh();
-      const host = m.host ?? '0.0.0.0';
+      const { createWebDashboard } = await import('../../../src/web/index.ts');
       const logger = await cli.logger();
-      const service = createService({
-        name: 'micromesh-web',
-        address: `${host}:${o.port}`,
-        logger,
-        mesh: { cluster: m.cluster, join: m.seeds, keys: m.keys, mdns: m.mdns, gossipAddress: `${host}:${o.gossipPort}` },
-      });
+      const service = await createMember(cli, { name: 'micromesh-web', port: o.port, gossipPort: o.gossipPort, logger });
       const web = createWebDashboard({
         service, logger, readOnly: o.readOnly, proxy: o.proxy, allow: o.allow, deny: o.deny,
         http: { address: o.address, callTimeoutMs: o.timeout },
       });
       await web.start();
-      console.log(JSON.stringify({ web: web.address, id: service.id, gossip: service.mesh!.swim.address, cluster: m.cluster, readOnly: o.readOnly }));
+      console.log(JSON.stringify({ web: web.address, id: service.id, gossip: service.mesh!.swim.address, cluster: cli.mesh().cluster, readOnly: o.readOnly }));
       if (!cli.flags().json) console.error(`dashboard on http://${web.address}/`);
-      await new Promise<void>((resolve) => {
-        process.once('SIGINT', resolve);
-        process.once('SIGTERM', resolve);
-      });
+      await untilSignal();
       await web.stop();
       await service.stop();
     });
