@@ -172,7 +172,8 @@ function decodeEntry(e: Partial<WireEntry> | null): Service | undefined {
   if (e === null || typeof e !== 'object') return undefined;
   if (typeof e.n !== 'string' || typeof e.v !== 'string' || typeof e.i !== 'string' || typeof e.a !== 'string') return undefined;
   const endpoints: Endpoint[] = [];
-  for (const x of e.e ?? []) {
+  // A peer's record is untrusted: a non-array endpoint list is skipped, not iterated.
+  for (const x of Array.isArray(e.e) ? e.e : []) {
     if (typeof x === 'string') endpoints.push({ name: x, metadata: {} });
     else if (Array.isArray(x) && typeof x[0] === 'string') endpoints.push({ name: x[0], metadata: strings(x[1]) });
   }

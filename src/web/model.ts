@@ -80,7 +80,12 @@ export class MeshModel {
     this.watch = new AbortController();
     void this.follow(this.watch.signal);
     const tick = (): void => {
-      this.reconcile();
+      try {
+        this.reconcile();
+      } catch (err) {
+        // A timer callback must not throw (it would end the process): a bad peer record is reported, and skipped next time too.
+        this.o.logger.warn('dashboard: could not read the members', { error: String(err) });
+      }
       this.reconcileTimer = this.o.clock.setTimeout(tick, this.o.reconcileMs);
     };
     this.reconcileTimer = this.o.clock.setTimeout(tick, this.o.reconcileMs);

@@ -63,7 +63,9 @@ test('mesh registry: malformed records from a peer are ignored, never trusted', 
   const evil = net.join('evil');
   evil.setLocal('services', [{ n: 'ok', v: '1', i: 'x', a: 'h:1' }, { n: 5 }, null, 'junk', { n: 'bad', v: '1', i: 'y' }]);
   net.join('evil2').setLocal('services', 'not a list');
+  // An endpoint list that is not a list (a number, an object) yields no endpoints rather than a throw.
+  net.join('evil3').setLocal('services', [{ n: 'odd', v: '1', i: 'z', a: 'h:2', e: 7 }, { n: 'odd2', v: '1', i: 'w', a: 'h:3', e: { x: 1 } }]);
   await flush();
-  assert.deepEqual((await a.listServices()).map((s) => s.name), ['ok']);
+  assert.deepEqual((await a.listServices()).map((s) => [s.name, s.endpoints.length]).sort(), [['odd', 0], ['odd2', 0], ['ok', 0]]);
   a.close();
 });
