@@ -8,6 +8,7 @@
  * await svc.run();
  */
 export { createService } from './mesh/service.ts';
+export { callNodes, type NodeAnswer, type CallNodesOptions } from './mesh/nodes.ts';
 export type { Service, ServiceOptions, ServiceStopOptions, Hook, ServiceClient, ClientPublishOptions } from './mesh/types.ts';
 export type * from './rpc/types.ts';
 export type { RpcConfig } from './rpc/config.ts';

@@ -1,6 +1,6 @@
 import type { FastifyReply } from 'fastify';
 import {
-  MeshError, REQUEST_SCHEMA_METADATA, RESPONSE_SCHEMA_METADATA, SCHEMA_REF_METADATA, STREAM_METADATA, endpointSchemas, streamKind, toMeshError,
+  MeshError, REQUEST_SCHEMA_METADATA, RESPONSE_SCHEMA_METADATA, SCHEMA_REF_METADATA, STREAM_METADATA, callNodes, endpointSchemas, streamKind,
   type Client, type Endpoint, type ServiceRecord,
 } from '../index.ts';
 import { errorBody, type HttpServer } from '../http/index.ts';
@@ -38,6 +38,11 @@ export function registerReadApi(o: ReadApiOptions): void {
     return raw;
   };
 
+  /** Every node's answer, errors as wire bodies. */
+  const perNode = async (names: string[], endpoint: string): Promise<unknown[]> =>
+    (await callNodes(o.client, o.source.registry, names, endpoint, { timeoutMs: o.nodeTimeoutMs }))
+      .map(({ error, ...a }) => (error === undefined ? a : { ...a, error: errorBody(error) }));
+
   o.http.install((app) => {
     app.get('/api/services', async (_req, reply) => {
       const all = await o.source.registry.listServices();
@@ -63,12 +68,12 @@ export function registerReadApi(o: ReadApiOptions): void {
     app.get('/api/topics', (_req, reply) => json(reply, { topics: o.topics() }));
     app.get('/api/health', async (req, reply) => {
       const name = serviceName((req.query as { service?: string }).service);
-      return json(reply, { service: name, nodes: await perNode(o, [name], 'Debug.Health') });
+      return json(reply, { service: name, nodes: await perNode([name], 'Debug.Health') });
     });
     app.get('/api/stats', async (req, reply) => {
       const only = (req.query as { service?: string }).service;
       const names = only !== undefined ? [serviceName(only)] : [...new Set((await o.source.registry.listServices()).map((s) => s.name))];
-      return json(reply, { at: o.http.deps.clock.wallTime(), nodes: await perNode(o, names, 'Debug.Stats') });
+      return json(reply, { at: o.http.deps.clock.wallTime(), nodes: await perNode(names, 'Debug.Stats') });
     });
   });
 }
@@ -106,30 +111,4 @@ async function describeVersion(client: Client, s: ServiceRecord): Promise<unknow
       return ref !== undefined ? { ...base, schemaRef: ref } : { ...base, ...(await endpointSchemas(client, s, e.name)) };
     })),
   };
-}
-
-/** Calls `endpoint` on every node of the named services, a few at a time; failures become `{error}` rows. */
-async function perNode(o: ReadApiOptions, names: string[], endpoint: string): Promise<unknown[]> {
-  const targets: { service: string; version: string; node: string; address: string }[] = [];
-  for (const name of names) {
-    for (const s of await o.source.registry.getService(name)) {
-      for (const n of s.nodes) targets.push({ service: s.name, version: s.version, node: n.id, address: n.address });
-    }
-  }
-  const out: unknown[] = new Array(targets.length);
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < targets.length) {
-      const i = next++;
-      const t = targets[i]!;
-      try {
-        const result = await o.client.call(t.service, endpoint, {}, { address: t.address, timeoutMs: o.nodeTimeoutMs, retries: 0 });
-        out[i] = { ...t, result };
-      } catch (err) {
-        out[i] = { ...t, error: errorBody(toMeshError(err, 'micromesh.web')) };
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(16, targets.length) }, worker));
-  return out;
 }
