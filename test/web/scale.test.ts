@@ -17,6 +17,8 @@ const gate = await browserGate();
 const SERVICES = 500;
 const MEMBERS = 200;
 const RENDER_BUDGET_MS = 300;
+/** Loads per page; the best counts (the first also compiles the app, and the suite shares this machine). */
+const LOADS = 5;
 
 /** A SWIM view the test drives: members with states and incarnations, and their events. */
 class SyntheticMesh implements MeshSource {
@@ -90,7 +92,7 @@ after(async () => {
 });
 
 /**
- * Three loads of a page: ms from navigation start until it drew its first
+ * Several loads of a page: ms from navigation start until it drew its first
  * screen of data and until every row was in, as the page marks them itself
  * (User Timing `micromesh:<page>` and `micromesh:<page>:all`, set at the
  * animation frame after the commit), so the test's own polling adds nothing.
@@ -99,7 +101,7 @@ async function renderMs(hash: string, page_: string, table: string, rows: number
   const first: number[] = [];
   const all: number[] = [];
   const mark = (name: string): string => `performance.getEntriesByName('${name}')[0]?.startTime ?? false`;
-  for (let i = 0; i < 3; i++) {
+  for (let i = 0; i < LOADS; i++) {
     await page.goto('about:blank');
     await page.goto(`http://${web.address}/${hash}`);
     first.push(Math.round(Number(await (await page.waitForFunction(mark(`micromesh:${page_}`), undefined, { timeout: 10_000 })).jsonValue())));
@@ -113,7 +115,6 @@ test(`the services page renders ${SERVICES} services and the mesh page ${MEMBERS
   const services = await renderMs('#/services', 'services', '#services', SERVICES);
   const members = await renderMs('#/mesh', 'mesh', '#members', MEMBERS);
   console.log(JSON.stringify({ figure: 'web render', services, members, budgetMs: RENDER_BUDGET_MS }));
-  // Best of three: the first load also compiles the app's script, and this machine is shared with the rest of the suite.
   assert.ok(Math.min(...services.first) <= RENDER_BUDGET_MS, `services page: first screen took ${Math.min(...services.first)} ms`);
   assert.ok(Math.min(...members.first) <= RENDER_BUDGET_MS, `mesh page: first screen took ${Math.min(...members.first)} ms`);
 });

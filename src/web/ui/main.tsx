@@ -1,5 +1,5 @@
 import { render } from 'preact';
-import { useEffect, useMemo, useState } from 'preact/hooks';
+import { useEffect, useState } from 'preact/hooks';
 import { getJson, prefetch, type Info } from './api.ts';
 import { MeshPage } from './mesh.tsx';
 import { PubsubPage } from './pubsub.tsx';
@@ -40,17 +40,13 @@ function useTheme(): [Theme, () => void] {
 
 const TABS: [string, string][] = [['services', 'Services'], ['mesh', 'Mesh'], ['pubsub', 'Pubsub'], ['stats', 'Stats'], ['terminal', 'Terminal']];
 
-function App() {
+function App({ store }: { store: LiveStore }) {
   const route = useRoute();
   const [, toggleTheme] = useTheme();
   const [info, setInfo] = useState<Info | undefined>();
-  const store = useMemo(() => new LiveStore(), []);
   useEffect(() => {
-    const stop = new AbortController();
-    void store.run(stop.signal);
     void getJson<Info>('api/info').then(setInfo, () => {});
-    return () => stop.abort();
-  }, [store]);
+  }, []);
   const page = route[0] === 'service' ? 'services' : route[0];
   const readOnly = info?.readOnly ?? true;
   return (
@@ -77,8 +73,11 @@ function App() {
   );
 }
 
-// The first page's data is asked for now, while the app renders its frame.
+// The first page's data is asked for now, while the app renders its frame:
+// the live stream (the mesh page's data) for the page's whole life.
+const store = new LiveStore();
+void store.run(new AbortController().signal);
 const first = location.hash.replace(/^#\/?/, '') || 'services';
 if (first === 'services') prefetch('api/services');
 else if (first.startsWith('service/')) prefetch(`api/services/${encodeURIComponent(decodeURIComponent(first.slice(8)))}`);
-render(<App />, document.getElementById('app')!);
+render(<App store={store} />, document.getElementById('app')!);
