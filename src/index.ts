@@ -14,6 +14,8 @@ export type * from './rpc/types.ts';
 export type { RpcConfig } from './rpc/config.ts';
 export { STREAM_METADATA, streamKind, type StreamKind } from './rpc/endpoint-meta.ts';
 export { REQUEST_SCHEMA_METADATA, RESPONSE_SCHEMA_METADATA, SCHEMA_REF_METADATA } from './rpc/endpoint-meta.ts';
+/** An endpoint's JSON Schema as `micro get service` printed it (`field type` lines): the CLI and the bot show schemas with it. */
+export { schemaLines } from './rpc/schema-fields.ts';
 export { endpointSchemas, type EndpointJsonSchemas, type EndpointSchemasOptions } from './rpc/schema-publish.ts';
 export * from './errors/index.ts';
 export * from './clock/index.ts';

@@ -8,7 +8,7 @@ import type { Client } from '../../../src/rpc/types.ts';
 import type { Service as ServiceRecord } from '../../../src/registry/types.ts';
 import type { Cli } from '../context.ts';
 import { print } from '../print.ts';
-import { schemaLines } from '../schema-fields.ts';
+import { schemaLines } from '../../../src/rpc/schema-fields.ts';
 
 const SCHEMA_KEYS = new Set([REQUEST_SCHEMA_METADATA, RESPONSE_SCHEMA_METADATA, SCHEMA_REF_METADATA]);
 /** Timeout of each node's answer when a schema is fetched by ref, ms. */
