@@ -17,6 +17,7 @@ import * as service from './cli/commands/service.ts';
 import * as services from './cli/commands/services.ts';
 import * as sidecar from './cli/commands/sidecar.ts';
 import * as web from './cli/commands/web.ts';
+import * as bot from './cli/commands/bot.ts';
 import * as stream from './cli/commands/stream.ts';
 import * as subscribe from './cli/commands/subscribe.ts';
 import { createCli } from './cli/context.ts';
@@ -36,7 +37,7 @@ const program = new Command('micromesh')
   .option('--log-level <level>', 'debug | info | warn | error | silent', process.env.MICROMESH_LOG_LEVEL ?? 'warn');
 
 const cli = createCli(program);
-for (const command of [run, api, sidecar, web, services, service, members, call, stream, health, publish, subscribe, keygen, newProject]) command.register(program, cli);
+for (const command of [run, api, sidecar, web, bot, services, service, members, call, stream, health, publish, subscribe, keygen, newProject]) command.register(program, cli);
 
 try {
   await program.parseAsync();

@@ -30,6 +30,8 @@ export interface Bot {
   handle(m: ChatMessage): Promise<Reply | undefined>;
   /** Inputs currently connected, by name. */
   connected(): Record<string, boolean>;
+  /** Resolves once every command received so far has been answered. */
+  idle(): Promise<void>;
   /** Starts the service if needed, follows the registry for service commands, connects every input (retrying in the background). Idempotent. */
   start(opts?: { signal?: AbortSignal }): Promise<void>;
   /** Disconnects the inputs; leaves the service running. Idempotent. */
@@ -38,6 +40,8 @@ export interface Bot {
 
 /** Longest message the bot reads; chat servers cap theirs, a paste of a megabyte is not a command. */
 const MAX_TEXT = 16_384;
+/** Commands waiting in one conversation. */
+const MAX_QUEUED = 50;
 
 /**
  * micro bot for the mesh: messages from chat inputs become commands, run
@@ -99,17 +103,35 @@ export function createBot(o: BotOptions): Bot {
     }
   };
 
+  // Answers in a conversation come in the order the commands were typed: one queue per conversation.
+  const queues = new Map<string, { tail: Promise<void>; length: number }>();
+  const answer = async (input: ChatInput, m: ChatMessage): Promise<void> => {
+    const reply = await handle(m);
+    if (reply === undefined) return;
+    try {
+      await input.send(m.conversation, reply);
+    } catch (err) {
+      const e = toMeshError(err, 'micromesh.bot');
+      log.warn(`send-${input.name}`, 'bot: an answer could not be sent', { input: input.name, code: e.code, error: e.detail });
+    }
+  };
+  const enqueue = (input: ChatInput, m: ChatMessage): void => {
+    const key = `${input.name}\u0000${m.conversation}`;
+    const q = queues.get(key) ?? { tail: Promise.resolve(), length: 0 };
+    // The rate limit bounds what one user queues; this bounds a busy room.
+    if (q.length >= MAX_QUEUED) {
+      log.warn(`queue-${input.name}`, 'bot: a conversation has too many commands waiting; dropping one', { input: input.name });
+      return;
+    }
+    q.length++;
+    q.tail = q.tail.then(() => answer(input, m)).finally(() => {
+      if (--q.length === 0 && queues.get(key) === q) queues.delete(key);
+    });
+    queues.set(key, q);
+  };
   const supervisors = o.inputs.map((input) => new Supervisor({
     input, clock, random, logger, minMs: config.reconnectMinMs, maxMs: config.reconnectMaxMs,
-    message: (m) => void handle(m).then(async (reply) => {
-      if (reply === undefined) return;
-      try {
-        await input.send(m.conversation, reply);
-      } catch (err) {
-        const e = toMeshError(err, 'micromesh.bot');
-        log.warn(`send-${input.name}`, 'bot: an answer could not be sent', { input: input.name, code: e.code, error: e.detail });
-      }
-    }),
+    message: (m) => enqueue(input, m),
   }));
   const names = new Set<string>();
   for (const i of o.inputs) {
@@ -123,6 +145,9 @@ export function createBot(o: BotOptions): Bot {
     commands: all,
     handle,
     connected: () => Object.fromEntries(supervisors.map((s, i) => [o.inputs[i]!.name, s.connected])),
+    idle: async () => {
+      while (queues.size > 0) await Promise.all([...queues.values()].map((q) => q.tail));
+    },
     start: (opts = {}) => life.start(async () => {
       await o.service.start(opts);
       await fromServices.start();
