@@ -1,16 +1,15 @@
 // A real IRC server for the bot's IRC tests: Debian's ngircd, on 127.0.0.1
 // and a free port, with its config in a temporary directory, in the
-// foreground, stopped by PID. Without ngircd the tests skip with the reason,
+// foreground, stopped by PID. Without ngircd the tests skip with the reason
 // unless MICROMESH_REQUIRE_SERVERS=1 (CI) makes them fail with it.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { access, constants, mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
-import { createConnection, createServer } from 'node:net';
+import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
+import { createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-
-export const REQUIRE_SERVERS_ENV = 'MICROMESH_REQUIRE_SERVERS';
+import { freePort, serverGate } from './servers.ts';
 
 /** Where ngircd is: $NGIRCD_PATH, else Debian's /usr/sbin/ngircd. */
 export function ngircdPath(env: NodeJS.ProcessEnv = process.env): string {
@@ -33,40 +32,16 @@ export interface Ngircd {
 }
 
 export interface NgircdGate {
-  /** node:test's `skip`: the reason when ngircd is missing and not required, else false. */
+  /** node:test's `skip`: the reason when ngircd is missing (the gate throws instead under MICROMESH_REQUIRE_SERVERS=1). */
   readonly skip: string | false;
-  /** Starts a server (throws the reason when required but missing). */
   start(): Promise<Ngircd>;
 }
 
 /** Top-level `await` it, as `skip` must be known when tests register. */
 export async function ngircdGate(env: NodeJS.ProcessEnv = process.env): Promise<NgircdGate> {
   const path = ngircdPath(env);
-  let reason: string | undefined;
-  try {
-    await access(path, constants.X_OK);
-  } catch {
-    reason = `no ngircd at ${path} (apt-get install ngircd, or set NGIRCD_PATH)`;
-  }
-  const required = (env[REQUIRE_SERVERS_ENV] ?? '') !== '' && env[REQUIRE_SERVERS_ENV] !== '0';
-  return {
-    skip: reason !== undefined && !required ? reason : false,
-    async start() {
-      if (reason !== undefined) throw new Error(`${REQUIRE_SERVERS_ENV} is set but ${reason}`);
-      return startNgircd(path);
-    },
-  };
-}
-
-/** A port free on 127.0.0.1 right now (the OS picks it). */
-async function freePort(): Promise<number> {
-  const srv = createServer();
-  srv.listen(0, '127.0.0.1');
-  await once(srv, 'listening');
-  const { port } = srv.address() as { port: number };
-  srv.close();
-  await once(srv, 'close');
-  return port;
+  const { skip } = await serverGate(path, 'apt-get install ngircd, or set NGIRCD_PATH', env);
+  return { skip, start: () => startNgircd(path) };
 }
 
 // The smallest config that runs in the foreground on loopback: no PAM, no
