@@ -11,5 +11,7 @@ export {
   type CommandSpec, type CommandHelp, type CommandExecRequest, type CommandExecResponse,
 } from './names.ts';
 export { XmppInput, type XmppConfig } from './xmpp.ts';
+export { IrcInput, IRC_DEFAULTS, type IrcConfig, type IrcConfigInput, type IrcInputOptions } from './irc.ts';
+export { SlackInput, SLACK_DEFAULTS, type SlackConfig, type SlackInputOptions } from './slack.ts';
 export { StdinInput, STDIN_IDENTITY } from './stdin.ts';
 export { plainLines, fencedText } from './render.ts';

@@ -67,7 +67,7 @@ export function resolveIrcConfig(input: IrcConfigInput, scope = 'bot.irc'): IrcC
 
 export interface IrcInputOptions extends IrcConfigInput {
   clock?: Clock;
-  log?: Logger;
+  logger?: Logger;
 }
 
 // What the server relays fits in its 512-byte line only if the text leaves
@@ -137,10 +137,10 @@ export class IrcInput implements ChatInput {
   private generation = 0;
 
   constructor(opts: IrcInputOptions) {
-    const { clock, log, ...cfg } = opts;
+    const { clock, logger, ...cfg } = opts;
     this.config = resolveIrcConfig(cfg);
     this.clock = clock ?? new SystemClock();
-    this.log = log ?? silentLogger;
+    this.log = logger ?? silentLogger;
     this.limited = new RateLimitedLog(this.log, this.clock);
   }
 

@@ -5,23 +5,14 @@ import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { createConnection, type Socket } from 'node:net';
 import { after, before, describe, test } from 'node:test';
-import { setTimeout as sleep } from 'node:timers/promises';
-import IRC from 'irc-framework';
 import { MeshError } from '../../src/index.ts';
 import { IrcInput, alternativeNicks, ircLines, resolveIrcConfig } from '../../src/bot/irc.ts';
 import type { ChatMessage, InputEvents, Reply } from '../../src/bot/types.ts';
 import { ngircdGate, type Ngircd } from '../support/ngircd.ts';
+import { human, until } from '../support/irc-user.ts';
 
 const gate = await ngircdGate();
 const CHANNEL = '#ops';
-
-async function until(what: string, pred: () => boolean, ms = 20_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!pred()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(20);
-  }
-}
 
 interface Recorder extends InputEvents {
   messages: ChatMessage[];
@@ -32,31 +23,6 @@ function recorder(): Recorder {
   const messages: ChatMessage[] = [];
   const closed_: Error[] = [];
   return { messages, closed_, message: (m) => void messages.push(m), closed: (e) => void closed_.push(e) };
-}
-
-interface Human {
-  client: any;
-  /** PRIVMSGs it received: target, nick, message. */
-  said: { target: string; nick: string; message: string }[];
-  quits: string[];
-  close(): void;
-}
-
-/** A person on IRC: registers, joins `channels` and records what it is told. */
-async function human(srv: Ngircd, nick: string, channels: string[] = [CHANNEL]): Promise<Human> {
-  const client = new IRC.Client();
-  const said: Human['said'] = [];
-  const quits: string[] = [];
-  const joined = new Set<string>();
-  client.on('privmsg', (e: any) => said.push({ target: e.target, nick: e.nick, message: e.message }));
-  client.on('quit', (e: any) => quits.push(e.nick));
-  client.on('join', (e: any) => e.nick === nick && joined.add(e.channel));
-  const registered = once(client, 'registered');
-  client.connect({ host: srv.host, port: srv.port, nick, username: nick, auto_reconnect: false });
-  await registered;
-  for (const ch of channels) client.join(ch);
-  await until(`${nick} to join`, () => channels.every((c) => joined.has(c)));
-  return { client, said, quits, close: () => client.quit('bye') };
 }
 
 const text = (t: string): Reply => ({ blocks: [{ kind: 'text', text: t }] });

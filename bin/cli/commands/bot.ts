@@ -78,12 +78,10 @@ export function register(program: Command, cli: Cli): void {
       if (o.irc !== undefined) {
         const hp = tryParseHostPort(o.irc);
         if (hp === undefined) throw new InvalidArgumentError(`--irc must be host:port, got "${o.irc}"`);
-        const { IrcInput } = await import('../../../src/bot/irc.ts');
-        inputs.push(new IrcInput({ host: hp.host, port: hp.port, nick: o.ircNick, channels: o.ircChannel, tls: o.ircTls === true, password: process.env.MICROMESH_IRC_PASSWORD, log: logger }));
+        inputs.push(new bot.IrcInput({ host: hp.host, port: hp.port, nick: o.ircNick, channels: o.ircChannel, tls: o.ircTls === true, password: process.env.MICROMESH_IRC_PASSWORD, logger }));
       }
       if (o.slack) {
-        const { SlackInput } = await import('../../../src/bot/slack.ts');
-        inputs.push(new SlackInput({ appToken: secret('MICROMESH_SLACK_APP_TOKEN', '--slack'), botToken: secret('MICROMESH_SLACK_BOT_TOKEN', '--slack'), logger }));
+        inputs.push(new bot.SlackInput({ appToken: secret('MICROMESH_SLACK_APP_TOKEN', '--slack'), botToken: secret('MICROMESH_SLACK_BOT_TOKEN', '--slack'), logger }));
       }
       if (inputs.length === 0) throw new InvalidArgumentError('no input: give --stdin, --xmpp-service, --irc or --slack');
       const service = await createMember(cli, { name: 'micromesh-bot', port: o.port, gossipPort: o.gossipPort, logger });

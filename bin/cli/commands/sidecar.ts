@@ -2,7 +2,7 @@ import { Option, type Command } from 'commander';
 import type { SwimConfig, SwimProfile } from '../../../src/swim/config.ts';
 import type { Cli } from '../context.ts';
 import { createMember } from '../member.ts';
-import { parseDuration, parseJson, parsePort } from '../options.ts';
+import { parseDuration, parseJson, parseMetadata, parsePort } from '../options.ts';
 
 interface SidecarFlags {
   appName: string;
@@ -16,6 +16,7 @@ interface SidecarFlags {
   gossipPort: number;
   profile: SwimProfile;
   swim?: Partial<SwimConfig>;
+  metadata: Record<string, string>;
 }
 
 const list = (text: string): string[] => text.split(',').map((s) => s.trim()).filter(Boolean);
@@ -31,6 +32,7 @@ export function register(program: Command, cli: Cli): void {
     .option('--address <host:port>', 'HTTP address the app calls the mesh on', ':8081')
     .option('--endpoints <Handler.Method,...>', "the app's endpoints (default: GET /.well-known/micromesh on the app)", list)
     .option('--path-template <path>', 'where calls go on the app ({service}, {handler}, {method}, {endpoint})', '/{handler}/{method}')
+    .option('--metadata <k=v>', 'service metadata in the registry, e.g. bot-command=deploy (repeatable)', parseMetadata, {})
     .option('--port <port>', 'RPC port of this member', parsePort, 0)
     .option('--gossip-port <port>', 'SWIM port (UDP and TCP)', parsePort, 0)
     .addOption(new Option('--profile <lan|wan|local>', 'SWIM profile').choices(['lan', 'wan', 'local']).default('lan'))
@@ -39,7 +41,7 @@ export function register(program: Command, cli: Cli): void {
       const { createSidecar, httpNode } = await import('../../../src/sidecar/index.ts');
       const logger = await cli.logger();
       const service = await createMember(cli, {
-        name: o.appName, port: o.port, gossipPort: o.gossipPort, nodeMetadata: httpNode(o.appAddress), logger,
+        name: o.appName, port: o.port, gossipPort: o.gossipPort, nodeMetadata: httpNode(o.appAddress), metadata: o.metadata, logger,
         mesh: { profile: o.profile, swim: o.swim },
       });
       const sidecar = createSidecar({
