@@ -100,6 +100,34 @@ console.log(JSON.stringify({ app: page.includes('assets/app.js'), js: js.status,
   assert.deepEqual(JSON.parse(r.stdout), { app: true, js: 200, type: 'text/javascript; charset=utf-8', services: ['kitchen'], call: { dish: 'soup' } });
 });
 
+test('plain node runs the bot from micromesh/bot; its chat libraries load from the package when an input connects', { skip }, async () => {
+  app.write({
+    'bot.mjs': `
+import { createService } from 'micromesh';
+import { createBot, botCommand, XmppInput, IrcInput } from 'micromesh/bot';
+const cmd = botCommand({ name: 'soup', usage: 'soup', description: 'today', exec: () => 'tomato' });
+const kitchen = createService({ name: 'kitchen', mesh: false, metadata: cmd.metadata }).handle('Command', cmd.handler);
+const sent = [];
+let events;
+const input = { name: 'test', connect: async (e) => { events = e; }, send: async (c, r) => { sent.push(r.blocks.map((b) => b.text).join(' ')); }, close: async () => {} };
+const bot = createBot({ service: kitchen, inputs: [input] });
+await bot.start();
+for (let i = 0; i < 100 && !bot.commands().some((c) => c.name === 'soup'); i++) await new Promise((r) => setTimeout(r, 10));
+for (const text of ['ping', 'soup']) events.message({ from: 'test:me', fromName: 'me', conversation: 'c', direct: true, text });
+await bot.idle();
+const failures = [];
+for (const i of [new XmppInput({ service: 'xmpp://127.0.0.1:1', username: 'b', password: 'p' }), new IrcInput({ host: '127.0.0.1', port: 1 })]) {
+  try { await i.connect({ message() {}, closed() {} }); } catch (e) { failures.push(e.code); }
+}
+await bot.stop(); await kitchen.stop();
+console.log(JSON.stringify({ sent, failures }));
+`,
+  });
+  const r = await app.run(NODE, ['--no-experimental-strip-types', 'bot.mjs'], { timeoutMs: 60_000 });
+  assert.equal(r.code, 0, r.stderr);
+  assert.deepEqual(JSON.parse(r.stdout), { sent: ['pong', 'tomato'], failures: ['UNAVAILABLE', 'UNAVAILABLE'] });
+});
+
 test('npx micromesh web serves the dashboard from the one-file CLI', { skip }, async () => {
   const env = { NODE_OPTIONS: '--no-experimental-strip-types' };
   const node = app.start('npx', ['micromesh', '--no-mdns', '--interface', 'lo', 'web', '--address', '127.0.0.1:0', '--read-only'], { env });
