@@ -44,9 +44,12 @@ export function registerReadApi(o: ReadApiOptions): void {
       .map(({ error, ...a }) => (error === undefined ? a : { ...a, error: errorBody(error) }));
 
   o.http.install((app) => {
+    // Every open dashboard asks for the list on each registry change: built once per change, not per browser.
+    let listed: { version: number; body: string } | undefined;
     app.get('/api/services', async (_req, reply) => {
-      const all = await o.source.registry.listServices();
-      return json(reply, { services: summarize(all) });
+      const version = o.model.registryVersion;
+      if (listed?.version !== version) listed = { version, body: JSON.stringify({ services: summarize(await o.source.registry.listServices()) }) };
+      return reply.code(200).header('content-type', 'application/json; charset=utf-8').header('cache-control', 'no-store').send(listed.body);
     });
     app.get('/api/services/:name', async (req, reply) => {
       const name = serviceName((req.params as { name?: string }).name);

@@ -100,6 +100,11 @@ export class MeshModel {
     this.listeners.clear();
   }
 
+  /** Bumped on every registry change this model has seen. */
+  get registryVersion(): number {
+    return this.servicesVersion;
+  }
+
   snapshot(): MeshSnapshot {
     return { localId: this.o.source.localId, members: [...this.rows.values()], events: [...this.log], servicesVersion: this.servicesVersion };
   }

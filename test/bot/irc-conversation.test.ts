@@ -3,8 +3,8 @@
 // and the bot back after the server restarts.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { MemoryRegistry, createService, silentLogger, type Service } from 'micromesh';
-import { IrcInput, botCommand, createBot, type Bot } from 'micromesh/bot';
+import { IrcInput, type Bot } from 'micromesh/bot';
+import { botMesh, type BotMesh } from '../support/bot-mesh.ts';
 import { ngircdGate, type Ngircd } from '../support/ngircd.ts';
 import { human, until, type Human } from '../support/irc-user.ts';
 
@@ -13,8 +13,7 @@ const opts = { skip: gate.skip, timeout: 90_000 };
 const CHANNEL = '#ops';
 
 let srv: Ngircd;
-const registry = new MemoryRegistry();
-const services: Service[] = [];
+let mesh: BotMesh;
 let bot: Bot;
 let ada: Human;
 let eve: Human;
@@ -34,20 +33,8 @@ async function heard(who: Human, target: string, re: RegExp): Promise<string> {
 before(async () => {
   if (gate.skip) return;
   srv = await gate.start();
-  const greeter = createService({ name: 'greeter', mesh: false, registry, logger: silentLogger })
-    .handle('Greeter', { Hello: ({ name }: { name: string }) => ({ msg: `Hello ${name}` }) });
-  const deploy = botCommand({ name: 'deploy', usage: 'deploy APP', description: 'deploys an app', mutating: true, exec: ({ args }) => `deploying ${args[0]}` });
-  const deployer = createService({ name: 'deployer', mesh: false, registry, logger: silentLogger, metadata: deploy.metadata }).handle('Command', deploy.handler);
-  const botService = createService({ name: 'micromesh-bot', mesh: false, registry, logger: silentLogger });
-  services.push(greeter, deployer, botService);
-  await greeter.start();
-  await deployer.start();
-  bot = createBot({
-    service: botService,
-    inputs: [new IrcInput({ host: srv.host, port: srv.port, channels: [CHANNEL], lineDelayMs: 0 })],
-    config: { allow: ['irc:ada!*@*'], burst: 100, ratePerMinute: 6000, reconnectMaxMs: 2000 },
-  });
-  await bot.start();
+  mesh = await botMesh(new IrcInput({ host: srv.host, port: srv.port, channels: [CHANNEL], lineDelayMs: 0 }), { allow: ['irc:ada!*@*'] });
+  bot = mesh.bot;
   ada = await human(srv, 'ada');
   eve = await human(srv, 'eve');
 });
@@ -55,8 +42,7 @@ before(async () => {
 after(async () => {
   ada?.close();
   eve?.close();
-  await bot?.stop();
-  for (const s of services.reverse()) await s.stop();
+  await mesh?.stop();
   await srv?.dispose();
 });
 

@@ -3,8 +3,9 @@
 // the bot back after the server restarts.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { MemoryRegistry, createService, silentLogger, type Service } from 'micromesh';
-import { XmppInput, botCommand, createBot, type Bot } from 'micromesh/bot';
+import { createService, silentLogger, type MemoryRegistry } from 'micromesh';
+import { XmppInput, botCommand, type Bot } from 'micromesh/bot';
+import { botMesh, type BotMesh } from '../support/bot-mesh.ts';
 import { Prosody } from '../support/prosody.ts';
 import { serverGate } from '../support/servers.ts';
 import { XmppUser } from '../support/xmpp-user.ts';
@@ -15,8 +16,8 @@ const ROOM = 'ops@conference.localhost';
 const BOT = 'bot@localhost';
 
 let prosody: Prosody;
-const registry = new MemoryRegistry();
-const services: Service[] = [];
+let mesh: BotMesh;
+let registry: MemoryRegistry;
 let bot: Bot;
 let ada: XmppUser;
 let eve: XmppUser;
@@ -24,20 +25,9 @@ let eve: XmppUser;
 before(async () => {
   if (gate.skip) return;
   prosody = await Prosody.start({ bot: 'bot-secret', ada: 'ada-secret', eve: 'eve-secret' });
-  const greeter = createService({ name: 'greeter', mesh: false, registry, logger: silentLogger })
-    .handle('Greeter', { Hello: ({ name }: { name: string }) => ({ msg: `Hello ${name}` }) });
-  const deploy = botCommand({ name: 'deploy', usage: 'deploy APP', description: 'deploys an app', mutating: true, exec: ({ args }) => (args[0] ? `deploying ${args[0]}` : { error: 'which app?' }) });
-  const deployer = createService({ name: 'deployer', mesh: false, registry, logger: silentLogger, metadata: deploy.metadata }).handle('Command', deploy.handler);
-  const botService = createService({ name: 'micromesh-bot', mesh: false, registry, logger: silentLogger });
-  services.push(greeter, deployer, botService);
-  await greeter.start();
-  await deployer.start();
-  bot = createBot({
-    service: botService,
-    inputs: [new XmppInput({ service: prosody.service, domain: 'localhost', username: 'bot', password: 'bot-secret', rooms: [ROOM] })],
-    config: { allow: ['xmpp:ada@localhost'], reconnectMaxMs: 2000, burst: 100, ratePerMinute: 6000 },
-  });
-  await bot.start();
+  mesh = await botMesh(new XmppInput({ service: prosody.service, domain: 'localhost', username: 'bot', password: 'bot-secret', rooms: [ROOM] }),
+    { allow: ['xmpp:ada@localhost'] });
+  ({ registry, bot } = mesh);
   assert.deepEqual(bot.connected(), { xmpp: true });
   ada = await XmppUser.login(prosody.service, 'ada', 'ada-secret');
   eve = await XmppUser.login(prosody.service, 'eve', 'eve-secret');
@@ -46,8 +36,7 @@ before(async () => {
 after(async () => {
   await ada?.close();
   await eve?.close();
-  await bot?.stop();
-  for (const s of services.reverse()) await s.stop();
+  await mesh?.stop();
   await prosody?.stop();
 });
 

@@ -6,7 +6,7 @@ import { useEffect, useState } from 'preact/hooks';
  * script and table layout on a small machine, most of it for rows nobody
  * sees yet. The whole list is in the page a frame later (find-in-page works).
  */
-export function useProgressive<T>(items: T[], first = 50): T[] {
+export function useProgressive<T>(items: T[], first = 30): T[] {
   // Once lifted, the limit stays off: later changes (filters, live rows) render whole.
   const [limit, setLimit] = useState(first);
   useEffect(() => {
