@@ -7,3 +7,4 @@ export {
 } from './static.ts';
 export { AsyncQueue, type AsyncQueueOptions } from './watcher.ts';
 export { copyService, copyNode, sameService, validateService } from './util.ts';
+export { EtcdRegistry, type EtcdRegistryOptions } from './etcd.ts';
