@@ -10,7 +10,7 @@ import { JsonCodec } from '../../src/codec/json.ts';
 import { MeshError } from '../../src/errors/index.ts';
 import { LIBP2P_KEY, SUBS_KEY } from '../../src/membership/keys.ts';
 import { decodeLibp2p } from '../../src/pubsub/gossip/peers.ts';
-import type { MeshFlags } from './options.ts';
+import type { BrokerChoice, MeshFlags } from './options.ts';
 
 export interface Connected {
   view: MeshView;
@@ -21,6 +21,11 @@ export interface Connected {
 export async function connect(m: MeshFlags, logger: Logger): Promise<Connected> {
   const clock = new SystemClock();
   const transport = new TcpTransport({ clock });
+  if (m.registry.kind === 'etcd') {
+    // etcd is the registry: read it (through the registry's watched cache); there is no SWIM view.
+    const service = createService({ name: 'micromesh-cli', mesh: false, registry: { etcd: { hosts: m.registry.hosts } }, broker: 'memory', transport, logger, clock });
+    return { view: { seed: m.registry.hosts.join(','), members: [], records: [], registry: service.registry }, service };
+  }
   // Calls (and record fetches) go through a service that never starts: it joins nothing.
   const fetcher = createService({ name: 'micromesh-cli', mesh: false, transport, logger, clock });
   try {
@@ -37,11 +42,9 @@ export async function connect(m: MeshFlags, logger: Logger): Promise<Connected> 
   }
 }
 
-/** Which broker the mesh's services use (ServiceOptions.broker); the CLI must publish and subscribe the same way. */
-export type CliBroker = 'direct' | 'gossip';
-
 export interface PublishOnce {
-  broker: CliBroker;
+  /** Which broker the services use (ServiceOptions.broker); the CLI must publish the same way. */
+  broker: BrokerChoice;
   metadata: Record<string, string>;
   timeoutMs: number;
   /** Interface the gossip broker's libp2p node listens on (it only dials out). */
@@ -55,7 +58,11 @@ export interface PublishOnce {
  * gossipsub knows every member whose record lists the message's gossip
  * topic, then floods it to them. Returns how many nodes subscribe.
  */
-export async function publishOnce(view: MeshView, svc: Service, topic: string, message: unknown, o: PublishOnce): Promise<number> {
+export async function publishOnce(view: MeshView, svc: Service, topic: string, message: unknown, o: PublishOnce): Promise<number | undefined> {
+  if (o.broker.kind === 'nats') return publishNats(o.broker.servers, topic, message, o);
+  if (view.members.length === 0 && view.records.length === 0) {
+    throw new MeshError('INVALID_CONFIG', `without the mesh, publishing needs NATS: --broker nats://host:port (the ${o.broker.kind} broker rides on the mesh)`);
+  }
   const { StaticMembership } = await import('../../src/membership/static.ts');
   const membership = new StaticMembership(`micromesh-cli-${process.pid}`, view.records);
   const deps = { membership, client: svc.client, server: svc.server };
@@ -67,7 +74,7 @@ export async function publishOnce(view: MeshView, svc: Service, topic: string, m
     }
   };
   // Only `publish` needs a broker: loaded here, so other commands never load their code.
-  const gossip = o.broker === 'gossip' ? new (await import('../../src/pubsub/gossip/broker.ts')).GossipBroker({ ...deps, listenHost: o.host }) : undefined;
+  const gossip = o.broker.kind === 'gossip' ? new (await import('../../src/pubsub/gossip/broker.ts')).GossipBroker({ ...deps, listenHost: o.host }) : undefined;
   const broker = gossip ?? new (await import('../../src/pubsub/direct.ts')).DirectBroker(deps);
   await broker.start();
   try {
@@ -80,6 +87,20 @@ export async function publishOnce(view: MeshView, svc: Service, topic: string, m
   } finally {
     await broker.stop();
   }
+}
+
+/** Publishes through NATS (the broker's own at-least-once for queue groups); subscribers are NATS's to count, so undefined. */
+async function publishNats(servers: string[], topic: string, message: unknown, o: PublishOnce): Promise<undefined> {
+  const { NatsBroker } = await import('../../src/pubsub/nats.ts');
+  const broker = new NatsBroker({ servers, publishTimeoutMs: o.timeoutMs });
+  await broker.start();
+  try {
+    const codec = new JsonCodec();
+    await broker.publish(topic, codec.encode(message), { headers: { ...o.metadata, 'content-type': codec.contentType } });
+  } finally {
+    await broker.stop();
+  }
+  return undefined;
 }
 
 function gossipTopics(raw: unknown): string[] {

@@ -2,6 +2,7 @@
 // a member of their own: one place builds that member from the global flags.
 import type { MeshOptions, Service, ServiceOptions } from '../../src/mesh/types.ts';
 import type { Cli } from './context.ts';
+import type { MeshFlags } from './options.ts';
 
 export interface MemberOptions extends Omit<ServiceOptions, 'address' | 'mesh'> {
   /** RPC port (0: any). */
@@ -12,18 +13,35 @@ export interface MemberOptions extends Omit<ServiceOptions, 'address' | 'mesh'> 
   mesh?: Partial<MeshOptions>;
 }
 
-/** A service on the mesh the global flags describe (seeds, cluster, keys, mDNS, interface), bound to the flags' host. */
+/**
+ * A service as the global flags describe it: on the mesh (seeds, cluster,
+ * keys, mDNS, interface), or listed in etcd (`--registry etcd://…`: no SWIM,
+ * no mDNS), publishing through the mesh brokers or NATS (`--broker nats://…`).
+ */
 export async function createMember(cli: Cli, o: MemberOptions): Promise<Service> {
   const { createService } = await import('../../src/mesh/service.ts');
   const m = cli.mesh();
   const host = m.host ?? '0.0.0.0';
   const { port, gossipPort, mesh, ...options } = o;
+  const onMesh = m.registry.kind === 'mesh';
   return createService({
     ...options,
     address: `${host}:${port}`,
     logger: o.logger ?? await cli.logger(),
-    mesh: { cluster: m.cluster, join: m.seeds, keys: m.keys, mdns: m.mdns, gossipAddress: `${host}:${gossipPort}`, ...mesh },
+    ...serviceBackends(m),
+    mesh: onMesh ? { cluster: m.cluster, join: m.seeds, keys: m.keys, mdns: m.mdns, gossipAddress: `${host}:${gossipPort}`, ...mesh } : false,
   });
+}
+
+/**
+ * The registry and broker options the flags choose. Off the mesh the mesh
+ * brokers cannot run: without NATS, messages stay in the process (the
+ * publish and subscribe commands refuse that; see pubsubChoice).
+ */
+export function serviceBackends(m: MeshFlags): Pick<ServiceOptions, 'registry' | 'broker'> {
+  const registry = m.registry.kind === 'etcd' ? { etcd: { hosts: m.registry.hosts } } : undefined;
+  const broker = m.broker.kind === 'nats' ? { nats: { servers: m.broker.servers } } : registry === undefined ? m.broker.kind : 'memory';
+  return { ...(registry !== undefined ? { registry } : {}), broker };
 }
 
 /** Resolves on the first SIGINT or SIGTERM. */

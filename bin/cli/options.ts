@@ -1,12 +1,14 @@
 // Flags and environment shared by every command, read here once and turned
 // into plain options (no ambient environment below bin/).
-import { InvalidArgumentError, Option } from 'commander';
+import { InvalidArgumentError } from 'commander';
 import { interfaceIPv4 } from '../../src/net/interfaces.ts';
 import { parseDurationMs } from '../../src/sidecar/duration.ts';
 import type { MdnsConfig } from '../../src/mdns/config.ts';
 
 export interface GlobalFlags {
   join?: string;
+  registry: string;
+  broker: string;
   cluster: string;
   key?: string;
   mdns: boolean;
@@ -23,6 +25,30 @@ export interface MeshFlags {
   mdns: false | Partial<MdnsConfig>;
   /** The interface's IPv4 when --interface is given. */
   host: string | undefined;
+  /** Where services are listed: the mesh (SWIM), or etcd endpoints. */
+  registry: RegistryChoice;
+  /** How messages travel: the mesh brokers, or NATS servers. */
+  broker: BrokerChoice;
+}
+
+export type RegistryChoice = { kind: 'mesh' } | { kind: 'etcd'; hosts: string[] };
+export type BrokerChoice = { kind: 'direct' | 'gossip' } | { kind: 'nats'; servers: string[] };
+
+/** `--registry`: `mesh` (default) or `etcd://host:port[,host:port...]` (MICROMESH_REGISTRY). */
+export function parseRegistry(text: string): RegistryChoice {
+  if (text === 'mesh') return { kind: 'mesh' };
+  const m = /^etcds?:\/\/(.+)$/.exec(text);
+  if (m === null) throw new InvalidArgumentError(`--registry must be mesh or etcd://host:port[,host:port]; got "${text}"`);
+  const tls = text.startsWith('etcds:');
+  return { kind: 'etcd', hosts: m[1]!.split(',').map((h) => `${tls ? 'https' : 'http'}://${h.trim()}`) };
+}
+
+/** `--broker`: `direct` (default), `gossip`, or `nats://host:port[,host:port...]` (MICROMESH_BROKER). */
+export function parseBroker(text: string): BrokerChoice {
+  if (text === 'direct' || text === 'gossip') return { kind: text };
+  const m = /^(nats|tls):\/\/(.+)$/.exec(text);
+  if (m === null) throw new InvalidArgumentError(`--broker must be direct, gossip or nats://host:port[,host:port]; got "${text}"`);
+  return { kind: 'nats', servers: m[2]!.split(',').map((h) => `${m[1]}://${h.trim()}`) };
 }
 
 export function meshFlags(g: GlobalFlags): MeshFlags {
@@ -31,7 +57,10 @@ export function meshFlags(g: GlobalFlags): MeshFlags {
   const mdns: false | Partial<MdnsConfig> = g.mdns
     ? { ...(host ? { interfaces: [host] } : {}), ...(g.mdnsPort ? { port: g.mdnsPort } : {}) }
     : false;
-  return { seeds, cluster: g.cluster, keys: g.key === undefined ? undefined : [parseKey(g.key)], mdns, host };
+  return {
+    seeds, cluster: g.cluster, keys: g.key === undefined ? undefined : [parseKey(g.key)], mdns, host,
+    registry: parseRegistry(g.registry), broker: parseBroker(g.broker),
+  };
 }
 
 /** A gossip key: 32 bytes in base64 (as `micromesh keygen` prints). */
@@ -62,10 +91,6 @@ export function parsePort(text: string): number {
   return n;
 }
 
-/** `--broker`: publish and subscribe as the mesh's services do (ServiceOptions.broker). */
-export function brokerOption(): Option {
-  return new Option('--broker <kind>', "the broker the mesh's services use").choices(['direct', 'gossip']).default('direct');
-}
 
 /** A duration flag: `250ms`, `5s`, `2m`, `1h`, or bare milliseconds. */
 export function parseDuration(text: string): number {

@@ -4,8 +4,11 @@ import type { Logger } from '../log/types.ts';
 import { DirectBroker } from '../pubsub/direct.ts';
 import { MemoryBroker } from '../pubsub/memory.ts';
 import type { Broker } from '../pubsub/types.ts';
+import type { NatsBrokerOptions } from '../pubsub/nats.ts';
 import type { ClientMiddleware } from '../rpc/types.ts';
 import { DeferredBroker } from './broker.ts';
+import { EtcdRegistry } from '../registry/etcd.ts';
+import type { Registry } from '../registry/types.ts';
 import type { MeshNode } from './node.ts';
 import type { BrokerParts, MeshOptions, ServiceOptions } from './types.ts';
 
@@ -27,10 +30,15 @@ export function noMeshFound(node: MeshNode, o: MeshOptions): ClientMiddleware {
 /** The service's broker: the one given, or one built (at start) from a name or a factory. */
 export function resolveBroker(o: ServiceOptions, onMesh: boolean, parts: () => BrokerParts, clock: Clock, random: Random, logger: Logger): Broker {
   const b = o.broker ?? (onMesh ? 'direct' : 'memory');
-  if (typeof b === 'object') return b;
+  if (typeof b === 'object' && 'nats' in b && typeof (b as Partial<Broker>).publish !== 'function') {
+    const nats = (b as { nats: NatsBrokerOptions }).nats;
+    // The NATS client loads only for services that choose it, at start.
+    return new DeferredBroker('nats', async () => new (await import('../pubsub/nats.ts')).NatsBroker({ ...nats, clock, random, logger: logger.child({ component: 'broker' }) }));
+  }
+  if (typeof b === 'object') return b as Broker;
   if (b === 'memory') return new MemoryBroker({ clock, random, logger });
   if (typeof b === 'function') return new DeferredBroker('custom', () => b(parts()));
-  if (b !== 'direct' && b !== 'gossip') throw new MeshError('INVALID_CONFIG', `service.broker must be a Broker, a factory, or one of direct, gossip, memory; got ${JSON.stringify(b)}`);
+  if (b !== 'direct' && b !== 'gossip') throw new MeshError('INVALID_CONFIG', `service.broker must be a Broker, a factory, { nats: {...} }, or one of direct, gossip, memory; got ${JSON.stringify(b)}`);
   if (!onMesh) throw new MeshError('INVALID_CONFIG', `service.broker "${b}" needs the mesh (mesh is off): use "memory" or a broker instance`);
   return new DeferredBroker(b, async () => {
     const p = parts();
@@ -41,4 +49,11 @@ export function resolveBroker(o: ServiceOptions, onMesh: boolean, parts: () => B
     const { GossipBroker } = await import('../pubsub/gossip/broker.ts');
     return new GossipBroker({ ...opts, dataDir: p.dataDir, listenHost: p.host });
   });
+}
+
+/** A registry built from configuration (`{ etcd: {...} }`), which the service then owns and closes. */
+export function ownedRegistry(r: ServiceOptions['registry'], clock: Clock, random: Random, logger: Logger): EtcdRegistry | undefined {
+  if (r === undefined || typeof (r as Partial<Registry>).getService === 'function') return undefined;
+  if (typeof r === 'object' && 'etcd' in r) return new EtcdRegistry({ ...r.etcd, clock, random, logger: logger.child({ component: 'registry' }) });
+  throw new MeshError('INVALID_CONFIG', 'service.registry must be a Registry or { etcd: {...} }');
 }

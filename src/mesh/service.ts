@@ -8,6 +8,7 @@ import { createLogger } from '../log/pino.ts';
 import { formatHostPort, parseHostPort } from '../net/address.ts';
 import { isUnspecified, primaryIPv4 } from '../net/interfaces.ts';
 import { MemoryRegistry } from '../registry/memory.ts';
+import type { Registry } from '../registry/types.ts';
 import type { Service as ServiceRecord } from '../registry/types.ts';
 import { resolveRpcConfig } from '../rpc/config.ts';
 import { SessionPool } from '../rpc/pool.ts';
@@ -22,7 +23,7 @@ import { buildMesh } from './build.ts';
 import { MeshClient } from './client.ts';
 import { CallStats, debugHandler } from './health.ts';
 import type { MeshNode } from './node.ts';
-import { noMeshFound, resolveBroker } from './parts.ts';
+import { noMeshFound, ownedRegistry, resolveBroker } from './parts.ts';
 import { ReportingSelector } from './selector.ts';
 import { Subscribers } from './subscriptions.ts';
 import type { BrokerParts, Hook, Service, ServiceOptions, ServiceStopOptions } from './types.ts';
@@ -47,9 +48,11 @@ export function createService(options: ServiceOptions): Service {
     ? undefined
     : (typeof options.mesh === 'object' ? options.mesh : {});
   const address = options.address ?? (meshOptions ? '0.0.0.0:0' : '127.0.0.1:0');
-  const advertise = options.advertise ?? (meshOptions && isUnspecified(parseHostPort(address).host) ? formatHostPort(primaryIPv4(), 0) : undefined);
+  // A wildcard bind is no address for others: advertise the host's first private IPv4 (etcd records too, not only the mesh's).
+  const advertise = options.advertise ?? (isUnspecified(parseHostPort(address).host) ? formatHostPort(primaryIPv4(), 0) : undefined);
   const mesh = meshOptions ? buildMesh(meshOptions, { nodeId: id, rpcBind: address, clock, random, logger, streams: transport }) : undefined;
-  const registry = options.registry ?? mesh?.registry ?? new MemoryRegistry({ clock });
+  const owned = ownedRegistry(options.registry, clock, random, logger);
+  const registry = owned ?? (options.registry as Registry | undefined) ?? mesh?.registry ?? new MemoryRegistry({ clock });
   // A mesh broker is built at start, from the RPC parts below and the membership of that start.
   const brokerParts = (): BrokerParts => ({
     membership: mesh?.node.members, client, server, clock, random, logger, dataDir: options.dataDir, host: parseHostPort(address).host,
@@ -70,7 +73,7 @@ export function createService(options: ServiceOptions): Service {
   for (const mw of options.handlerMiddleware ?? []) server.use(mw);
   const middleware = [...(mesh ? [noMeshFound(mesh.node, meshOptions!)] : []), ...(options.clientMiddleware ?? [])];
   const client = new MeshClient({ pool, selector, codecs, clock, scope, config, stats, middleware }, broker);
-  return new ServiceImpl(options, { id, clock, random, logger, registry, broker, selector, pool, server, client, codecs, stats, calls, mesh: mesh?.node });
+  return new ServiceImpl(options, { id, clock, random, logger, registry, broker, selector, pool, server, client, codecs, stats, calls, mesh: mesh?.node, owned });
 }
 
 type Parts = Pick<Service, 'registry' | 'broker' | 'selector'> & {
@@ -85,6 +88,8 @@ type Parts = Pick<Service, 'registry' | 'broker' | 'selector'> & {
   codecs: Codecs;
   stats: ReturnType<typeof createRpcStats>;
   calls: CallStats;
+  /** A registry built from the options (etcd), closed on stop. */
+  owned: { close(): void | Promise<void> } | undefined;
 };
 
 class ServiceImpl implements Service {
@@ -155,7 +160,7 @@ class ServiceImpl implements Service {
 
   stop(opts: ServiceStopOptions = {}): Promise<void> {
     // A service used only as a client was never started but still holds connections.
-    if (this.lifecycle.state === 'stopped') return this.p.pool.close();
+    if (this.lifecycle.state === 'stopped') return this.p.pool.close().then(() => this.p.owned?.close());
     return this.lifecycle.stop(() => this.doStop(opts));
   }
 
@@ -215,6 +220,8 @@ class ServiceImpl implements Service {
     // Leave the mesh gracefully: peers drop this node at once instead of suspecting it.
     await this.mesh?.stop();
     await this.p.pool.close();
+    // Its client would keep the process alive; it reconnects if the service starts again.
+    await this.p.owned?.close();
     // The selector stays usable: a restarted service calls out again (its watches are in-process).
     await runHooks(this.opts.afterStop);
   }

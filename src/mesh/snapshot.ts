@@ -7,6 +7,7 @@ import { decodeDigest } from '../membership/swim.ts';
 import type { MemberView } from '../membership/types.ts';
 import { servicesOf } from '../registry/mesh.ts';
 import { MemoryRegistry } from '../registry/memory.ts';
+import type { Registry } from '../registry/types.ts';
 import type { Client } from '../rpc/types.ts';
 import { fetchMembers, type FetchedMember } from '../swim/fetch.ts';
 import type { Transport } from '../transport/types.ts';
@@ -41,7 +42,8 @@ export interface MeshView {
   /** Records of the live members (alive or suspect) that could be read. */
   records: MemberView[];
   /** Every live member's services, merged per (name, version). */
-  registry: MemoryRegistry;
+  /** The registry as read: every live member's services (or another registry's, for the CLI on etcd). */
+  registry: Registry;
 }
 
 /**

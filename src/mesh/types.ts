@@ -8,6 +8,8 @@ import type { Codecs } from '../codec/types.ts';
 import type { Logger } from '../log/types.ts';
 import type { Broker, MessageHandler, SubscriberOptions } from '../pubsub/types.ts';
 import type { Registry } from '../registry/types.ts';
+import type { EtcdRegistryOptions } from '../registry/etcd-config.ts';
+import type { NatsBrokerOptions } from '../pubsub/nats.ts';
 import type { RpcConfig } from '../rpc/config.ts';
 import type {
   Client, ClientMiddleware, HandleOptions, HandlerMiddleware, Metadata, Server,
@@ -106,16 +108,21 @@ export interface ServiceOptions {
    * in-process MemoryRegistry).
    */
   mesh?: boolean | MeshOptions;
-  /** Default: the mesh registry, or a MemoryRegistry when the mesh is off. */
-  registry?: Registry;
+  /**
+   * Default: the mesh registry, or a MemoryRegistry when the mesh is off.
+   * `{ etcd: {...} }` builds an EtcdRegistry (closed when the service
+   * stops); giving a registry turns the mesh off unless `mesh` says otherwise.
+   */
+  registry?: Registry | { etcd: EtcdRegistryOptions };
   /**
    * The broker: an instance, a name, or a factory called at each start with
    * the parts a mesh broker needs. `direct` (default on the mesh) sends each
    * message straight to the subscribing nodes over the RPC connections;
    * `gossip` broadcasts over libp2p gossipsub (loaded only then); `memory`
-   * (default off the mesh) stays in the process.
+   * (default off the mesh) stays in the process; `{ nats: {...} }` uses
+   * NATS servers (NatsBroker, loaded at start), on or off the mesh.
    */
-  broker?: Broker | BrokerKind | BrokerFactory;
+  broker?: Broker | BrokerKind | BrokerFactory | { nats: NatsBrokerOptions };
   /** Where a node keeps state across restarts (the gossip broker's libp2p key). Default none. */
   dataDir?: string;
   /** Default: DefaultSelector over the registry. */

@@ -27,9 +27,10 @@ export function register(program: Command, cli: Cli): void {
     .addOption(new Option('--rejoin-ms <ms>', 're-join seeds and mDNS peers this often').argParser(Number).hideHelp())
     .addOption(new Option('--mdns-browse-ms <ms>', 'mean time between mDNS browses').argParser(Number).hideHelp())
     .action(async (o: RunOptions) => {
-      const [{ createService }, demo] = await Promise.all([
+      const [{ createService }, demo, { serviceBackends }] = await Promise.all([
         import('../../../src/mesh/service.ts'),
         o.demo ? import('../demo/greeter.ts') : undefined,
+        import('../member.ts'),
       ]);
       const m = cli.mesh();
       const host = m.host ?? '0.0.0.0';
@@ -38,15 +39,22 @@ export function register(program: Command, cli: Cli): void {
         name: o.name ?? (o.demo ? 'greeter' : 'micromesh'),
         address: `${host}:${o.port}`,
         logger: await cli.logger(),
-        mesh: {
+        // --registry etcd://…: listed in etcd, no SWIM and no mDNS; --broker nats://…: messages through NATS.
+        ...serviceBackends(m),
+        mesh: m.registry.kind !== 'mesh' ? false : {
           cluster: m.cluster, join: m.seeds, keys: m.keys, mdns, gossipAddress: `${host}:${o.gossipPort}`,
           profile: o.profile, swim: o.swim, rejoinIntervalMs: o.rejoinMs,
         },
       });
       if (demo) svc.handle('Greeter', new demo.Greeter(), { schemas: demo.GREETER_SCHEMAS });
       await svc.start();
-      const gossip = svc.mesh!.swim.address;
-      console.log(JSON.stringify({ service: svc.name, id: svc.id, address: svc.address, gossip, cluster: m.cluster, mdns: svc.mesh!.mdnsError ? 'unavailable' : m.mdns !== false }));
+      if (svc.mesh === undefined) {
+        console.log(JSON.stringify({ service: svc.name, id: svc.id, address: svc.address, registry: svc.registry.name, broker: svc.broker.name }));
+        await svc.run();
+        return;
+      }
+      const gossip = svc.mesh.swim.address;
+      console.log(JSON.stringify({ service: svc.name, id: svc.id, address: svc.address, gossip, cluster: m.cluster, mdns: svc.mesh.mdnsError ? 'unavailable' : m.mdns !== false }));
       if (!cli.flags().json) {
         if (svc.mesh!.mdnsError) console.error(`mDNS unavailable here (${svc.mesh!.mdnsError.detail}); peers must --join ${gossip}`);
         console.error(`try: npx micromesh --join ${gossip} services${o.demo ? `   or   npx micromesh --join ${gossip} call greeter Greeter.Hello '{"name":"Ada"}'` : ''}`);
