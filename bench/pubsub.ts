@@ -2,20 +2,26 @@
 // process on 127.0.0.1, 100-byte messages, 1 and 64 messages in flight, for
 // NATS (Debian's nats-server, started and stopped here, with the `nats`
 // client), stock libp2p gossipsub (signed, default options), and
-// micromesh's gossip and direct brokers. Rows are interleaved over several
+// micromesh's gossip, direct and NATS brokers (NatsBroker on the same
+// nats-server). The `-queue` systems make the subscribers one queue group
+// (each message to one of them): core NATS queue subscriptions for `nats`,
+// JetStream with PubAck and explicit acks for `micromesh-nats`. Rows are interleaved over several
 // rounds and each row reports its median round (by msgs/s), so all systems
 // see the same machine load. bench/pubsub/node.ts defines "in flight" and
 // how latency is measured.
 //   npm run bench:pubsub -- [--json] [--rounds 3] [--seconds 3] [--warmup 1]
-//     [--systems nats,gossipsub-stock,micromesh-gossip,micromesh-direct] [--subscribers 1,4] [--inflight 1,64]
+//     [--systems nats,gossipsub-stock,micromesh-gossip,micromesh-direct,micromesh-nats,nats-queue,micromesh-nats-queue]
+//     [--subscribers 1,4] [--inflight 1,64]
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { connect, createServer } from 'node:net';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import type { Config, System } from './pubsub/adapters.ts';
+import { isQueue, usesNats, type Config, type System } from './pubsub/adapters.ts';
 import { Coordinator } from '../test/pubsub/coordinator.ts';
 
 const { values } = parseArgs({
@@ -24,7 +30,7 @@ const { values } = parseArgs({
     rounds: { type: 'string', default: '3' },
     seconds: { type: 'string', default: '3' },
     warmup: { type: 'string', default: '1' },
-    systems: { type: 'string', default: 'nats,gossipsub-stock,micromesh-gossip,micromesh-direct' },
+    systems: { type: 'string', default: 'nats,gossipsub-stock,micromesh-gossip,micromesh-direct,micromesh-nats,nats-queue,micromesh-nats-queue' },
     subscribers: { type: 'string', default: '1,4' },
     inflight: { type: 'string', default: '1,64' },
   },
@@ -157,9 +163,12 @@ async function runRow(system: System, subscribers: number, inflight: number): Pr
   const extra: Partial<Config> = {};
   let server: ChildProcess | undefined;
   let coord: Coordinator | undefined;
-  if (system === 'nats') {
+  let storeDir: string | undefined;
+  if (usesNats(system)) {
     extra.natsPort = ports[1]!;
-    server = spawn('nats-server', ['-a', '127.0.0.1', '-p', String(extra.natsPort)], { stdio: 'ignore' });
+    // JetStream (file store in a fresh directory) for NatsBroker's queue groups; the plain NATS rows run without it.
+    const js = system.startsWith('micromesh-nats') ? ['-js', '-sd', (storeDir = mkdtempSync(join(tmpdir(), 'bench-nats-')))] : [];
+    server = spawn('nats-server', ['-a', '127.0.0.1', '-p', String(extra.natsPort), ...js], { stdio: 'ignore' });
     await waitPort(extra.natsPort);
   } else if (system === 'gossipsub-stock') {
     extra.libp2pPorts = ports.slice(2);
@@ -186,7 +195,7 @@ async function runRow(system: System, subscribers: number, inflight: number): Pr
     const firsts = subResults.map((r) => Number(BigInt(r.first) - t0) / 1e6);
     const msgs = result.completed / result.seconds;
     return {
-      msgs_per_s: msgs, deliveries_per_s: msgs * subscribers, p50_us: pct(0.5), p99_us: pct(0.99),
+      msgs_per_s: msgs, deliveries_per_s: msgs * (isQueue(system) ? 1 : subscribers), p50_us: pct(0.5), p99_us: pct(0.99),
       rss_mb: Math.max(result.rss, ...subResults.map((r) => r.rss)) / 2 ** 20,
       first_delivery_ms: Math.max(...firsts), server_rss_mb: serverRss === undefined ? undefined : serverRss / 2 ** 20,
     };
@@ -198,6 +207,7 @@ async function runRow(system: System, subscribers: number, inflight: number): Pr
       await exited;
     }
     await coord?.close();
+    if (storeDir !== undefined) rmSync(storeDir, { recursive: true, force: true });
   }
 }
 
@@ -246,6 +256,12 @@ for (const r of results) {
   };
   if (r.name === 'micromesh-direct') {
     Object.assign(r, { deliveries_vs_nats: ratio(r.deliveries_per_s, ref('nats')?.deliveries_per_s), vs_nats_paired: paired('nats') });
+  }
+  if (r.name === 'micromesh-nats') {
+    Object.assign(r, { deliveries_vs_nats: ratio(r.deliveries_per_s, ref('nats')?.deliveries_per_s), vs_nats_paired: paired('nats') });
+  }
+  if (r.name === 'micromesh-nats-queue') {
+    Object.assign(r, { deliveries_vs_nats: ratio(r.deliveries_per_s, ref('nats-queue')?.deliveries_per_s), vs_nats_paired: paired('nats-queue') });
   }
   if (r.name === 'micromesh-gossip') {
     Object.assign(r, { deliveries_vs_stock: ratio(r.deliveries_per_s, ref('gossipsub-stock')?.deliveries_per_s), vs_stock_paired: paired('gossipsub-stock') });

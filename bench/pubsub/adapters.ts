@@ -2,12 +2,18 @@
 import { SystemClock } from '../../src/clock/system.ts';
 import { DirectBroker } from '../../src/pubsub/direct.ts';
 import { GossipBroker } from '../../src/pubsub/gossip/broker.ts';
+import { NatsBroker } from '../../src/pubsub/nats.ts';
 import type { Broker } from '../../src/pubsub/types.ts';
 import { TcpTransport } from '../../src/transport/tcp.ts';
 import { RemoteMembership } from '../../test/pubsub/remote-membership.ts';
 import { makePeer } from '../../test/support/rpc-peer.ts';
 
-export type System = 'nats' | 'gossipsub-stock' | 'micromesh-gossip' | 'micromesh-direct';
+export type System = 'nats' | 'nats-queue' | 'gossipsub-stock' | 'micromesh-gossip' | 'micromesh-direct' | 'micromesh-nats' | 'micromesh-nats-queue';
+
+/** Rows whose subscribers form one queue group (each message goes to one of them). */
+export const isQueue = (s: System): boolean => s.endsWith('-queue');
+/** Rows that need a nats-server (with JetStream for micromesh-nats). */
+export const usesNats = (s: System): boolean => s === 'nats' || s === 'nats-queue' || s.startsWith('micromesh-nats');
 
 export interface Config {
   system: System;
@@ -20,7 +26,7 @@ export interface Config {
   seconds: number;
   /** The publisher's ack-channel port. */
   ackPort: number;
-  /** nats: the server port. */
+  /** nats, micromesh-nats: the server port. */
   natsPort?: number;
   /** gossipsub-stock: every process's libp2p port, by index. */
   libp2pPorts?: number[];
@@ -38,7 +44,8 @@ const TOPIC = 'bench';
 
 export async function makeAdapter(cfg: Config): Promise<Adapter> {
   switch (cfg.system) {
-    case 'nats': return nats(cfg);
+    case 'nats': case 'nats-queue': return nats(cfg);
+    case 'micromesh-nats': case 'micromesh-nats-queue': return micromeshNats(cfg);
     case 'gossipsub-stock': return stockGossipsub(cfg);
     default: return micromesh(cfg);
   }
@@ -50,10 +57,32 @@ async function nats(cfg: Config): Promise<Adapter> {
   return {
     publish: (data) => nc.publish(TOPIC, data),
     async subscribe(onMessage) {
-      nc.subscribe(TOPIC, { callback: (_err, msg) => onMessage(msg.data) });
+      nc.subscribe(TOPIC, { queue: isQueue(cfg.system) ? 'bench' : undefined, callback: (_err, msg) => onMessage(msg.data) });
       await nc.flush();
     },
     stop: () => nc.close(),
+  };
+}
+
+/** micromesh's NatsBroker: core NATS for broadcast, JetStream (PubAck, explicit acks) for the queue group. */
+async function micromeshNats(cfg: Config): Promise<Adapter> {
+  const broker = new NatsBroker({ servers: `nats://127.0.0.1:${cfg.natsPort}` });
+  await broker.start();
+  const headers = { 'content-type': 'application/octet-stream' };
+  const queue = isQueue(cfg.system) ? 'bench' : undefined;
+  if (cfg.role === 'pub' && queue !== undefined) {
+    // The publisher learns of the group from the server; wait for it, or the first probes skip JetStream.
+    while (broker.stats().queueGroups === 0) await new Promise((r) => setTimeout(r, 20));
+  }
+  return {
+    publish: (data) => broker.publish(TOPIC, data, { headers }),
+    async subscribe(onMessage) {
+      await broker.subscribe(TOPIC, (m) => onMessage(m.body), { queue });
+    },
+    async stop() {
+      if (process.env.BENCH_STATS) console.error(cfg.role, JSON.stringify(broker.stats()));
+      await broker.stop();
+    },
   };
 }
 

@@ -12,7 +12,7 @@
 // on receipt.
 import { connect, createServer, type Socket } from 'node:net';
 import { createInterface } from 'node:readline';
-import { makeAdapter, type Config } from './adapters.ts';
+import { isQueue, makeAdapter, type Config } from './adapters.ts';
 
 const cfg = JSON.parse(process.argv[2]!) as Config;
 const MSG_BYTES = 100;
@@ -83,6 +83,8 @@ if (cfg.role === 'sub') {
   });
 } else {
   const n = cfg.subscribers;
+  // Receipts that complete a message: every subscriber's, or one for a queue group.
+  const need = isQueue(cfg.system) ? 1 : n;
   const RING = 1 << 20;
   const RUN_SEQ = 1 << 24;
   const acks = new Uint16Array(RING);
@@ -129,7 +131,7 @@ if (cfg.role === 'sub') {
     }
     if (s < RUN_SEQ) return; // a late probe ack
     const i = s & (RING - 1);
-    if (++acks[i] !== n) return;
+    if (++acks[i] !== need) return;
     inflight--;
     if (phase === 'measure') completed++;
     pump();
