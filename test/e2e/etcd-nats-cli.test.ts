@@ -4,6 +4,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { createService, silentLogger } from 'micromesh';
 import { CLI, cli } from '../support/cli.ts';
 import { etcdGate, type Etcd } from '../support/etcd.ts';
 import { JsonLinesProcess } from '../support/json-lines.ts';
@@ -66,4 +67,29 @@ test('publish and subscribe through NATS from the CLI, a queue group included', 
   }
   assert.ok(got, 'the subscriber got a message through NATS');
   assert.equal(typeof (got!.message as { id: number }).id, 'number');
+});
+
+test('mixing: services on the mesh registry (SWIM) publish through NATS', { skip, timeout: 60_000 }, async () => {
+  const mesh = (join: string[]) => ({ mdns: false, gossipAddress: '127.0.0.1:0', join, profile: 'local' as const });
+  const got: unknown[] = [];
+  const a = createService({ name: 'shop', address: '127.0.0.1:0', mesh: mesh([]), broker: { nats: { servers: nats.url } }, logger: silentLogger })
+    .handle('Shop', { Ping: () => ({ pong: true }) })
+    // Its own group: the CLI test's subscriber (still running) is in `billing`, and a group's message goes to one member.
+    .subscribe('orders.*', (m) => void got.push(m), { queue: 'shipping' });
+  await a.start();
+  const b = createService({ name: 'front', address: '127.0.0.1:0', mesh: mesh([a.mesh!.swim.address]), broker: { nats: { servers: nats.url } }, logger: silentLogger });
+  await b.start();
+  try {
+    assert.equal(a.registry.name, 'mesh');
+    assert.equal(a.broker.name, 'nats');
+    let pong: unknown;
+    for (let i = 0; i < 100 && pong === undefined; i++) pong = await b.client.call('shop', 'Shop.Ping', {}).catch(() => new Promise((r) => setTimeout(r, 50)).then(() => undefined));
+    assert.deepEqual(pong, { pong: true }, 'RPC found the service through SWIM');
+    await b.client.publish('orders.paid', { id: 7 });
+    for (let i = 0; i < 100 && got.length === 0; i++) await new Promise((r) => setTimeout(r, 50));
+    assert.deepEqual(got, [{ id: 7 }]);
+  } finally {
+    await b.stop();
+    await a.stop();
+  }
 });
