@@ -33,7 +33,8 @@ export type { Mesh, MeshOptions } from './mesh/types.ts';
 /** `servicesOf(record)`: the services a member's record lists (what the mesh registry indexes). */
 export { MeshRegistry, servicesOf } from './registry/mesh.ts';
 /** The registry on etcd v3 in go-micro's key layout; loads the etcd3 client on first use. */
-export { EtcdRegistry, type EtcdRegistryOptions } from './registry/etcd.ts';
+/** EtcdRegistry itself: `micromesh/etcd` (loaded only by those who use it). */
+export type { EtcdRegistryOptions } from './registry/etcd-config.ts';
 /** The SWIM view a running service's `mesh.swim` gives (members, states, events). */
 export type { Member, MemberState, SwimEvent, SwimEventType, SwimNode, SwimStats } from './swim/types.ts';
 export * from './membership/index.ts';

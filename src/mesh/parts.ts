@@ -7,7 +7,7 @@ import type { Broker } from '../pubsub/types.ts';
 import type { NatsBrokerOptions } from '../pubsub/nats.ts';
 import type { ClientMiddleware } from '../rpc/types.ts';
 import { DeferredBroker } from './broker.ts';
-import { EtcdRegistry } from '../registry/etcd.ts';
+import { LazyRegistry } from '../registry/lazy.ts';
 import type { Registry } from '../registry/types.ts';
 import type { MeshNode } from './node.ts';
 import type { BrokerParts, MeshOptions, ServiceOptions } from './types.ts';
@@ -51,9 +51,12 @@ export function resolveBroker(o: ServiceOptions, onMesh: boolean, parts: () => B
   });
 }
 
-/** A registry built from configuration (`{ etcd: {...} }`), which the service then owns and closes. */
-export function ownedRegistry(r: ServiceOptions['registry'], clock: Clock, random: Random, logger: Logger): EtcdRegistry | undefined {
+/** A registry built from configuration (`{ etcd: {...} }`), which the service then owns and closes; its code loads on first use. */
+export function ownedRegistry(r: ServiceOptions['registry'], clock: Clock, random: Random, logger: Logger): LazyRegistry | undefined {
   if (r === undefined || typeof (r as Partial<Registry>).getService === 'function') return undefined;
-  if (typeof r === 'object' && 'etcd' in r) return new EtcdRegistry({ ...r.etcd, clock, random, logger: logger.child({ component: 'registry' }) });
+  if (typeof r === 'object' && 'etcd' in r) {
+    const etcd = r.etcd;
+    return new LazyRegistry('etcd', async () => new (await import('../registry/etcd.ts')).EtcdRegistry({ ...etcd, clock, random, logger: logger.child({ component: 'registry' }) }));
+  }
   throw new MeshError('INVALID_CONFIG', 'service.registry must be a Registry or { etcd: {...} }');
 }

@@ -15,5 +15,6 @@ export { PEER_BROKER_DEFAULTS, type PeerBrokerConfig } from './peer-config.ts';
 export { GossipBroker } from './gossip/broker.ts';
 export { GOSSIP_BROKER_DEFAULTS, type GossipBrokerOptions, type GossipBrokerConfig } from './gossip/config.ts';
 export { topicsOf, ALL_TOPICS_PATTERN, type TopicView, type TopicSubscriber, type TopicMatch, type TopicListing, type SkippedRecord } from './subs-list.ts';
-export { NatsBroker, type NatsBrokerOptions, type NatsBrokerStats, type NatsBrokerCounter } from './nats.ts';
-export { NATS_BROKER_DEFAULTS, resolveNatsBrokerConfig, type NatsBrokerConfig, type NatsBrokerConfigInput } from './nats-config.ts';
+/** NatsBroker itself: `micromesh/nats` (loaded only by those who use it). */
+export type { NatsBrokerOptions, NatsBrokerStats, NatsBrokerCounter } from './nats.ts';
+export type { NatsBrokerConfig, NatsBrokerConfigInput } from './nats-config.ts';

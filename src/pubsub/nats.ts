@@ -340,3 +340,6 @@ function headerBytes(h: MsgHdrs): number {
   for (const [k, vs] of h) for (const v of vs) n += Buffer.byteLength(k) + Buffer.byteLength(v) + 4;
   return n;
 }
+
+/** `micromesh/nats` also gives the settings' defaults and validation. */
+export { NATS_BROKER_DEFAULTS, resolveNatsBrokerConfig, type NatsBrokerConfig, type NatsBrokerConfigInput } from './nats-config.ts';

@@ -7,4 +7,5 @@ export {
 } from './static.ts';
 export { AsyncQueue, type AsyncQueueOptions } from './watcher.ts';
 export { copyService, copyNode, sameService, validateService } from './util.ts';
-export { EtcdRegistry, type EtcdRegistryOptions } from './etcd.ts';
+export type { EtcdRegistryOptions } from './etcd-config.ts';
+export { LazyRegistry } from './lazy.ts';

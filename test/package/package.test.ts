@@ -128,6 +128,28 @@ console.log(JSON.stringify({ sent, failures }));
   assert.deepEqual(JSON.parse(r.stdout), { sent: ['pong', 'tomato'], failures: ['UNAVAILABLE', 'UNAVAILABLE'] });
 });
 
+test('micromesh/etcd and micromesh/nats load from the install; their clients load when used', { skip }, async () => {
+  app.write({
+    'plumbing.mjs': `
+import { EtcdRegistry } from 'micromesh/etcd';
+import { NatsBroker } from 'micromesh/nats';
+const r = new EtcdRegistry({ hosts: 'http://127.0.0.1:1', dialTimeoutMs: 300 });
+const etcd = await r.listServices().then(() => 'ok', (e) => e.code);
+await r.close();
+const b = new NatsBroker({ servers: 'nats://127.0.0.1:1', publishTimeoutMs: 300 });
+const nats = await b.start().then(() => 'ok', (e) => e.code ?? String(e));
+await b.stop().catch(() => {});
+console.log(JSON.stringify({ etcd, nats }));
+process.exit(0);
+`,
+  });
+  const r = await app.run(NODE, ['--no-experimental-strip-types', 'plumbing.mjs'], { timeoutMs: 60_000 });
+  assert.equal(r.code, 0, r.stderr);
+  const out = JSON.parse(r.stdout) as { etcd: string; nats: string };
+  assert.equal(out.etcd, 'UNAVAILABLE');
+  assert.notEqual(out.nats, 'ok');
+});
+
 test('npx micromesh web serves the dashboard from the one-file CLI', { skip }, async () => {
   const env = { NODE_OPTIONS: '--no-experimental-strip-types' };
   const node = app.start('npx', ['micromesh', '--no-mdns', '--interface', 'lo', 'web', '--address', '127.0.0.1:0', '--read-only'], { env });

@@ -216,11 +216,14 @@ test('nats-server restarted: the same broker reconnects, publishing and delivery
 test("import('micromesh') loads no @nats-io module; NatsBroker.start() does", { skip }, async () => {
   const s = await shared();
   const index = fileURLToPath(new URL('../../src/index.ts', import.meta.url));
+  const nats = fileURLToPath(new URL('../../src/pubsub/nats.ts', import.meta.url));
   const probe = `
     import { registerHooks } from 'node:module';
     const seen = [];
     registerHooks({ resolve(spec, ctx, next) { if (spec.startsWith('@nats-io/')) seen.push(spec); return next(spec, ctx); } });
-    const m = await import(${JSON.stringify(index)});
+    await import(${JSON.stringify(index)});
+    // micromesh/nats: the broker's own module, then its clients at start.
+    const m = await import(${JSON.stringify(nats)});
     const b = new m.NatsBroker({ servers: ${JSON.stringify(s.url)} });
     const before = seen.length;
     await b.start();

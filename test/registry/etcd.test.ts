@@ -202,11 +202,14 @@ for (const wipe of [false, true]) {
 
 test('etcd registry: import("micromesh") loads no etcd3; the first lookup does', async () => {
   const index = fileURLToPath(new URL('../../src/index.ts', import.meta.url));
+  const etcd = fileURLToPath(new URL('../../src/registry/etcd.ts', import.meta.url));
   const probe = `
     import { registerHooks } from 'node:module';
     const seen = [];
     registerHooks({ resolve(spec, ctx, next) { if (/^(etcd3|@grpc\\/grpc-js)(\\/|$)/.test(spec)) seen.push(spec); return next(spec, ctx); } });
-    const m = await import(${JSON.stringify(index)});
+    await import(${JSON.stringify(index)});
+    // micromesh/etcd: the registry's own module, then its client on first use.
+    const m = await import(${JSON.stringify(etcd)});
     const r = new m.EtcdRegistry({ hosts: 'http://127.0.0.1:1', dialTimeoutMs: 500 });
     const before = seen.length;
     const err = await r.listServices().then(() => 'no error', (e) => e.code);
