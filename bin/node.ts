@@ -19,6 +19,7 @@ import * as sidecar from './cli/commands/sidecar.ts';
 import * as web from './cli/commands/web.ts';
 import * as bot from './cli/commands/bot.ts';
 import * as stats from './cli/commands/stats.ts';
+import * as top from './cli/commands/top.ts';
 import * as stream from './cli/commands/stream.ts';
 import * as subscribe from './cli/commands/subscribe.ts';
 import { createCli } from './cli/context.ts';
@@ -40,7 +41,7 @@ const program = new Command('micromesh')
   .option('--log-level <level>', 'debug | info | warn | error | silent', process.env.MICROMESH_LOG_LEVEL ?? 'warn');
 
 const cli = createCli(program);
-for (const command of [run, api, sidecar, web, bot, services, service, members, call, stream, health, stats, publish, subscribe, keygen, newProject]) command.register(program, cli);
+for (const command of [run, api, sidecar, web, bot, services, service, members, call, stream, health, stats, top, publish, subscribe, keygen, newProject]) command.register(program, cli);
 
 try {
   await program.parseAsync();
