@@ -13,11 +13,16 @@ function recorder(): { socket: Socket; writes: number[] } {
   return { socket, writes };
 }
 
-/** Queues one frame from each of `n` separate macrotasks of one loop iteration (timers due together). */
+/**
+ * Queues one frame from each of `n` separate macrotasks of one loop
+ * iteration: immediates queued together all run in the same check phase
+ * (timers due "together" may straddle a millisecond under load and land in
+ * two iterations, which made this test fail once in CI).
+ */
 async function framesFromSeparateCallbacks(w: FrameWriter, n: number): Promise<void> {
   await new Promise<void>((resolve) => {
     let left = n;
-    for (let i = 0; i < n; i++) setTimeout(() => { w.frame(1, 0, i, new Uint8Array(10)); if (--left === 0) resolve(); }, 0);
+    for (let i = 0; i < n; i++) setImmediate(() => { w.frame(1, 0, i, new Uint8Array(10)); if (--left === 0) resolve(); });
   });
   await new Promise((r) => setImmediate(r));
 }
