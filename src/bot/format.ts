@@ -1,3 +1,4 @@
+import { jsonSafe } from '../http/index.ts';
 import type { Reply, ReplyBlock } from './types.ts';
 
 /**
@@ -34,7 +35,7 @@ export class Formatter {
   json(title: string | undefined, value: unknown): Reply {
     const blocks: ReplyBlock[] = [];
     if (title !== undefined) blocks.push({ kind: 'text', text: title });
-    blocks.push({ kind: 'code', text: this.cut(JSON.stringify(value, plain, 2) ?? 'null') });
+    blocks.push({ kind: 'code', text: this.cut(JSON.stringify(value, jsonSafe, 2) ?? 'null') });
     return { blocks };
   }
 
@@ -49,10 +50,3 @@ export class Formatter {
   }
 }
 
-/** JSON for what CBOR answers may hold: big integers as strings, bytes as base64, maps as objects. */
-function plain(_key: string, value: unknown): unknown {
-  if (typeof value === 'bigint') return value.toString();
-  if (value instanceof Uint8Array) return { base64: Buffer.from(value).toString('base64') };
-  if (value instanceof Map) return Object.fromEntries(value);
-  return value;
-}

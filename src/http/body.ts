@@ -77,8 +77,8 @@ export function encodeBody(value: unknown, format: Format, jsonOnly = false): { 
   return { bytes: text ?? 'null', contentType: `${JSON_TYPE}; charset=utf-8` };
 }
 
-/** Values CBOR carries that JSON does not: bytes as base64, bigints as strings, Maps as objects. */
-function jsonSafe(this: Record<string, unknown>, key: string, v: unknown): unknown {
+/** JSON.stringify's replacer for values CBOR carries that JSON does not: bytes as base64, bigints as strings, Maps as objects. */
+export function jsonSafe(this: Record<string, unknown>, key: string, v: unknown): unknown {
   const raw = this[key]; // before toJSON: a Buffer would otherwise arrive as {type, data}
   if (raw instanceof Uint8Array) return Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength).toString('base64');
   if (typeof v === 'bigint') return v.toString();

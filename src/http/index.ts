@@ -14,7 +14,7 @@ export { accessPolicy, type AccessRules } from './access.ts';
 export { resolvePath, firstSegment, titleCase, withNamespace, type ResolvedPath } from './resolve.ts';
 export { routes, rest, httpNode, parseRoute, routesOf, HTTP_ROUTES_METADATA, HTTP_ADDRESS_METADATA, HTTP_METHODS, type RouteSpec, type HttpMethod } from './routes.ts';
 export { headersToMetadata, metadataToHeaders, headerRules, requestTimeoutMs, type HeaderRules } from './metadata.ts';
-export { decodeBody, encodeBody, formatOf, parseJson, mergeRequest, responseFormat, chooseProtocol, JSON_TYPE, CBOR_TYPE, type Format } from './body.ts';
+export { decodeBody, encodeBody, jsonSafe, formatOf, parseJson, mergeRequest, responseFormat, chooseProtocol, JSON_TYPE, CBOR_TYPE, type Format } from './body.ts';
 export { httpStatus, errorBody } from './errors.ts';
 export { SseWriter } from './sse.ts';
 export { sendFrame, closeWithError } from './ws.ts';

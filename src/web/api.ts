@@ -31,8 +31,9 @@ export interface ReadApiOptions {
 const NAME = /^[\w.$:-]{1,256}$/;
 
 export function registerReadApi(o: ReadApiOptions): void {
-  const json = (reply: FastifyReply, body: unknown): FastifyReply =>
-    reply.code(200).header('content-type', 'application/json; charset=utf-8').header('cache-control', 'no-store').send(JSON.stringify(body));
+  /** A JSON answer; `text` when it is already encoded. */
+  const json = (reply: FastifyReply, body: unknown, text = JSON.stringify(body)): FastifyReply =>
+    reply.code(200).header('content-type', 'application/json; charset=utf-8').header('cache-control', 'no-store').send(text);
   const serviceName = (raw: unknown): string => {
     if (typeof raw !== 'string' || !NAME.test(raw)) throw new MeshError('BAD_REQUEST', `service must be a service name, got ${JSON.stringify(raw ?? '')}`, { id: o.http.deps.errorId });
     return raw;
@@ -49,7 +50,7 @@ export function registerReadApi(o: ReadApiOptions): void {
     app.get('/api/services', async (_req, reply) => {
       const version = o.model.registryVersion;
       if (listed?.version !== version) listed = { version, body: JSON.stringify({ services: summarize(await o.source.registry.listServices()) }) };
-      return reply.code(200).header('content-type', 'application/json; charset=utf-8').header('cache-control', 'no-store').send(listed.body);
+      return json(reply, undefined, listed.body);
     });
     app.get('/api/services/:name', async (req, reply) => {
       const name = serviceName((req.params as { name?: string }).name);

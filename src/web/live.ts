@@ -1,6 +1,6 @@
 import type { FastifyReply } from 'fastify';
 import { CONTENT_TYPE_HEADER, MeshError, type Broker, type BrokerMessage, type Codecs } from '../index.ts';
-import { SseWriter, type HttpServer } from '../http/index.ts';
+import { SseWriter, jsonSafe, type HttpServer } from '../http/index.ts';
 import type { MeshModel } from './model.ts';
 
 /**
@@ -94,7 +94,7 @@ async function tail(o: LiveOptions, reply: FastifyReply, topic: string): Promise
         await out.send(JSON.stringify({ dropped }), 'dropped');
         dropped = 0;
       }
-      await out.send(JSON.stringify(show(o, pending.shift()!), plain), 'message');
+      await out.send(JSON.stringify(show(o, pending.shift()!), jsonSafe), 'message');
     }
   } finally {
     forget();
@@ -119,10 +119,3 @@ function show(o: LiveOptions, m: BrokerMessage): unknown {
   return { ...base, hex: Buffer.from(m.body.subarray(0, 64)).toString('hex') };
 }
 
-/** JSON for what CBOR may decode to: big integers as strings, byte strings as base64, maps as objects. */
-function plain(_key: string, value: unknown): unknown {
-  if (typeof value === 'bigint') return value.toString();
-  if (value instanceof Uint8Array) return { base64: Buffer.from(value).toString('base64') };
-  if (value instanceof Map) return Object.fromEntries(value);
-  return value;
-}

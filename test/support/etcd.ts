@@ -2,14 +2,11 @@
 // with free client and peer ports and a temporary data dir, stopped by PID
 // and restartable on the same ports and data. Without etcd the tests skip
 // with the reason unless MICROMESH_REQUIRE_SERVERS=1 (CI) makes them fail.
-import { spawn, type ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { get } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
-import { freePort, serverGate } from './servers.ts';
+import { freePort, serverGate, serverProcess } from './servers.ts';
 
 /** Where etcd is: $ETCD_PATH, else Debian's /usr/bin/etcd. */
 export function etcdPath(env: NodeJS.ProcessEnv = process.env): string {
@@ -54,57 +51,25 @@ async function startEtcd(path: string): Promise<Etcd> {
     '--listen-peer-urls', peer, '--initial-advertise-peer-urls', peer,
     '--initial-cluster', `mm0=${peer}`,
   ];
-  const output: string[] = [];
-  let proc: ChildProcess | undefined;
-
+  const server = serverProcess({
+    name: 'etcd', command: path, args, ready: () => answersVersion(clientPort), readyTimeoutMs: 15_000, signal: 'SIGTERM', killAfterMs: 5000,
+  });
   const start = async (opts: { wipe?: boolean } = {}): Promise<void> => {
     if (opts.wipe === true) await rm(dataDir, { recursive: true, force: true });
-    const p = spawn(path, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    proc = p;
-    const collect = (b: Buffer): void => {
-      output.push(...b.toString('utf8').split('\n').filter((l) => l !== ''));
-      if (output.length > 200) output.splice(0, output.length - 200);
-    };
-    p.stdout!.on('data', collect);
-    p.stderr!.on('data', collect);
-    const deadline = Date.now() + 15_000;
-    for (;;) {
-      if (p.exitCode !== null || p.signalCode !== null) {
-        throw new Error(`etcd exited (${p.exitCode ?? p.signalCode}): ${output.slice(-10).join(' | ')}`);
-      }
-      if (await answersVersion(clientPort)) return;
-      if (Date.now() > deadline) {
-        p.kill('SIGKILL');
-        throw new Error(`etcd did not answer ${url}/version within 15 s: ${output.slice(-10).join(' | ')}`);
-      }
-      await sleep(50);
-    }
-  };
-
-  const stop = async (signal: NodeJS.Signals = 'SIGTERM'): Promise<void> => {
-    const p = proc;
-    proc = undefined;
-    if (p === undefined || p.exitCode !== null || p.signalCode !== null) return;
-    const exited = once(p, 'exit');
-    process.kill(p.pid!, signal);
-    const t = setTimeout(() => {
-      if (p.exitCode === null && p.signalCode === null) process.kill(p.pid!, 'SIGKILL');
-    }, 5000);
-    await exited;
-    clearTimeout(t);
+    await server.start();
   };
 
   await start();
   return {
     url,
     get pid() {
-      return proc?.pid;
+      return server.pid;
     },
-    output,
-    stop,
+    output: server.output,
+    stop: (signal) => server.stop(signal),
     start,
     async dispose() {
-      await stop('SIGKILL');
+      await server.stop('SIGKILL');
       await rm(root, { recursive: true, force: true });
     },
   };

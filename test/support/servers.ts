@@ -1,6 +1,8 @@
-// What the tests against real chat servers share: the gate (skip with the
-// reason where a server is not installed, fail under CI's
-// MICROMESH_REQUIRE_SERVERS=1), free ports and waiting for a port.
+// What the tests against real servers (etcd, NATS, prosody, ngircd, tmux)
+// share: the gate (skip with the reason where a binary is not installed,
+// fail under CI's MICROMESH_REQUIRE_SERVERS=1), free ports, waiting for a
+// port, and running a server binary by PID.
+import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { access, constants } from 'node:fs/promises';
 import { createConnection, createServer } from 'node:net';
@@ -48,3 +50,86 @@ export async function waitForPort(port: number, timeoutMs = 15_000): Promise<voi
   }
 }
 
+
+/** Whether something accepts a TCP connection on 127.0.0.1:port now. */
+export function accepts(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = createConnection({ host: '127.0.0.1', port });
+    s.once('connect', () => {
+      s.destroy();
+      resolve(true);
+    });
+    s.once('error', () => resolve(false));
+  });
+}
+
+/** A server binary run by a test: started (and restarted) the same way, stopped by PID. */
+export interface ServerProcess {
+  readonly pid: number | undefined;
+  /** The last 200 lines it printed since the last start, for failure messages. */
+  readonly output: string[];
+  /** Spawns it and waits until `ready` says so, or throws with its last lines. */
+  start(): Promise<void>;
+  /** Sends `signal` (default the spec's) by PID and waits for the exit; after `killAfterMs`, SIGKILL. */
+  stop(signal?: NodeJS.Signals): Promise<void>;
+}
+
+export interface ServerProcessSpec {
+  /** For messages: `etcd`, `nats-server`. */
+  name: string;
+  command: string;
+  args: readonly string[];
+  /** Polled every 50 ms after the spawn: true once the server serves. */
+  ready: (output: readonly string[]) => Promise<boolean>;
+  readyTimeoutMs: number;
+  /** What `stop()` sends by default. */
+  signal: NodeJS.Signals;
+  /** A graceful signal not obeyed within this long is followed by SIGKILL. Default: wait. */
+  killAfterMs?: number;
+}
+
+export function serverProcess(spec: ServerProcessSpec): ServerProcess {
+  const output: string[] = [];
+  let proc: ChildProcess | undefined;
+  const last = (): string => output.slice(-10).join(' | ');
+  return {
+    get pid() {
+      return proc?.pid;
+    },
+    output,
+    async start() {
+      // This run's lines only: `ready` may look for a line an earlier run printed too.
+      output.length = 0;
+      const p = spawn(spec.command, spec.args, { stdio: ['ignore', 'pipe', 'pipe'] });
+      proc = p;
+      const collect = (b: Buffer): void => {
+        output.push(...b.toString('utf8').split('\n').filter((l) => l !== ''));
+        if (output.length > 200) output.splice(0, output.length - 200);
+      };
+      p.stdout!.on('data', collect);
+      p.stderr!.on('data', collect);
+      const deadline = Date.now() + spec.readyTimeoutMs;
+      for (;;) {
+        if (p.exitCode !== null || p.signalCode !== null) throw new Error(`${spec.name} exited (${p.exitCode ?? p.signalCode}): ${last()}`);
+        if (await spec.ready(output)) return;
+        if (Date.now() > deadline) {
+          p.kill('SIGKILL');
+          throw new Error(`${spec.name} was not ready within ${spec.readyTimeoutMs} ms: ${last()}`);
+        }
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    },
+    async stop(signal = spec.signal) {
+      const p = proc;
+      proc = undefined;
+      if (p === undefined || p.exitCode !== null || p.signalCode !== null) return;
+      const exited = once(p, 'exit');
+      process.kill(p.pid!, signal);
+      const t = spec.killAfterMs === undefined ? undefined : setTimeout(() => {
+        if (p.exitCode === null && p.signalCode === null) process.kill(p.pid!, 'SIGKILL');
+      }, spec.killAfterMs);
+      await exited;
+      clearTimeout(t);
+    },
+  };
+}
