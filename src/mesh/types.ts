@@ -146,6 +146,18 @@ export interface ServiceOptions {
   registerIntervalMs?: number;
   /** TTL passed to the registry on each registration, ms. Default 0 (none). */
   registerTtlMs?: number;
+  /**
+   * The node's admin HTTP port: `/metrics`, `/health/live`, `/health/ready`,
+   * `/debug/stats`, `/v1/prometheus/targets`. Default off. On the mesh its
+   * address goes into the member record, so any node can list every node's.
+   */
+  admin?: { address: string };
+  /**
+   * Metrics per layer for Prometheus (RPC calls by endpoint and code with
+   * latency histograms, selector, SWIM, mDNS, broker, process). Default on;
+   * `false` keeps only the plain counters of `stats()`.
+   */
+  metrics?: boolean;
   beforeStart?: Hook[];
   afterStart?: Hook[];
   beforeStop?: Hook[];
