@@ -41,6 +41,11 @@ export * from './membership/index.ts';
 export { MdnsDiscovery, type MdnsDiscoveryOptions, type MdnsConfig, type DiscoveredPeer, type MdnsEvent } from './mdns/index.ts';
 export { Lifecycle, type LifecycleState } from './lifecycle/index.ts';
 export { LatencySketch, WindowedLatency, type LatencySummary, type LatencySketchOptions, type WindowedLatencyOptions } from './metrics/index.ts';
+export {
+  MetricsRegistry, PrometheusExporter, counterFamilies, latencyHistogram, LATENCY_BOUNDS_S,
+  type PrometheusExporterOptions, type Collector, type MetricFamily, type ScalarFamily, type HistogramFamily,
+  type Sample, type HistogramSample, type Labels,
+} from './metrics/index.ts';
 export type { DebugStats, DebugEndpointStats } from './mesh/health.ts';
 /** Config validation helpers (field, allowed range and value in every error), for toolkit parts and applications. */
 export * as config from './config/validate.ts';

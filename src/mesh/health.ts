@@ -1,7 +1,9 @@
 import type { Clock } from '../clock/types.ts';
 import { MeshError, toMeshError } from '../errors/index.ts';
 import { LatencySketch, WindowedLatency, type LatencySummary } from '../metrics/latency.ts';
+import type { MetricFamily } from '../metrics/types.ts';
 import { INTERNAL_SERVICE } from '../rpc/internal.ts';
+import { CallSlot, callFamilies } from './metrics-calls.ts';
 import type { EndpointInfo, Handler, HandlerContext, HandlerMiddleware } from '../rpc/types.ts';
 
 /** One endpoint's share of {@link DebugStats}. */
@@ -51,9 +53,12 @@ class Slot {
   served = 0;
   readonly errors = new Map<string, number>();
   readonly recent: WindowedLatency;
+  /** Since-start outcomes and latency for the metrics. */
+  readonly metric: CallSlot;
 
-  constructor(now: number) {
+  constructor(now: number, service: string, endpoint: string) {
     this.recent = new WindowedLatency(now);
+    this.metric = new CallSlot(service, endpoint);
   }
 }
 
@@ -65,14 +70,16 @@ class Slot {
  */
 export class CallStats {
   private readonly clock: Clock;
+  private readonly service: string;
   private readonly slots = new Map<string, Slot>();
   private served = 0;
   private readonly errors = new Map<string, number>();
   private readonly total = new LatencySketch();
   private readonly recent: WindowedLatency;
 
-  constructor(clock: Clock) {
+  constructor(clock: Clock, service: string) {
     this.clock = clock;
+    this.service = service;
     this.recent = new WindowedLatency(clock.now());
   }
 
@@ -80,7 +87,7 @@ export class CallStats {
   readonly middleware: HandlerMiddleware = (next: Handler, info: EndpointInfo): Handler => {
     if (info.service === INTERNAL_SERVICE || info.endpoint.startsWith('Debug.')) return next;
     let slot = this.slots.get(info.endpoint);
-    if (slot === undefined) this.slots.set(info.endpoint, (slot = new Slot(this.clock.now())));
+    if (slot === undefined) this.slots.set(info.endpoint, (slot = new Slot(this.clock.now(), this.service, info.endpoint)));
     const s = slot;
     return (request: unknown, ctx: HandlerContext) => {
       const t0 = this.clock.now();
@@ -116,16 +123,23 @@ export class CallStats {
   private done(s: Slot, t0: number, code: string | undefined, timed = true): void {
     this.served++;
     s.served++;
+    s.metric.count(code ?? 'OK');
     if (timed) {
       const now = this.clock.now();
       const ms = now - t0;
       this.total.record(ms);
       this.recent.record(ms, now);
       s.recent.record(ms, now);
+      s.metric.latency.record(ms);
     }
     if (code === undefined) return;
     bump(this.errors, code);
     bump(s.errors, code);
+  }
+
+  /** Server-side call metrics (`inFlight`: calls being served now). */
+  families(inFlight: number): MetricFamily[] {
+    return callFamilies('server', [...this.slots.values()].map((s) => s.metric), inFlight);
   }
 
   /** The call figures of {@link DebugStats}. */

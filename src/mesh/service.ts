@@ -5,6 +5,7 @@ import type { Codecs } from '../codec/types.ts';
 import { MeshError } from '../errors/index.ts';
 import { Lifecycle } from '../lifecycle/lifecycle.ts';
 import { createLogger } from '../log/pino.ts';
+import { MetricsRegistry } from '../metrics/registry.ts';
 import { formatHostPort, parseHostPort } from '../net/address.ts';
 import { isUnspecified, primaryIPv4 } from '../net/interfaces.ts';
 import { MemoryRegistry } from '../registry/memory.ts';
@@ -22,6 +23,8 @@ import { TcpTransport } from '../transport/tcp.ts';
 import { buildMesh } from './build.ts';
 import { MeshClient } from './client.ts';
 import { CallStats, debugHandler } from './health.ts';
+import { registerServiceMetrics } from './metrics.ts';
+import { ClientCallMetrics } from './metrics-calls.ts';
 import type { MeshNode } from './node.ts';
 import { noMeshFound, ownedRegistry, resolveBroker } from './parts.ts';
 import { ReportingSelector } from './selector.ts';
@@ -68,12 +71,26 @@ export function createService(options: ServiceOptions): Service {
     name: options.name, address, advertise, transport, pool, codecs, clock, logger, stats, scope, config,
   });
   // First, so it is outermost and wraps every endpoint (Debug is registered next, by ServiceImpl).
-  const calls = new CallStats(clock);
+  const calls = new CallStats(clock, options.name);
   server.use(calls.middleware);
   for (const mw of options.handlerMiddleware ?? []) server.use(mw);
-  const middleware = [...(mesh ? [noMeshFound(mesh.node, meshOptions!)] : []), ...(options.clientMiddleware ?? [])];
+  // Outermost, so a call's time includes retries and every other middleware.
+  const clientCalls = options.metrics === false ? undefined : new ClientCallMetrics(clock);
+  const middleware = [
+    ...(clientCalls ? [clientCalls.middleware] : []), ...(mesh ? [noMeshFound(mesh.node, meshOptions!)] : []), ...(options.clientMiddleware ?? []),
+  ];
   const client = new MeshClient({ pool, selector, codecs, clock, scope, config, stats, middleware }, broker);
-  return new ServiceImpl(options, { id, clock, random, logger, registry, broker, selector, pool, server, client, codecs, stats, calls, mesh: mesh?.node, owned });
+  const metrics = new MetricsRegistry();
+  if (options.metrics !== false) {
+    registerServiceMetrics(metrics, {
+      name: options.name, version: options.version ?? 'latest', rpc: stats, calls, client: clientCalls, selector: baseSelector, mesh: mesh?.node, broker,
+      serverInFlight: () => server.inFlight(), connections: () => pool.sessionsOpen().length,
+      openBytesWritten: () => pool.sessionsOpen().reduce((n, s) => n + s.writer.bytesWritten, 0),
+    });
+  }
+  return new ServiceImpl(options, {
+    id, clock, random, logger, registry, broker, selector, pool, server, client, codecs, stats, calls, metrics, mesh: mesh?.node, owned,
+  });
 }
 
 type Parts = Pick<Service, 'registry' | 'broker' | 'selector'> & {
@@ -88,6 +105,7 @@ type Parts = Pick<Service, 'registry' | 'broker' | 'selector'> & {
   codecs: Codecs;
   stats: ReturnType<typeof createRpcStats>;
   calls: CallStats;
+  metrics: MetricsRegistry;
   /** A registry built from the options (etcd), closed on stop. */
   owned: { close(): void | Promise<void> } | undefined;
 };
@@ -102,6 +120,7 @@ class ServiceImpl implements Service {
   readonly broker: Service['broker'];
   readonly selector: Service['selector'];
   readonly mesh: MeshNode | undefined;
+  readonly metrics: MetricsRegistry;
   private readonly opts: ServiceOptions;
   private readonly p: Parts;
   private startedAt = 0;
@@ -123,6 +142,7 @@ class ServiceImpl implements Service {
     this.registry = parts.registry;
     this.broker = parts.broker;
     this.selector = parts.selector;
+    this.metrics = parts.metrics;
     this.server.handle('Debug', debugHandler(parts.clock, () => this.startedAt, () => this.stats(), parts.calls));
   }
 

@@ -6,6 +6,7 @@
 import type { Clock, Random } from '../clock/types.ts';
 import type { Codecs } from '../codec/types.ts';
 import type { Logger } from '../log/types.ts';
+import type { MetricsRegistry } from '../metrics/registry.ts';
 import type { Broker, MessageHandler, SubscriberOptions } from '../pubsub/types.ts';
 import type { Registry } from '../registry/types.ts';
 import type { EtcdRegistryOptions } from '../registry/etcd-config.ts';
@@ -196,6 +197,8 @@ export interface Service {
   readonly registry: Registry;
   readonly broker: Broker;
   readonly selector: Selector;
+  /** This service's metrics (one registry per service); `PrometheusExporter` renders them. */
+  readonly metrics: MetricsRegistry;
   /** Exposes each method of `handlers` as endpoint `name.method`, with optional registry metadata per method. Chainable. */
   handle(name: string, handlers: object, opts?: HandleOptions): this;
   subscribe<T = unknown>(topic: string, handler: MessageHandler<T>, opts?: SubscriberOptions): this;

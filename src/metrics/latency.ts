@@ -39,6 +39,7 @@ export class LatencySketch {
   /** Float64 so counts never wrap (exact up to 2^53). */
   private readonly counts: Float64Array;
   private n = 0;
+  private total = 0;
   private lo = Infinity;
   private hi = 0;
 
@@ -66,6 +67,30 @@ export class LatencySketch {
     return this.n;
   }
 
+  /** Sum of the values recorded, ms, exact (a Prometheus histogram's `_sum`). */
+  get sum(): number {
+    return this.total;
+  }
+
+  /**
+   * Values at or below each bound (ascending, ms): a Prometheus histogram's
+   * cumulative buckets. A sketch bucket is counted under the first bound its
+   * upper edge does not exceed, so a count is exact up to the sketch's
+   * relative error around the bound.
+   */
+  cumulative(boundsMs: readonly number[]): number[] {
+    const out = new Array<number>(boundsMs.length).fill(0);
+    let b = 0;
+    let seen = 0;
+    for (let i = 0; i < this.counts.length && b < boundsMs.length; i++) {
+      const upper = i === 0 ? this.minMs : this.minMs * this.gamma ** i;
+      while (b < boundsMs.length && upper > boundsMs[b]!) out[b++] = seen;
+      seen += this.counts[i]!;
+    }
+    while (b < boundsMs.length) out[b++] = seen;
+    return out;
+  }
+
   /** Largest value recorded, exact; 0 when empty. */
   get max(): number {
     return this.hi;
@@ -76,6 +101,7 @@ export class LatencySketch {
     if (!(ms >= 0 && ms < Infinity)) ms = 0;
     this.counts[this.indexOf(ms)]!++;
     this.n++;
+    this.total += ms;
     if (ms > this.hi) this.hi = ms;
     if (ms < this.lo) this.lo = ms;
   }
@@ -84,6 +110,7 @@ export class LatencySketch {
   reset(): void {
     this.counts.fill(0);
     this.n = 0;
+    this.total = 0;
     this.lo = Infinity;
     this.hi = 0;
   }

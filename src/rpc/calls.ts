@@ -172,6 +172,7 @@ export class LocalCall extends Outgoing {
   onFrame(type: number, flags: number, payload: Uint8Array): void {
     switch (type) {
       case FrameType.Data:
+        this.session.opts.stats.inc('streamMessagesReceived');
         this.incoming.push(payload);
         if (this.incoming.buffered > this.session.opts.config.initialWindowBytes + this.session.opts.config.maxFrameBytes) {
           return this.cancel('PROTOCOL_ERROR', 'peer ignored flow control');
@@ -284,6 +285,7 @@ export class RemoteCall {
     switch (type) {
       case FrameType.Data:
         if (this.input === undefined) return;
+        this.session.opts.stats.inc('streamMessagesReceived');
         this.input.push(payload);
         if (this.input.buffered > this.session.opts.config.initialWindowBytes + this.session.opts.config.maxFrameBytes) {
           this.abortWith(new MeshError('PROTOCOL_ERROR', 'caller ignored flow control'));
@@ -316,6 +318,7 @@ export class RemoteCall {
     if (this.finished) return;
     this.session.writer.frame(FrameType.Data, end ? Flag.EndStream : 0, this.id, payload);
     if (end) this.finish();
+    else this.session.opts.stats.inc('streamMessagesSent');
   }
 
   /** Streaming: ends the response stream. */

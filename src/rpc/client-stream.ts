@@ -27,6 +27,7 @@ export class ClientStreamImpl<Req, Res> implements ClientStream<Req, Res> {
     if (call.sentEnd) throw new MeshError('INVALID_ARGUMENT', 'send after end()', { id: 'micromesh.client' });
     gate.consume(bytes.length);
     call.session.writer.frame(FrameType.Data, 0, call.id, bytes);
+    call.session.opts.stats.inc('streamMessagesSent');
     gate.pump();
   }
 

@@ -147,7 +147,8 @@ export class RpcServer implements Server, Dispatcher {
     this.listener = undefined;
   }
 
-  private inFlight(): number {
+  /** Calls being served now (unary and streams). */
+  inFlight(): number {
     let n = 0;
     for (const s of this.opts.pool.sessionsOpen()) n += s.remote.size;
     return n;

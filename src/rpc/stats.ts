@@ -5,7 +5,7 @@ export const RPC_COUNTERS = [
   'bytesRead', 'bytesWritten', 'connectionsOpened', 'connectionsAccepted', 'connectionsClosed',
   'callsStarted', 'callsSucceeded', 'callsFailed', 'retries', 'timeouts', 'cancellations',
   'requestsServed', 'handlerErrors', 'framesOversized', 'protocolErrors', 'lateFrames',
-  'streamsRefused', 'keepaliveTimeouts', 'decodeErrors',
+  'streamsRefused', 'keepaliveTimeouts', 'decodeErrors', 'streamMessagesSent', 'streamMessagesReceived',
 ] as const;
 
 export type RpcCounter = (typeof RPC_COUNTERS)[number];

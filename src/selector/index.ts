@@ -1,5 +1,5 @@
 export type {
-  Filter, NodeStats, StrategyContext, Strategy, StrategyName, SelectOptions, Next, CallOutcome, Selector,
+  Filter, NodeStats, StrategyContext, Strategy, StrategyName, SelectOptions, Next, CallOutcome, Selector, SelectorFigures,
 } from './types.ts';
 export { DefaultSelector, type DefaultSelectorOptions } from './selector.ts';
 export {

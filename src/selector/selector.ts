@@ -8,7 +8,7 @@ import { ejectionBackoffMs, isCancellation, isNodeError, parseSelectorConfig, ty
 import { buildEntry, flatten, type CacheEntry } from './cache.ts';
 import { filterName } from './filters.ts';
 import { leastLatency, random as randomStrategy, roundRobin } from './strategies.ts';
-import type { CallOutcome, Filter, Next, NodeStats, SelectOptions, Selector, Strategy, StrategyContext } from './types.ts';
+import type { CallOutcome, Filter, Next, NodeStats, SelectOptions, Selector, SelectorFigures, Strategy, StrategyContext } from './types.ts';
 
 export interface DefaultSelectorOptions {
   registry: Registry;
@@ -90,6 +90,11 @@ export class DefaultSelector implements Selector {
   private readonly leastLatency: Strategy;
   private readonly services = new Map<string, ServiceState>();
   private closed = false;
+  /** Nodes returned by Next, by strategy name (`custom` for a function): a handful of keys. */
+  private readonly picks: Record<string, number> = {};
+  private ejections = 0;
+  /** Picks made while every candidate was ejected (the one back soonest was used). */
+  private ejectedPicks = 0;
 
   constructor(opts: DefaultSelectorOptions) {
     this.config = parseSelectorConfig(opts.options);
@@ -178,12 +183,24 @@ export class DefaultSelector implements Selector {
     return out;
   }
 
+  /** Counts for metrics: ejections, picks by strategy, and the nodes ejected now. */
+  figures(): SelectorFigures {
+    const now = this.clock.now();
+    let ejectedNow = 0;
+    for (const st of this.services.values()) {
+      if (st.ejectedUntilMax <= now) continue;
+      for (const s of st.stats.values()) if (s.ejectedUntil > now) ejectedNow++;
+    }
+    return { ejections: this.ejections, ejectedNow, picks: { ...this.picks }, ejectedPicks: this.ejectedPicks, services: this.services.size };
+  }
+
   private failed(st: ServiceState, s: NodeState): void {
     s.failures++;
     const now = this.clock.now();
     if (s.ejectedUntil > now) return; // a call that was in flight when the node got ejected
     if (s.failures < this.config.failureThreshold && s.ejections === 0) return;
     s.ejections++;
+    this.ejections++;
     s.ejectedUntil = now + ejectionBackoffMs(s.ejections, this.config, this.random);
     if (s.ejectedUntil > st.ejectedUntilMax) st.ejectedUntilMax = s.ejectedUntil;
     st.ejectGen++;
@@ -293,9 +310,12 @@ export class DefaultSelector implements Selector {
   private makeNext(st: ServiceState, entry: CacheEntry, opts: SelectOptions | undefined): Next {
     const candidates = this.candidates(st, entry, opts?.filters);
     const strategy = this.strategy(st, opts?.strategy);
+    const choice = opts?.strategy ?? this.config.strategy;
+    const label = typeof choice === 'function' ? 'custom' : choice;
     let first: Node | undefined; // the retry list is only allocated on a retry
     let tried: Node[] | undefined;
     return () => {
+      this.picks[label] = (this.picks[label] ?? 0) + 1;
       let node: Node;
       if (first === undefined) node = first = this.pick(st, candidates, strategy);
       else {
@@ -382,6 +402,7 @@ export class DefaultSelector implements Selector {
 
   /** Every candidate is ejected: the one back soonest, preferring one other than `avoid`. */
   private soonest(st: ServiceState, candidates: readonly Node[], avoid: Node | undefined): Node {
+    this.ejectedPicks++;
     let best: Node | undefined;
     let bestUntil = Infinity;
     for (const n of candidates) {

@@ -68,6 +68,20 @@ export interface CallOutcome {
   latencyMs?: number;
 }
 
+/** DefaultSelector's counts, read by metrics. */
+export interface SelectorFigures {
+  /** Ejections since creation (a node ejected again counts again). */
+  ejections: number;
+  /** Nodes ejected now, every service. */
+  ejectedNow: number;
+  /** Nodes returned by `Next`, by strategy (`random`, `roundRobin`, `leastLatency`, `custom`). */
+  picks: Record<string, number>;
+  /** Of those, picks made while every candidate was ejected. */
+  ejectedPicks: number;
+  /** Services the selector tracks. */
+  services: number;
+}
+
 export interface Selector {
   /**
    * Prepares node selection for one call. Returns the `Next` directly when

@@ -1,0 +1,116 @@
+import type { Clock } from '../clock/types.ts';
+import { MeshError, toMeshError } from '../errors/index.ts';
+import { LATENCY_BOUNDS_S, latencyHistogram } from '../metrics/families.ts';
+import { LatencySketch } from '../metrics/latency.ts';
+import type { MetricFamily, Sample } from '../metrics/types.ts';
+import { INTERNAL_SERVICE } from '../rpc/internal.ts';
+import type { CallHandler, ClientMiddleware, OutgoingCall } from '../rpc/types.ts';
+
+/** Distinct (service, endpoint) pairs kept; past it, calls count under endpoint `other` of service `other`, so callers naming endpoints at will can't grow memory or series. */
+export const MAX_CALL_SERIES = 1000;
+/** Distinct codes per pair; further codes count as OTHER. */
+const MAX_CODES = 32;
+
+/** One (service, endpoint)'s outcomes and latency. */
+export class CallSlot {
+  readonly service: string;
+  readonly endpoint: string;
+  /** Outcomes by code, `OK` for successes. */
+  readonly codes = new Map<string, number>();
+  readonly latency = new LatencySketch();
+
+  constructor(service: string, endpoint: string) {
+    this.service = service;
+    this.endpoint = endpoint;
+  }
+
+  count(code: string): void {
+    const key = this.codes.has(code) || this.codes.size < MAX_CODES ? code : 'OTHER';
+    this.codes.set(key, (this.codes.get(key) ?? 0) + 1);
+  }
+}
+
+/** Slots by service then endpoint, bounded by MAX_CALL_SERIES. */
+export class CallSlots {
+  private readonly byService = new Map<string, Map<string, CallSlot>>();
+  private size = 0;
+  private overflow: CallSlot | undefined;
+
+  get(service: string, endpoint: string): CallSlot {
+    let eps = this.byService.get(service);
+    const hit = eps?.get(endpoint);
+    if (hit !== undefined) return hit;
+    if (this.size >= MAX_CALL_SERIES) return (this.overflow ??= new CallSlot('other', 'other'));
+    if (eps === undefined) this.byService.set(service, (eps = new Map()));
+    const slot = new CallSlot(service, endpoint);
+    eps.set(endpoint, slot);
+    this.size++;
+    return slot;
+  }
+
+  *all(): Iterable<CallSlot> {
+    for (const eps of this.byService.values()) yield* eps.values();
+    if (this.overflow !== undefined) yield this.overflow;
+  }
+}
+
+/** Calls and latency families of one side (`client` or `server`) from its slots. */
+export function callFamilies(side: 'client' | 'server', slots: Iterable<CallSlot>, inFlight: number): MetricFamily[] {
+  const calls: Sample[] = [];
+  const hist = [];
+  for (const s of slots) {
+    const labels = { service: s.service, endpoint: s.endpoint };
+    for (const [code, value] of s.codes) calls.push({ labels: { ...labels, code }, value });
+    if (s.latency.count > 0) hist.push(latencyHistogram(s.latency, labels));
+  }
+  const who = side === 'client' ? 'made by this node, by callee service,' : 'served by this node, by';
+  return [
+    { name: `micromesh_rpc_${side}_calls_total`, help: `RPC calls ${who} endpoint and outcome code (OK for success); streams count once, by how they ended`, type: 'counter', samples: calls },
+    {
+      name: `micromesh_rpc_${side}_duration_seconds`, help: `Latency of unary RPC calls ${who} endpoint (streams are not timed)`,
+      type: 'histogram', bounds: LATENCY_BOUNDS_S, samples: hist,
+    },
+    { name: `micromesh_rpc_${side}_in_flight`, help: `RPC calls ${side === 'client' ? 'this node is waiting on' : 'this node is serving'} now`, type: 'gauge', samples: [{ labels: {}, value: inFlight }] },
+  ];
+}
+
+/**
+ * The client side of the RPC metrics, as client middleware: outcome and
+ * latency per callee endpoint, and calls in flight. A unary call is timed
+ * from the call to its settlement, retries included (what the caller
+ * waited); a stream is counted once it opened or failed to.
+ */
+export class ClientCallMetrics {
+  private readonly clock: Clock;
+  private readonly slots = new CallSlots();
+  private pending = 0;
+
+  constructor(clock: Clock) {
+    this.clock = clock;
+  }
+
+  readonly middleware: ClientMiddleware = (next: CallHandler): CallHandler => (call: OutgoingCall) => {
+    if (call.service === INTERNAL_SERVICE) return next(call);
+    const slot = this.slots.get(call.service, call.endpoint);
+    const t0 = this.clock.now();
+    const timed = call.kind === 'unary';
+    this.pending++;
+    return next(call).then((v) => {
+      this.done(slot, t0, 'OK', timed);
+      return v;
+    }, (err: unknown) => {
+      this.done(slot, t0, err instanceof MeshError ? err.code : toMeshError(err).code, timed);
+      throw err;
+    });
+  };
+
+  families(): MetricFamily[] {
+    return callFamilies('client', this.slots.all(), this.pending);
+  }
+
+  private done(slot: CallSlot, t0: number, code: string, timed: boolean): void {
+    this.pending--;
+    slot.count(code);
+    if (timed) slot.latency.record(this.clock.now() - t0);
+  }
+}
