@@ -15,7 +15,8 @@ const LAYERS = {
   selector: ['registry'],
   rpc: ['codec', 'transport', 'registry', 'selector'],
   pubsub: ['codec', 'rpc', 'membership', 'registry'],
-  mesh: ['codec', 'transport', 'swim', 'mdns', 'membership', 'registry', 'selector', 'rpc', 'pubsub'],
+  admin: [],
+  mesh: ['codec', 'transport', 'swim', 'mdns', 'membership', 'registry', 'selector', 'rpc', 'pubsub', 'admin'],
 };
 
 /**
