@@ -13,3 +13,5 @@ export const SERVICES_KEY = 'services';
 export const SUBS_KEY = 'subs';
 /** The gossip broker's libp2p identity, addresses and topics. */
 export const LIBP2P_KEY = 'libp2p';
+/** The node's admin HTTP port (`host:port`), when it has one: Prometheus' http_sd list is built from these. The same key carries it in the node's registry metadata. */
+export const ADMIN_KEY = 'admin';

@@ -3,6 +3,7 @@ import type { TimerHandle } from '../clock/types.ts';
 import { defaultCodecs } from '../codec/codecs.ts';
 import type { Codecs } from '../codec/types.ts';
 import { MeshError } from '../errors/index.ts';
+import { ADMIN_KEY } from '../membership/keys.ts';
 import { Lifecycle } from '../lifecycle/lifecycle.ts';
 import { createLogger } from '../log/pino.ts';
 import { MetricsRegistry } from '../metrics/registry.ts';
@@ -22,6 +23,7 @@ import { DefaultSelector } from '../selector/selector.ts';
 import { TcpTransport } from '../transport/tcp.ts';
 import { buildMesh } from './build.ts';
 import { MeshClient } from './client.ts';
+import { ServiceAdmin } from './admin.ts';
 import { CallStats, debugHandler } from './health.ts';
 import { registerServiceMetrics } from './metrics.ts';
 import { ClientCallMetrics } from './metrics-calls.ts';
@@ -127,6 +129,7 @@ class ServiceImpl implements Service {
   private readonly lifecycle = new Lifecycle();
   private readonly subscribers = new Subscribers();
   private refresh: TimerHandle | undefined;
+  private readonly admin: ServiceAdmin | undefined;
   /** Whether the record should be in the registry while running (deregister() withdraws it). */
   private listed = true;
 
@@ -143,7 +146,34 @@ class ServiceImpl implements Service {
     this.broker = parts.broker;
     this.selector = parts.selector;
     this.metrics = parts.metrics;
-    this.server.handle('Debug', debugHandler(parts.clock, () => this.startedAt, () => this.stats(), parts.calls));
+    const debug = debugHandler(parts.clock, () => this.startedAt, () => this.stats(), parts.calls);
+    this.server.handle('Debug', debug);
+    if (opts.admin !== undefined) {
+      this.admin = new ServiceAdmin({
+        address: opts.admin.address, clock: parts.clock, logger: parts.logger, metrics: parts.metrics, mesh: parts.mesh,
+        stats: debug.Stats, readiness: () => this.readiness(),
+        self: () => ({ id: this.id, state: 'alive', services: [{ name: this.name, version: this.version }] }),
+      });
+    }
+  }
+
+  /** The admin port's address while running (advertised form), when `admin` was asked for. */
+  get adminAddress(): string | undefined {
+    return this.admin?.advertised;
+  }
+
+  /**
+   * Ready for traffic: started (joined the mesh and registered) and listed.
+   * Not while starting, draining (stop begins by deregistering), stopped,
+   * or withdrawn with `deregister`.
+   */
+  readiness(): { ready: boolean; reason?: string } {
+    switch (this.lifecycle.state) {
+      case 'starting': return { ready: false, reason: 'starting' };
+      case 'stopping': return { ready: false, reason: 'draining' };
+      case 'stopped': return { ready: false, reason: 'stopped' };
+      default: return this.listed ? { ready: true } : { ready: false, reason: 'deregistered' };
+    }
   }
 
   get address(): string | undefined {
@@ -207,11 +237,28 @@ class ServiceImpl implements Service {
       version: this.version,
       metadata: { ...this.opts.metadata },
       endpoints: this.server.endpoints(),
-      nodes: [{ id: this.id, address: this.server.address!, metadata: { protocol: 'micromesh-rpc/1', ...this.opts.nodeMetadata } }],
+      nodes: [{ id: this.id, address: this.server.address!, metadata: { protocol: 'micromesh-rpc/1', ...this.adminMeta(), ...this.opts.nodeMetadata } }],
     };
   }
 
+  /** The admin address in the node's registry metadata too, for registries without member records (etcd). */
+  private adminMeta(): Record<string, string> {
+    const a = this.admin?.advertised;
+    return a === undefined ? {} : { [ADMIN_KEY]: a };
+  }
+
   private async doStart(opts: { signal?: AbortSignal }): Promise<void> {
+    // First, so probes see "starting" rather than a refused connection; a failed start closes it again.
+    await this.admin?.start(opts);
+    try {
+      await this.startParts(opts);
+    } catch (err) {
+      await this.admin?.stop();
+      throw err;
+    }
+  }
+
+  private async startParts(opts: { signal?: AbortSignal }): Promise<void> {
     await runHooks(this.opts.beforeStart);
     this.p.pool.open();
     // Server, then mesh (which needs the server's address), then the broker
@@ -219,6 +266,7 @@ class ServiceImpl implements Service {
     await this.server.start(opts);
     this.startedAt = this.p.clock.now();
     await this.mesh?.start({ client: this.client, server: this.server, address: this.server.address! }, opts);
+    this.admin?.publish();
     await this.broker.start(opts);
     await this.subscribers.start(this.broker, this.p.codecs, this.p.logger, opts.signal);
     if (this.listed) await this.publishRecord(opts.signal);
@@ -244,6 +292,7 @@ class ServiceImpl implements Service {
     await this.p.owned?.close();
     // The selector stays usable: a restarted service calls out again (its watches are in-process).
     await runHooks(this.opts.afterStop);
+    await this.admin?.stop();
   }
 
   private publishRecord(signal?: AbortSignal): Promise<void> {

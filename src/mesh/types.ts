@@ -197,6 +197,14 @@ export interface Service {
   readonly registry: Registry;
   readonly broker: Broker;
   readonly selector: Selector;
+  /** The admin port's address (advertised form) while running, when `admin` was asked for. */
+  readonly adminAddress: string | undefined;
+  /**
+   * Ready for traffic (what `/health/ready` answers): started, so joined
+   * and registered, and listed. Not while starting, draining, stopped, or
+   * withdrawn with `deregister`; `reason` says which.
+   */
+  readiness(): { ready: boolean; reason?: string };
   /** This service's metrics (one registry per service); `PrometheusExporter` renders them. */
   readonly metrics: MetricsRegistry;
   /** Exposes each method of `handlers` as endpoint `name.method`, with optional registry metadata per method. Chainable. */
