@@ -5,6 +5,7 @@ import { LatencySketch } from '../../../src/metrics/latency.ts';
 import { MetricsRegistry } from '../../../src/metrics/registry.ts';
 import { PrometheusExporter } from '../../../src/metrics/prometheus.ts';
 import { counterFamilies, latencyHistogram, snakeCase } from '../../../src/metrics/families.ts';
+import type { Sample } from '../../../src/metrics/types.ts';
 
 test('cumulative buckets count values at or below each bound, within the sketch error', () => {
   const s = new LatencySketch();
@@ -39,10 +40,10 @@ test('the registry merges families of one name, skips a throwing collector and b
   const errors: unknown[] = [];
   const fams = r.collect((e) => errors.push(e));
   assert.equal(fams.length, 1);
-  assert.deepEqual(fams[0]!.samples.map((s) => s.value), [1, 2]);
+  assert.deepEqual(fams[0]!.samples.map((s) => (s as Sample).value), [1, 2]);
   assert.equal(errors.length, 2);
   remove();
-  assert.deepEqual(r.collect()[0]!.samples.map((s) => s.value), [1]);
+  assert.deepEqual(r.collect()[0]!.samples.map((s) => (s as Sample).value), [1]);
 });
 
 test('PrometheusExporter renders counters, gauges and histograms in the text format, with process metrics, per registry', async () => {
