@@ -1,6 +1,8 @@
 // The long-running toolkit commands (api, sidecar, web) each join the mesh as
 // a member of their own: one place builds that member from the global flags.
+import { InvalidArgumentError, Option } from 'commander';
 import type { MeshOptions, Service, ServiceOptions } from '../../src/mesh/types.ts';
+import { tryParseHostPort } from '../../src/net/address.ts';
 import type { Cli } from './context.ts';
 import type { MeshFlags } from './options.ts';
 
@@ -42,6 +44,22 @@ export function serviceBackends(m: MeshFlags): Pick<ServiceOptions, 'registry' |
   const registry = m.registry.kind === 'etcd' ? { etcd: { hosts: m.registry.hosts } } : undefined;
   const broker = m.broker.kind === 'nats' ? { nats: { servers: m.broker.servers } } : registry === undefined ? m.broker.kind : 'memory';
   return { ...(registry !== undefined ? { registry } : {}), broker };
+}
+
+/** `--admin-address host:port` (or `:port`): the node's admin HTTP port; a command adds it and passes `adminOf(o)` on. */
+export function adminAddressOption(): Option {
+  return new Option('--admin-address <host:port>', 'serve /metrics, /health/live, /health/ready, /debug/stats and /v1/prometheus/targets here (default: off)')
+    .argParser((text: string) => {
+      if (tryParseHostPort(text.startsWith(':') ? `0.0.0.0${text}` : text) === undefined) {
+        throw new InvalidArgumentError(`must be host:port or :port with port in [0, 65535], got "${text}"`);
+      }
+      return text;
+    });
+}
+
+/** The `admin` service option from `--admin-address`. */
+export function adminOf(o: { adminAddress?: string }): Pick<ServiceOptions, 'admin'> {
+  return o.adminAddress === undefined ? {} : { admin: { address: o.adminAddress } };
 }
 
 /** Resolves on the first SIGINT or SIGTERM. */

@@ -1,6 +1,7 @@
 import { Option, type Command } from 'commander';
 import type { SwimConfig, SwimProfile } from '../../../src/swim/config.ts';
 import type { Cli } from '../context.ts';
+import { adminAddressOption, adminOf } from '../member.ts';
 import { parseJson, parsePort } from '../options.ts';
 
 interface RunOptions {
@@ -12,6 +13,7 @@ interface RunOptions {
   swim?: Partial<SwimConfig>;
   rejoinMs?: number;
   mdnsBrowseMs?: number;
+  adminAddress?: string;
 }
 
 /** `micromesh run`: a peer on the mesh until SIGINT/SIGTERM; with --demo it serves the greeter. */
@@ -22,6 +24,7 @@ export function register(program: Command, cli: Cli): void {
     .option('--port <port>', 'RPC port', parsePort, 0)
     .option('--gossip-port <port>', 'SWIM port (UDP and TCP)', parsePort, 0)
     .option('--demo', 'serve the greeter example')
+    .addOption(adminAddressOption())
     .addOption(new Option('--profile <lan|wan|local>', 'SWIM profile').choices(['lan', 'wan', 'local']).default('lan'))
     .addOption(new Option('--swim <json>', 'SWIM settings overriding the profile, as JSON').argParser((v) => parseJson(v) as Partial<SwimConfig>).hideHelp())
     .addOption(new Option('--rejoin-ms <ms>', 're-join seeds and mDNS peers this often').argParser(Number).hideHelp())
@@ -39,6 +42,7 @@ export function register(program: Command, cli: Cli): void {
         name: o.name ?? (o.demo ? 'greeter' : 'micromesh'),
         address: `${host}:${o.port}`,
         logger: await cli.logger(),
+        ...adminOf(o),
         // --registry etcd://…: listed in etcd, no SWIM and no mDNS; --broker nats://…: messages through NATS.
         ...serviceBackends(m),
         mesh: m.registry.kind !== 'mesh' ? false : {
@@ -49,16 +53,21 @@ export function register(program: Command, cli: Cli): void {
       if (demo) svc.handle('Greeter', new demo.Greeter(), { schemas: demo.GREETER_SCHEMAS });
       await svc.start();
       if (svc.mesh === undefined) {
-        console.log(JSON.stringify({ service: svc.name, id: svc.id, address: svc.address, registry: svc.registry.name, broker: svc.broker.name }));
+        console.log(JSON.stringify({ service: svc.name, id: svc.id, address: svc.address, ...adminLine(svc), registry: svc.registry.name, broker: svc.broker.name }));
         await svc.run();
         return;
       }
       const gossip = svc.mesh.swim.address;
-      console.log(JSON.stringify({ service: svc.name, id: svc.id, address: svc.address, gossip, cluster: m.cluster, mdns: svc.mesh.mdnsError ? 'unavailable' : m.mdns !== false }));
+      console.log(JSON.stringify({ service: svc.name, id: svc.id, address: svc.address, ...adminLine(svc), gossip, cluster: m.cluster, mdns: svc.mesh.mdnsError ? 'unavailable' : m.mdns !== false }));
       if (!cli.flags().json) {
         if (svc.mesh!.mdnsError) console.error(`mDNS unavailable here (${svc.mesh!.mdnsError.detail}); peers must --join ${gossip}`);
         console.error(`try: npx micromesh --join ${gossip} services${o.demo ? `   or   npx micromesh --join ${gossip} call greeter Greeter.Hello '{"name":"Ada"}'` : ''}`);
       }
       await svc.run();
     });
+}
+
+/** The admin port in the start-up line, when there is one (its real port when asked for 0). */
+function adminLine(svc: { adminAddress: string | undefined }): { admin?: string } {
+  return svc.adminAddress === undefined ? {} : { admin: svc.adminAddress };
 }
