@@ -31,6 +31,9 @@ import type { MeshNode } from './node.ts';
 import { noMeshFound, ownedRegistry, resolveBroker } from './parts.ts';
 import { ReportingSelector } from './selector.ts';
 import { Subscribers } from './subscriptions.ts';
+import { scopedLogger } from './log-scope.ts';
+import { createTracing } from './tracing.ts';
+import type { Tracing } from './tracing-types.ts';
 import type { BrokerParts, Hook, Service, ServiceOptions, ServiceStopOptions } from './types.ts';
 
 /**
@@ -68,20 +71,27 @@ export function createService(options: ServiceOptions): Service {
   const codecs = options.codecs ?? defaultCodecs();
   const stats = createRpcStats();
   const scope = new CallScope();
+  const tracing = options.tracing === false ? undefined : createTracing({
+    service: options.name, scope, tracerProvider: typeof options.tracing === 'object' ? options.tracing.tracerProvider : undefined,
+  });
+  // Lines written while a call or delivery is served carry its trace and request ids.
+  const scoped = scopedLogger(logger, scope, tracing && (() => tracing.currentIds()));
   const pool = new SessionPool({ transport, clock, logger, config, stats });
   const server = new RpcServer({
-    name: options.name, address, advertise, transport, pool, codecs, clock, logger, stats, scope, config,
+    name: options.name, address, advertise, transport, pool, codecs, clock, logger: scoped, stats, scope, config,
   });
   // First, so it is outermost and wraps every endpoint (Debug is registered next, by ServiceImpl).
   const calls = new CallStats(clock, options.name);
   server.use(calls.middleware);
+  if (tracing) server.use(tracing.handlerMiddleware);
   for (const mw of options.handlerMiddleware ?? []) server.use(mw);
   // Outermost, so a call's time includes retries and every other middleware.
   const clientCalls = options.metrics === false ? undefined : new ClientCallMetrics(clock);
   const middleware = [
-    ...(clientCalls ? [clientCalls.middleware] : []), ...(mesh ? [noMeshFound(mesh.node, meshOptions!)] : []), ...(options.clientMiddleware ?? []),
+    ...(clientCalls ? [clientCalls.middleware] : []), ...(tracing ? [tracing.clientMiddleware] : []),
+    ...(mesh ? [noMeshFound(mesh.node, meshOptions!)] : []), ...(options.clientMiddleware ?? []),
   ];
-  const client = new MeshClient({ pool, selector, codecs, clock, scope, config, stats, middleware }, broker);
+  const client = new MeshClient({ pool, selector, codecs, clock, scope, config, stats, middleware }, broker, tracing);
   const metrics = new MetricsRegistry();
   if (options.metrics !== false) {
     registerServiceMetrics(metrics, {
@@ -91,7 +101,7 @@ export function createService(options: ServiceOptions): Service {
     });
   }
   return new ServiceImpl(options, {
-    id, clock, random, logger, registry, broker, selector, pool, server, client, codecs, stats, calls, metrics, mesh: mesh?.node, owned,
+    id, clock, random, logger: scoped, tracing, registry, broker, selector, pool, server, client, codecs, stats, calls, metrics, mesh: mesh?.node, owned,
   });
 }
 
@@ -108,6 +118,7 @@ type Parts = Pick<Service, 'registry' | 'broker' | 'selector'> & {
   stats: ReturnType<typeof createRpcStats>;
   calls: CallStats;
   metrics: MetricsRegistry;
+  tracing: Tracing | undefined;
   /** A registry built from the options (etcd), closed on stop. */
   owned: { close(): void | Promise<void> } | undefined;
 };
@@ -123,6 +134,7 @@ class ServiceImpl implements Service {
   readonly selector: Service['selector'];
   readonly mesh: MeshNode | undefined;
   readonly metrics: MetricsRegistry;
+  readonly logger: Service['logger'];
   private readonly opts: ServiceOptions;
   private readonly p: Parts;
   private startedAt = 0;
@@ -146,6 +158,7 @@ class ServiceImpl implements Service {
     this.broker = parts.broker;
     this.selector = parts.selector;
     this.metrics = parts.metrics;
+    this.logger = parts.logger;
     const debug = debugHandler(parts.clock, () => this.startedAt, () => this.stats(), parts.calls);
     this.server.handle('Debug', debug);
     if (opts.admin !== undefined) {
@@ -268,7 +281,7 @@ class ServiceImpl implements Service {
     await this.mesh?.start({ client: this.client, server: this.server, address: this.server.address! }, opts);
     this.admin?.publish();
     await this.broker.start(opts);
-    await this.subscribers.start(this.broker, this.p.codecs, this.p.logger, opts.signal);
+    await this.subscribers.start(this.broker, this.p.codecs, this.p.logger, opts.signal, this.p.tracing);
     if (this.listed) await this.publishRecord(opts.signal);
     this.scheduleRefresh();
     await runHooks(this.opts.afterStart);

@@ -7,6 +7,7 @@ import type { Clock, Random } from '../clock/types.ts';
 import type { Codecs } from '../codec/types.ts';
 import type { Logger } from '../log/types.ts';
 import type { MetricsRegistry } from '../metrics/registry.ts';
+import type { TracerProvider } from '@opentelemetry/api';
 import type { Broker, MessageHandler, SubscriberOptions } from '../pubsub/types.ts';
 import type { Registry } from '../registry/types.ts';
 import type { EtcdRegistryOptions } from '../registry/etcd-config.ts';
@@ -159,6 +160,16 @@ export interface ServiceOptions {
    * `false` keeps only the plain counters of `stats()`.
    */
   metrics?: boolean;
+  /**
+   * OpenTelemetry tracing. Default on: W3C `traceparent`/`tracestate`
+   * travel with calls, streams and messages (also through subscribers), and
+   * when an OpenTelemetry SDK is registered (globally, or `tracerProvider`
+   * here) each call, handled call, publish and delivery makes a span. With
+   * no SDK nothing is recorded and the cost is a property read per call.
+   * `false` installs none of it: no spans, and trace context is then only
+   * metadata like any other (still inherited by calls made in a handler).
+   */
+  tracing?: boolean | { tracerProvider?: TracerProvider };
   beforeStart?: Hook[];
   afterStart?: Hook[];
   beforeStop?: Hook[];
@@ -207,6 +218,11 @@ export interface Service {
   readiness(): { ready: boolean; reason?: string };
   /** This service's metrics (one registry per service); `PrometheusExporter` renders them. */
   readonly metrics: MetricsRegistry;
+  /**
+   * The service's logger: lines written while a call or delivery is served
+   * carry its `traceId`, `spanId` and `requestId` (metadata `x-request-id`).
+   */
+  readonly logger: Logger;
   /** Exposes each method of `handlers` as endpoint `name.method`, with optional registry metadata per method. Chainable. */
   handle(name: string, handlers: object, opts?: HandleOptions): this;
   subscribe<T = unknown>(topic: string, handler: MessageHandler<T>, opts?: SubscriberOptions): this;

@@ -37,6 +37,15 @@ export class CallScope {
     this.als.enterWith(prior as HandlerContext);
   }
 
+  /**
+   * Runs `fn(arg)` with `ctx` current and restores the previous context
+   * after, whatever `enter` did around it: for work that is not a dispatched
+   * request (a pubsub delivery), where two frames per run are fine.
+   */
+  run<A, R>(ctx: HandlerContext, fn: (arg: A) => R, arg: A): R {
+    return this.als.run(ctx, fn, arg);
+  }
+
   current(): HandlerContext | undefined {
     return this.als.getStore();
   }
