@@ -132,14 +132,11 @@ class TracingImpl implements Tracing {
     const api = this.api!;
     const o = call.options;
     const attributes: Otel.Attributes = { [ATTR.rpcSystem]: SYSTEM, [ATTR.rpcService]: call.service, [ATTR.rpcMethod]: call.endpoint };
-    const target = o.address === undefined ? undefined : tryParseHostPort(o.address);
-    if (target !== undefined) {
-      attributes[ATTR.serverAddress] = target.host;
-      attributes[ATTR.serverPort] = target.port;
-    }
     const span = tracer.startSpan(`${call.service}/${call.endpoint}`, { kind: api.SpanKind.CLIENT, attributes }, this.parent(api, o.metadata));
     // Unsampled: no header to format; what the scope inherited passes on as is.
     if (!span.isRecording()) return next(call);
+    const target = o.address === undefined ? undefined : tryParseHostPort(o.address);
+    if (target !== undefined) span.setAttributes({ [ATTR.serverAddress]: target.host, [ATTR.serverPort]: target.port });
     const finish = this.finisher(api, span, true);
     let p: Promise<unknown>;
     try {
@@ -167,16 +164,14 @@ class TracingImpl implements Tracing {
     const tracer = this.current();
     if (tracer === undefined) return next(req, ctx);
     const api = this.api!;
+    // What a sampler may look at goes in at the start; the rest only into recorded spans.
     const attributes: Otel.Attributes = { [ATTR.rpcSystem]: SYSTEM, [ATTR.rpcService]: info.service, [ATTR.rpcMethod]: info.endpoint };
-    const peer = tryParseHostPort(ctx.remoteAddress);
-    if (peer !== undefined) {
-      attributes[ATTR.peerAddress] = peer.host;
-      attributes[ATTR.peerPort] = peer.port;
-    }
     // A server span's parent is the caller's, never whatever context the connection was opened in.
     const parent = this.remote(api, api.ROOT_CONTEXT, ctx.metadata);
     const span = tracer.startSpan(`${info.service}/${info.endpoint}`, { kind: api.SpanKind.SERVER, attributes }, parent);
     if (!span.isRecording()) return next(req, ctx);
+    const peer = tryParseHostPort(ctx.remoteAddress);
+    if (peer !== undefined) span.setAttributes({ [ATTR.peerAddress]: peer.host, [ATTR.peerPort]: peer.port });
     const otel = api.trace.setSpan(parent, span);
     const traced = new TracedContext(ctx, span, otel);
     // The server entered the call's context just before; this replaces it for the handler's turn.
