@@ -6,6 +6,7 @@ import net from 'node:net';
 import { createHistogram, performance } from 'node:perf_hooks';
 import { createService, silentLogger, StaticRegistry, type ClientMiddleware } from 'micromesh';
 import { connectMinimal } from './minimal-rpc.ts';
+import { observability } from './observed.ts';
 
 const [mode, address, concurrencyArg, warmupArg, secondsArg] = process.argv.slice(2);
 const concurrency = Number(concurrencyArg);
@@ -86,7 +87,7 @@ async function runMicromesh(): Promise<void> {
   // As users call it: registry → selector → middleware chain → codec → connection.
   const passThrough: ClientMiddleware = (next) => (call) => next(call);
   const registry = new StaticRegistry({ services: { bench: [address] } });
-  const svc = createService({ name: 'bench-client', registry, logger: silentLogger, clientMiddleware: [passThrough] });
+  const svc = createService({ name: 'bench-client', registry, logger: silentLogger, clientMiddleware: [passThrough], ...(await observability(mode!)) });
   const client = svc.client;
   const req = { p: PAYLOAD };
   const worker = async (): Promise<void> => {

@@ -7,8 +7,9 @@ import net from 'node:net';
 import { createInterface } from 'node:readline';
 import { createService, silentLogger } from 'micromesh';
 import { serveMinimal } from './minimal-rpc.ts';
+import { observability } from './observed.ts';
 
-const mode = process.argv[2];
+const mode = process.argv[2]!;
 let address: string;
 
 if (mode === 'raw') {
@@ -30,8 +31,8 @@ if (mode === 'raw') {
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   address = `127.0.0.1:${(server.address() as net.AddressInfo).port}`;
-} else if (mode === 'micromesh') {
-  const svc = createService({ name: 'bench', logger: silentLogger, mesh: false }).handle('Bench', { Echo: (req: unknown) => req });
+} else if (mode.startsWith('micromesh')) {
+  const svc = createService({ name: 'bench', logger: silentLogger, mesh: false, ...(await observability(mode)) }).handle('Bench', { Echo: (req: unknown) => req });
   await svc.start();
   address = svc.address!;
 } else if (mode === 'minimal') {

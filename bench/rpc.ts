@@ -81,8 +81,10 @@ async function runRow(mode: string, concurrency: number): Promise<Sample> {
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const concurrencies = values.concurrency!.split(',').map(Number);
 // minimal-rpc: a promise per call and CBOR bodies and nothing else (bench/rpc-server.ts), what the framework's features are measured against.
+// micromesh-off / micromesh-observed: the cost of metrics plus a registered tracer (sampling off), bench/observed.ts.
 const rows = concurrencies.flatMap((c) => [
   { name: 'raw-tcp', mode: 'raw', c }, { name: 'minimal-rpc', mode: 'minimal', c }, { name: 'micromesh', mode: 'micromesh', c },
+  { name: 'micromesh-off', mode: 'micromesh-off', c }, { name: 'micromesh-observed', mode: 'micromesh-observed', c },
 ]);
 const samples = new Map<string, Sample[]>();
 for (let round = 0; round < Number(values.rounds); round++) {
@@ -118,6 +120,12 @@ for (const r of results.filter((x) => x.name !== 'raw-tcp')) {
   if (r.name === 'micromesh') {
     const min = results.find((x) => x.name === 'minimal-rpc' && x.concurrency === r.concurrency)!;
     Object.assign(r, { rps_vs_minimal: +(r.rps / min.rps).toFixed(2) });
+  }
+  if (r.name === 'micromesh-observed') {
+    // The figure: throughput with metrics and a tracer on over the same build with both off, per round and overall.
+    const off = results.find((x) => x.name === 'micromesh-off' && x.concurrency === r.concurrency)!;
+    const pairedOff = r.rps_rounds.map((v, i) => v / off.rps_rounds[i]!);
+    Object.assign(r, { rps_vs_off: +(r.rps / off.rps).toFixed(2), rps_vs_off_paired: +median(pairedOff).toFixed(2) });
   }
 }
 if (values.json) for (const r of results) console.log(JSON.stringify(r));

@@ -38,7 +38,8 @@ const program = new Command('micromesh')
   .addOption(new Option('--mdns-port <port>', 'mDNS UDP port').argParser(parsePort).hideHelp())
   .option('--interface <name|ip>', 'use only this network interface (bind, announce, mDNS)')
   .option('--json', 'print JSON')
-  .option('--log-level <level>', 'debug | info | warn | error | silent', process.env.MICROMESH_LOG_LEVEL ?? 'warn');
+  .addOption(new Option('--log-level <level>', 'log lines at this level and above, on stderr')
+    .choices(['debug', 'info', 'warn', 'error', 'silent']).default(process.env.MICROMESH_LOG_LEVEL ?? 'warn'));
 
 const cli = createCli(program);
 for (const command of [run, api, sidecar, web, bot, services, service, members, call, stream, health, stats, top, publish, subscribe, keygen, newProject]) command.register(program, cli);

@@ -25,6 +25,8 @@ export interface MetricParts {
   selector: Selector;
   mesh: MeshNode | undefined;
   broker: Broker;
+  /** Trace context that arrived malformed (ignored), when tracing is on. */
+  invalidTraceContext: (() => number) | undefined;
 }
 
 const gauge = (name: string, help: string, samples: Sample[]): ScalarFamily => ({ name, help, type: 'gauge', samples });
@@ -38,6 +40,10 @@ export function registerServiceMetrics(registry: MetricsRegistry, p: MetricParts
     gauge('micromesh_rpc_connections', 'RPC connections open (dialled and accepted)', one(p.connections())),
     ...p.calls.families(p.serverInFlight()),
     ...(p.client?.families() ?? []),
+    ...(p.invalidTraceContext ? [{
+      name: 'micromesh_tracing_invalid_context_total', help: 'Incoming traceparent/tracestate values that were malformed and ignored', type: 'counter' as const,
+      samples: one(p.invalidTraceContext()),
+    }] : []),
   ]);
   const base = p.selector instanceof DefaultSelector ? p.selector : undefined;
   if (base !== undefined) registry.add(() => selectorFamilies(base));

@@ -96,6 +96,7 @@ export function createService(options: ServiceOptions): Service {
   if (options.metrics !== false) {
     registerServiceMetrics(metrics, {
       name: options.name, version: options.version ?? 'latest', rpc: stats, calls, client: clientCalls, selector: baseSelector, mesh: mesh?.node, broker,
+      invalidTraceContext: tracing && (() => tracing.stats().invalidTraceContext),
       serverInFlight: () => server.inFlight(), connections: () => pool.sessionsOpen().length,
       openBytesWritten: () => pool.sessionsOpen().reduce((n, s) => n + s.writer.bytesWritten, 0),
     });
