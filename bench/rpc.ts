@@ -4,7 +4,7 @@
 // server and client in separate processes on 127.0.0.1, 50-byte requests,
 // concurrency 1 and 64. Rows are interleaved over several rounds and each
 // row reports its median round, so both sides see the same machine load.
-//   npm run bench:rpc -- [--json] [--rounds 3] [--seconds 3] [--warmup 1]
+//   npm run bench:rpc -- [--json] [--rounds 3] [--seconds 3] [--warmup 1] [--concurrency 1,64] [--only micromesh-off,micromesh-observed]
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { createInterface } from 'node:readline';
@@ -18,6 +18,8 @@ const { values } = parseArgs({
     seconds: { type: 'string', default: '3' },
     warmup: { type: 'string', default: '1' },
     concurrency: { type: 'string', default: '1,64' },
+    /** Comma-separated row names to run (default all; ratios need their baseline row in the list). */
+    only: { type: 'string' },
   },
 });
 const here = (f: string): string => fileURLToPath(new URL(f, import.meta.url));
@@ -81,11 +83,14 @@ async function runRow(mode: string, concurrency: number): Promise<Sample> {
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const concurrencies = values.concurrency!.split(',').map(Number);
 // minimal-rpc: a promise per call and CBOR bodies and nothing else (bench/rpc-server.ts), what the framework's features are measured against.
-// micromesh-off / micromesh-observed: the cost of metrics plus a registered tracer (sampling off), bench/observed.ts.
+// micromesh-off / micromesh-observed / micromesh-sampled-out: the cost of metrics plus a registered tracer (sampling off in the SDK, or in micromesh), bench/observed.ts.
 const rows = concurrencies.flatMap((c) => [
   { name: 'raw-tcp', mode: 'raw', c }, { name: 'minimal-rpc', mode: 'minimal', c }, { name: 'micromesh', mode: 'micromesh', c },
   { name: 'micromesh-off', mode: 'micromesh-off', c }, { name: 'micromesh-observed', mode: 'micromesh-observed', c },
+  { name: 'micromesh-sampled-out', mode: 'micromesh-sampled-out', c },
 ]);
+const only = values.only?.split(',');
+if (only) rows.splice(0, rows.length, ...rows.filter((r) => only.includes(r.name)));
 const samples = new Map<string, Sample[]>();
 for (let round = 0; round < Number(values.rounds); round++) {
   for (const row of rows) {
@@ -109,7 +114,11 @@ const results = rows.map((row) => {
   };
 });
 for (const r of results.filter((x) => x.name !== 'raw-tcp')) {
-  const base = results.find((x) => x.name === 'raw-tcp' && x.concurrency === r.concurrency)!;
+  const base = results.find((x) => x.name === 'raw-tcp' && x.concurrency === r.concurrency);
+  if (base === undefined) {
+    addObserved(r);
+    continue;
+  }
   // Also the median of per-round ratios: rows of one round ran back to back, so they saw the same machine load.
   const paired = r.rps_rounds.map((v, i) => v / base.rps_rounds[i]!);
   const pairedP50 = r.p50_rounds.map((v, i) => v / base.p50_rounds[i]!);
@@ -121,12 +130,16 @@ for (const r of results.filter((x) => x.name !== 'raw-tcp')) {
     const min = results.find((x) => x.name === 'minimal-rpc' && x.concurrency === r.concurrency)!;
     Object.assign(r, { rps_vs_minimal: +(r.rps / min.rps).toFixed(2) });
   }
-  if (r.name === 'micromesh-observed') {
-    // The figure: throughput with metrics and a tracer on over the same build with both off, per round and overall.
-    const off = results.find((x) => x.name === 'micromesh-off' && x.concurrency === r.concurrency)!;
-    const pairedOff = r.rps_rounds.map((v, i) => v / off.rps_rounds[i]!);
-    Object.assign(r, { rps_vs_off: +(r.rps / off.rps).toFixed(2), rps_vs_off_paired: +median(pairedOff).toFixed(2) });
-  }
+  addObserved(r);
+}
+
+/** The figure: throughput with metrics and a tracer on over the same build with both off, per round and overall. */
+function addObserved(r: (typeof results)[number]): void {
+  if (r.name !== 'micromesh-observed' && r.name !== 'micromesh-sampled-out') return;
+  const off = results.find((x) => x.name === 'micromesh-off' && x.concurrency === r.concurrency);
+  if (off === undefined) return;
+  const pairedOff = r.rps_rounds.map((v, i) => v / off.rps_rounds[i]!);
+  Object.assign(r, { rps_vs_off: +(r.rps / off.rps).toFixed(2), rps_vs_off_paired: +median(pairedOff).toFixed(2) });
 }
 if (values.json) for (const r of results) console.log(JSON.stringify(r));
 else console.table(results.map(({ rps_rounds: _r, p50_rounds: _p, ...rest }) => rest));

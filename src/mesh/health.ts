@@ -3,7 +3,7 @@ import { MeshError, toMeshError } from '../errors/index.ts';
 import { LatencySketch, WindowedLatency, type LatencySummary } from '../metrics/latency.ts';
 import type { MetricFamily } from '../metrics/types.ts';
 import { INTERNAL_SERVICE } from '../rpc/internal.ts';
-import { CallSlot, callFamilies } from './metrics-calls.ts';
+import { CallSlot, callFamilies } from '../metrics/calls.ts';
 import type { EndpointInfo, Handler, HandlerContext, HandlerMiddleware } from '../rpc/types.ts';
 
 /** One endpoint's share of {@link DebugStats}. */

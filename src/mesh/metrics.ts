@@ -8,7 +8,7 @@ import type { Selector } from '../selector/types.ts';
 import { SWIM_COUNTERS } from '../swim/stats.ts';
 import { DeferredBroker } from './broker.ts';
 import type { CallStats } from './health.ts';
-import type { ClientCallMetrics } from './metrics-calls.ts';
+import type { ClientCallMeter } from '../metrics/calls.ts';
 import type { MeshNode } from './node.ts';
 
 /** What the metrics of one service read; every part is read at scrape time only. */
@@ -21,7 +21,7 @@ export interface MetricParts {
   /** Bytes written by connections still open (the RPC counter adds a connection's when it closes). */
   openBytesWritten: () => number;
   calls: CallStats;
-  client: ClientCallMetrics | undefined;
+  client: ClientCallMeter | undefined;
   selector: Selector;
   mesh: MeshNode | undefined;
   broker: Broker;

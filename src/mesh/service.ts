@@ -6,6 +6,7 @@ import { MeshError } from '../errors/index.ts';
 import { ADMIN_KEY } from '../membership/keys.ts';
 import { Lifecycle } from '../lifecycle/lifecycle.ts';
 import { createLogger } from '../log/pino.ts';
+import { ClientCallMeter } from '../metrics/calls.ts';
 import { MetricsRegistry } from '../metrics/registry.ts';
 import { formatHostPort, parseHostPort } from '../net/address.ts';
 import { isUnspecified, primaryIPv4 } from '../net/interfaces.ts';
@@ -26,7 +27,6 @@ import { MeshClient } from './client.ts';
 import { ServiceAdmin } from './admin.ts';
 import { CallStats, debugHandler } from './health.ts';
 import { registerServiceMetrics } from './metrics.ts';
-import { ClientCallMetrics } from './metrics-calls.ts';
 import type { MeshNode } from './node.ts';
 import { noMeshFound, ownedRegistry, resolveBroker } from './parts.ts';
 import { ReportingSelector } from './selector.ts';
@@ -72,7 +72,7 @@ export function createService(options: ServiceOptions): Service {
   const stats = createRpcStats();
   const scope = new CallScope();
   const tracing = options.tracing === false ? undefined : createTracing({
-    service: options.name, scope, tracerProvider: typeof options.tracing === 'object' ? options.tracing.tracerProvider : undefined,
+    service: options.name, scope, random, ...(typeof options.tracing === 'object' ? options.tracing : {}),
   });
   // Lines written while a call or delivery is served carry its trace and request ids.
   const scoped = scopedLogger(logger, scope, tracing && (() => tracing.currentIds()));
@@ -85,13 +85,13 @@ export function createService(options: ServiceOptions): Service {
   server.use(calls.middleware);
   if (tracing) server.use(tracing.handlerMiddleware);
   for (const mw of options.handlerMiddleware ?? []) server.use(mw);
-  // Outermost, so a call's time includes retries and every other middleware.
-  const clientCalls = options.metrics === false ? undefined : new ClientCallMetrics(clock);
+  // Fed by the RPC client itself: a call's outcome and the time the caller waited, retries included.
+  const clientCalls = options.metrics === false ? undefined : new ClientCallMeter();
   const middleware = [
-    ...(clientCalls ? [clientCalls.middleware] : []), ...(tracing ? [tracing.clientMiddleware] : []),
+    ...(tracing ? [tracing.clientMiddleware] : []),
     ...(mesh ? [noMeshFound(mesh.node, meshOptions!)] : []), ...(options.clientMiddleware ?? []),
   ];
-  const client = new MeshClient({ pool, selector, codecs, clock, scope, config, stats, middleware }, broker, tracing);
+  const client = new MeshClient({ pool, selector, codecs, clock, scope, config, stats, middleware, meter: clientCalls }, broker, tracing);
   const metrics = new MetricsRegistry();
   if (options.metrics !== false) {
     registerServiceMetrics(metrics, {

@@ -5,6 +5,7 @@
  * package for a dozen strings).
  */
 import type { TracerProvider } from '@opentelemetry/api';
+import type { Random } from '../clock/types.ts';
 import type { BrokerMessage, Headers } from '../pubsub/types.ts';
 import type { CallScope } from '../rpc/scope.ts';
 import type { ClientMiddleware, HandlerMiddleware, Metadata } from '../rpc/types.ts';
@@ -44,6 +45,10 @@ export interface TracingOptions {
   scope: CallScope;
   /** A provider to use instead of the global one (`trace.setGlobalTracerProvider`). */
   tracerProvider?: TracerProvider;
+  /** Share of new traces to make spans for, before the SDK's own sampler; see ServiceOptions.tracing. Default 1. */
+  sampleRatio?: number;
+  /** Draws for `sampleRatio` (required below 1). */
+  random?: Random;
 }
 
 /** Trace and span id of the work in progress, for log lines. */

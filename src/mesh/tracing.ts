@@ -19,7 +19,7 @@
  */
 import { createRequire } from 'node:module';
 import type * as Otel from '@opentelemetry/api';
-import { toMeshError } from '../errors/index.ts';
+import { MeshError, toMeshError } from '../errors/index.ts';
 import { tryParseHostPort } from '../net/address.ts';
 import type { BrokerMessage, Headers } from '../pubsub/types.ts';
 import { INTERNAL_SERVICE } from '../rpc/internal.ts';
@@ -43,6 +43,15 @@ const OTEL_GLOBAL = Symbol.for('opentelemetry.js.api.1');
 /** Loaded synchronously on first need; the package is CommonJS, so `import()` would give the same module. */
 const load = createRequire(import.meta.url);
 
+/** Cached client span starts; callers naming endpoints at will get theirs built per call past this. */
+const MAX_SPAN_STARTS = 1000;
+
+/** A span's name and start options, built once. */
+interface SpanStart {
+  name: string;
+  options: Otel.SpanOptions | undefined;
+}
+
 export function createTracing(opts: TracingOptions): Tracing {
   return new TracingImpl(opts);
 }
@@ -56,12 +65,57 @@ class TracingImpl implements Tracing {
   private provider: unknown;
   private tracer: Otel.Tracer | undefined;
   private invalid = 0;
+  private readonly ratio: number;
+  /** Client span names and start options by callee service, then endpoint; bounded like the call metrics. */
+  private readonly starts = new Map<string, Map<string, SpanStart>>();
+  private startsSize = 0;
 
   constructor(o: TracingOptions) {
+    const ratio = o.sampleRatio ?? 1;
+    if (!(ratio >= 0 && ratio <= 1)) throw new MeshError('INVALID_CONFIG', `tracing.sampleRatio must be a number in [0, 1], got ${String(o.sampleRatio)}`);
+    if (ratio < 1 && o.random === undefined) throw new MeshError('INVALID_CONFIG', 'tracing.sampleRatio below 1 needs a Random');
+    this.ratio = ratio;
     this.o = o;
     this.clientMiddleware = (next) => (call) => this.outgoing(next, call);
     // Node plumbing ($mesh: broker batches, record fetches) is not the application's work.
-    this.handlerMiddleware = (next, info) => (info.service === INTERNAL_SERVICE ? next : (req, ctx) => this.serve(next, info, req, ctx));
+    this.handlerMiddleware = (next, info) => {
+      if (info.service === INTERNAL_SERVICE) return next;
+      // Per endpoint, once: the span's name and start options (the SDK copies attributes, never mutates them).
+      const start: SpanStart = { name: `${info.service}/${info.endpoint}`, options: undefined };
+      return (req, ctx) => this.serve(next, info, start, req, ctx);
+    };
+  }
+
+  /** A client span's name and options, built once per (service, endpoint) up to MAX_SPAN_STARTS, then per call. */
+  private clientStart(api: Api, service: string, endpoint: string): Required<SpanStart> {
+    let eps = this.starts.get(service);
+    const hit = eps?.get(endpoint);
+    if (hit !== undefined) return hit as Required<SpanStart>;
+    const start = {
+      name: `${service}/${endpoint}`,
+      options: { kind: api.SpanKind.CLIENT, attributes: Object.freeze({ [ATTR.rpcSystem]: SYSTEM, [ATTR.rpcService]: service, [ATTR.rpcMethod]: endpoint }) },
+    };
+    if (this.startsSize < MAX_SPAN_STARTS) {
+      if (eps === undefined) this.starts.set(service, (eps = new Map()));
+      eps.set(endpoint, start);
+      this.startsSize++;
+    }
+    return start;
+  }
+
+  /**
+   * Head sampling before the SDK (`sampleRatio` below 1): a span whose
+   * parent is sampled is always made and one whose parent is not never is
+   * (traces stay whole); a new trace is started for that share of roots.
+   * When it says no, the SDK is not asked at all, which is what makes
+   * sampling off nearly free (the SDK makes ids for every span it is asked for).
+   */
+  private admit(api: Api, parent: Otel.Context): boolean {
+    const ratio = this.ratio;
+    if (ratio >= 1) return true;
+    const sc = api.trace.getSpanContext(parent);
+    if (sc !== undefined && api.trace.isSpanContextValid(sc)) return (sc.traceFlags & api.TraceFlags.SAMPLED) !== 0;
+    return ratio > 0 && this.o.random!.next() < ratio;
   }
 
   stats(): { invalidTraceContext: number } {
@@ -131,8 +185,10 @@ class TracingImpl implements Tracing {
     if (tracer === undefined) return next(call);
     const api = this.api!;
     const o = call.options;
-    const attributes: Otel.Attributes = { [ATTR.rpcSystem]: SYSTEM, [ATTR.rpcService]: call.service, [ATTR.rpcMethod]: call.endpoint };
-    const span = tracer.startSpan(`${call.service}/${call.endpoint}`, { kind: api.SpanKind.CLIENT, attributes }, this.parent(api, o.metadata));
+    const parent = this.parent(api, o.metadata);
+    if (!this.admit(api, parent)) return next(call);
+    const start = this.clientStart(api, call.service, call.endpoint);
+    const span = tracer.startSpan(start.name, start.options, parent);
     // Unsampled: no header to format; what the scope inherited passes on as is.
     if (!span.isRecording()) return next(call);
     const target = o.address === undefined ? undefined : tryParseHostPort(o.address);
@@ -160,15 +216,19 @@ class TracingImpl implements Tracing {
     });
   }
 
-  private serve(next: Handler, info: EndpointInfo, req: unknown, ctx: HandlerContext): unknown {
+  private serve(next: Handler, info: EndpointInfo, start: SpanStart, req: unknown, ctx: HandlerContext): unknown {
     const tracer = this.current();
     if (tracer === undefined) return next(req, ctx);
     const api = this.api!;
     // What a sampler may look at goes in at the start; the rest only into recorded spans.
-    const attributes: Otel.Attributes = { [ATTR.rpcSystem]: SYSTEM, [ATTR.rpcService]: info.service, [ATTR.rpcMethod]: info.endpoint };
+    start.options ??= {
+      kind: api.SpanKind.SERVER,
+      attributes: Object.freeze({ [ATTR.rpcSystem]: SYSTEM, [ATTR.rpcService]: info.service, [ATTR.rpcMethod]: info.endpoint }),
+    };
     // A server span's parent is the caller's, never whatever context the connection was opened in.
     const parent = this.remote(api, api.ROOT_CONTEXT, ctx.metadata);
-    const span = tracer.startSpan(`${info.service}/${info.endpoint}`, { kind: api.SpanKind.SERVER, attributes }, parent);
+    if (!this.admit(api, parent)) return next(req, ctx);
+    const span = tracer.startSpan(start.name, start.options, parent);
     if (!span.isRecording()) return next(req, ctx);
     const peer = tryParseHostPort(ctx.remoteAddress);
     if (peer !== undefined) span.setAttributes({ [ATTR.peerAddress]: peer.host, [ATTR.peerPort]: peer.port });
@@ -202,13 +262,15 @@ class TracingImpl implements Tracing {
     const tracer = this.current();
     if (tracer === undefined) return send();
     const api = this.api!;
+    const parent = this.parent(api, own);
+    if (!this.admit(api, parent)) return send();
     const span = tracer.startSpan(`publish ${topic}`, {
       kind: api.SpanKind.PRODUCER,
       attributes: {
         [ATTR.messagingSystem]: SYSTEM, [ATTR.destination]: topic, [ATTR.operationType]: OPERATION.send,
         [ATTR.operationName]: 'publish', [ATTR.bodySize]: bodySize,
       },
-    }, this.parent(api, own));
+    }, parent);
     if (!span.isRecording()) return send();
     if (headers[TRACESTATE] !== undefined) delete headers[TRACESTATE];
     Object.assign(headers, spanMetadata(span));
@@ -231,12 +293,13 @@ class TracingImpl implements Tracing {
     const tracer = this.current();
     const api = this.api;
     if (tracer === undefined || api === undefined) return this.passOn(m, run);
+    const parent = this.remote(api, api.ROOT_CONTEXT, m.headers);
+    if (!this.admit(api, parent)) return this.passOn(m, run);
     const attributes: Otel.Attributes = {
       [ATTR.messagingSystem]: SYSTEM, [ATTR.destination]: m.topic, [ATTR.operationType]: OPERATION.process,
       [ATTR.operationName]: 'process', [ATTR.messageId]: m.id, [ATTR.bodySize]: m.body.length,
     };
     if (queue !== undefined) attributes[ATTR.consumerGroup] = queue;
-    const parent = this.remote(api, api.ROOT_CONTEXT, m.headers);
     const span = tracer.startSpan(`process ${m.topic}`, { kind: api.SpanKind.CONSUMER, attributes }, parent);
     if (!span.isRecording()) return this.passOn(m, run);
     const otel = api.trace.setSpan(parent, span);

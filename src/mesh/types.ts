@@ -168,8 +168,13 @@ export interface ServiceOptions {
    * no SDK nothing is recorded and the cost is a property read per call.
    * `false` installs none of it: no spans, and trace context is then only
    * metadata like any other (still inherited by calls made in a handler).
+   * `sampleRatio` (0 to 1, default 1) samples new traces here, before the
+   * SDK: spans follow a sampled parent, never an unsampled one, and a
+   * trace without a parent is started at that ratio. An SDK sampler that
+   * says no still costs a span's ids on every call; a ratio of 0 here costs
+   * nothing, and incoming sampled traces are still continued.
    */
-  tracing?: boolean | { tracerProvider?: TracerProvider };
+  tracing?: boolean | { tracerProvider?: TracerProvider; sampleRatio?: number };
   beforeStart?: Hook[];
   afterStart?: Hook[];
   beforeStop?: Hook[];

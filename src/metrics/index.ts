@@ -6,3 +6,4 @@ export type { Collector, HistogramFamily, HistogramSample, Labels, MetricFamily,
 export { MetricsRegistry } from './registry.ts';
 export { PrometheusExporter, type PrometheusExporterOptions } from './prometheus.ts';
 export { counterFamilies, latencyHistogram, snakeCase, LATENCY_BOUNDS_S } from './families.ts';
+export { CallSlot, CallSlots, ClientCallMeter, callFamilies, MAX_CALL_SERIES } from './calls.ts';

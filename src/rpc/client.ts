@@ -4,6 +4,7 @@ import { MeshError, toMeshError } from '../errors/index.ts';
 import type { Node } from '../registry/types.ts';
 import type { Next } from '../selector/types.ts';
 import { ClientStreamImpl } from './client-stream.ts';
+import { INTERNAL_SERVICE } from './internal.ts';
 import { UnaryInvocation, attemptBudget, defaultBackoff, type InvocationDeps } from './unary.ts';
 import type { CallScope } from './scope.ts';
 import type { Session } from './session.ts';
@@ -68,8 +69,22 @@ export class RpcClient implements Client {
     return new UnaryInvocation(this.opts, call.service, call.endpoint, o, codec, body, meta, parent?.deadline).run();
   }
 
-  /** Opens a stream; retries only while connecting (nothing has been sent yet). */
+  /** Opens a stream, counted by the meter once it opened or failed to (streams are not timed). */
   private async open(call: OutgoingCall): Promise<ClientStream> {
+    const meter = call.service === INTERNAL_SERVICE ? undefined : this.opts.meter;
+    const slot = meter?.start(call.service, call.endpoint);
+    try {
+      const s = await this.openStream(call);
+      if (slot !== undefined) meter!.end(slot, 'OK', undefined);
+      return s;
+    } catch (err) {
+      if (slot !== undefined) meter!.end(slot, toMeshError(err).code, undefined);
+      throw err;
+    }
+  }
+
+  /** Retries only while connecting (nothing has been sent yet). */
+  private async openStream(call: OutgoingCall): Promise<ClientStream> {
     const { clock, config, selector } = this.opts;
     const o = call.options;
     const codec = this.codec(o.contentType);

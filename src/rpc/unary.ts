@@ -1,5 +1,6 @@
 import type { Codec } from '../codec/types.ts';
 import { MeshError, toMeshError } from '../errors/index.ts';
+import { INTERNAL_SERVICE } from './internal.ts';
 import type { Node } from '../registry/types.ts';
 import type { Clock } from '../clock/types.ts';
 import type { Next, Selector } from '../selector/types.ts';
@@ -7,6 +8,7 @@ import type { UnarySink } from './calls.ts';
 import type { RpcConfig } from './config.ts';
 import type { SessionPool } from './pool.ts';
 import type { Session } from './session.ts';
+import type { CallSlot, ClientCallMeter } from '../metrics/calls.ts';
 import type { RpcStats } from './stats.ts';
 import type { CallOptions } from './types.ts';
 
@@ -17,6 +19,8 @@ export interface InvocationDeps {
   clock: Clock;
   config: RpcConfig;
   stats: RpcStats;
+  /** Per-endpoint outcomes and latency for the metrics; absent when they are off. */
+  meter?: ClientCallMeter;
 }
 
 /** Default retry delays: the first retry goes at once (to another node), later ones back off. */
@@ -55,6 +59,9 @@ export class UnaryInvocation implements UnarySink {
   private node: Node | undefined;
   private start = 0;
   private attempt = 0;
+  /** The meter's slot and the call's start, when metered. */
+  private slot: CallSlot | undefined;
+  private t0 = 0;
   private resolve!: (value: unknown) => void;
   private reject!: (err: unknown) => void;
 
@@ -77,6 +84,11 @@ export class UnaryInvocation implements UnarySink {
       this.resolve = resolve;
       this.reject = reject;
     });
+    const meter = this.c.meter;
+    if (meter !== undefined && this.service !== INTERNAL_SERVICE) {
+      this.slot = meter.start(this.service, this.endpoint);
+      this.t0 = this.c.clock.now();
+    }
     this.attemptNow();
     return p;
   }
@@ -128,9 +140,11 @@ export class UnaryInvocation implements UnarySink {
     try {
       value = this.codec.decode(payload);
     } catch (err) {
+      if (this.slot !== undefined) c.meter!.end(this.slot, toMeshError(err).code, at - this.t0);
       this.reject(err);
       return;
     }
+    if (this.slot !== undefined) c.meter!.end(this.slot, 'OK', at - this.t0);
     this.resolve(value);
   }
 
@@ -141,6 +155,7 @@ export class UnaryInvocation implements UnarySink {
     const retries = this.o.retries ?? c.config.retries;
     if (!err.retryable || this.attempt >= retries || this.o.signal?.aborted) {
       c.stats.inc('callsFailed');
+      if (this.slot !== undefined) c.meter!.end(this.slot, err.code, c.clock.now() - this.t0);
       this.reject(err);
       return;
     }
@@ -148,6 +163,13 @@ export class UnaryInvocation implements UnarySink {
     c.stats.inc('retries');
     const wait = (this.o.backoff ?? defaultBackoff)(this.attempt);
     if (wait <= 0) this.attemptNow();
-    else c.clock.sleep(wait, this.o.signal).then(() => this.attemptNow(), () => this.reject(err));
+    else c.clock.sleep(wait, this.o.signal).then(() => this.attemptNow(), () => this.failNow(err));
+  }
+
+  /** Gives up during a backoff (the caller aborted). */
+  private failNow(err: MeshError): void {
+    this.c.stats.inc('callsFailed');
+    if (this.slot !== undefined) this.c.meter!.end(this.slot, 'CANCELLED', this.c.clock.now() - this.t0);
+    this.reject(err);
   }
 }

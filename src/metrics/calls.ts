@@ -1,10 +1,6 @@
-import type { Clock } from '../clock/types.ts';
-import { MeshError, toMeshError } from '../errors/index.ts';
-import { LATENCY_BOUNDS_S, latencyHistogram } from '../metrics/families.ts';
-import { LatencySketch } from '../metrics/latency.ts';
-import type { MetricFamily, Sample } from '../metrics/types.ts';
-import { INTERNAL_SERVICE } from '../rpc/internal.ts';
-import type { CallHandler, ClientMiddleware, OutgoingCall } from '../rpc/types.ts';
+import { LATENCY_BOUNDS_S, latencyHistogram } from './families.ts';
+import { LatencySketch } from './latency.ts';
+import type { MetricFamily, Sample } from './types.ts';
 
 /** Distinct (service, endpoint) pairs kept; past it, calls count under endpoint `other` of service `other`, so callers naming endpoints at will can't grow memory or series. */
 export const MAX_CALL_SERIES = 1000;
@@ -75,42 +71,29 @@ export function callFamilies(side: 'client' | 'server', slots: Iterable<CallSlot
 }
 
 /**
- * The client side of the RPC metrics, as client middleware: outcome and
- * latency per callee endpoint, and calls in flight. A unary call is timed
- * from the call to its settlement, retries included (what the caller
- * waited); a stream is counted once it opened or failed to.
+ * The client side of the RPC call metrics: the RPC client reports each
+ * call's outcome and latency here itself (no middleware, so no extra promise
+ * per call). A unary call is timed from the call to its settlement, retries
+ * included (what the caller waited); a stream counts once it opened or failed to.
  */
-export class ClientCallMetrics {
-  private readonly clock: Clock;
+export class ClientCallMeter {
   private readonly slots = new CallSlots();
   private pending = 0;
 
-  constructor(clock: Clock) {
-    this.clock = clock;
+  /** A call begins; the slot to pass to `end`. */
+  start(service: string, endpoint: string): CallSlot {
+    this.pending++;
+    return this.slots.get(service, endpoint);
   }
 
-  readonly middleware: ClientMiddleware = (next: CallHandler): CallHandler => (call: OutgoingCall) => {
-    if (call.service === INTERNAL_SERVICE) return next(call);
-    const slot = this.slots.get(call.service, call.endpoint);
-    const t0 = this.clock.now();
-    const timed = call.kind === 'unary';
-    this.pending++;
-    return next(call).then((v) => {
-      this.done(slot, t0, 'OK', timed);
-      return v;
-    }, (err: unknown) => {
-      this.done(slot, t0, err instanceof MeshError ? err.code : toMeshError(err).code, timed);
-      throw err;
-    });
-  };
+  /** `ms` undefined: not timed (a stream). */
+  end(slot: CallSlot, code: string, ms: number | undefined): void {
+    this.pending--;
+    slot.count(code);
+    if (ms !== undefined) slot.latency.record(ms);
+  }
 
   families(): MetricFamily[] {
     return callFamilies('client', this.slots.all(), this.pending);
-  }
-
-  private done(slot: CallSlot, t0: number, code: string, timed: boolean): void {
-    this.pending--;
-    slot.count(code);
-    if (timed) slot.latency.record(this.clock.now() - t0);
   }
 }
