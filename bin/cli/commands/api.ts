@@ -1,12 +1,13 @@
 import { InvalidArgumentError, type Command } from 'commander';
 import type { Cli } from '../context.ts';
-import { createMember, untilSignal } from '../member.ts';
+import { adminAddressOption, adminOf, createMember, untilSignal } from '../member.ts';
 import { parseDuration, parsePort } from '../options.ts';
 
 interface ApiOptions {
   address: string;
   port: number;
   gossipPort: number;
+  adminAddress?: string;
   namespace: string;
   rpc: boolean;
   rpcPath: string;
@@ -49,6 +50,7 @@ export function register(program: Command, cli: Cli): void {
     .option('--address <host:port>', 'HTTP listen address', ':8080')
     .option('--port <port>', 'RPC port of this member', parsePort, 0)
     .option('--gossip-port <port>', 'SWIM port (UDP and TCP)', parsePort, 0)
+    .addOption(adminAddressOption())
     .option('--namespace <ns>', 'prefix joined to resolved service names (ns.greeter)', '')
     .option('--no-rpc', 'turn off the /rpc endpoint')
     .option('--rpc-path <path>', 'path of the /rpc endpoint', '/rpc')
@@ -71,7 +73,7 @@ export function register(program: Command, cli: Cli): void {
       const { createApiGateway } = await import('../../../src/api/index.ts');
       const logger = await cli.logger();
       const service = await createMember(cli, {
-        name: 'micromesh-api', port: o.port, gossipPort: o.gossipPort, logger,
+        name: 'micromesh-api', port: o.port, gossipPort: o.gossipPort, logger, ...adminOf(o),
         // Many HTTP connections fan into few RPC connections: frames of one loop iteration share a write.
         rpc: { flush: 'iteration' },
       });

@@ -1,6 +1,6 @@
 import { InvalidArgumentError, type Command } from 'commander';
 import type { Cli } from '../context.ts';
-import { createMember, untilSignal } from '../member.ts';
+import { adminAddressOption, adminOf, createMember, untilSignal } from '../member.ts';
 import { tryParseHostPort } from '../../../src/net/address.ts';
 import { parsePort } from '../options.ts';
 
@@ -21,6 +21,7 @@ interface BotFlags {
   burst?: number;
   port: number;
   gossipPort: number;
+  adminAddress?: string;
 }
 
 const collect = (v: string, prev: string[] = []): string[] => [...prev, ...v.split(',').map((s) => s.trim()).filter(Boolean)];
@@ -57,6 +58,7 @@ export function register(program: Command, cli: Cli): void {
     .option('--burst <n>', 'commands a user may run at once', count)
     .option('--port <port>', 'RPC port of this member', parsePort, 0)
     .option('--gossip-port <port>', 'SWIM port (UDP and TCP)', parsePort, 0)
+    .addOption(adminAddressOption())
     .action(async (o: BotFlags) => {
       const bot = await import('../../../src/bot/index.ts');
       const logger = await cli.logger();
@@ -84,7 +86,7 @@ export function register(program: Command, cli: Cli): void {
         inputs.push(new bot.SlackInput({ appToken: secret('MICROMESH_SLACK_APP_TOKEN', '--slack'), botToken: secret('MICROMESH_SLACK_BOT_TOKEN', '--slack'), logger }));
       }
       if (inputs.length === 0) throw new InvalidArgumentError('no input: give --stdin, --xmpp-service, --irc or --slack');
-      const service = await createMember(cli, { name: 'micromesh-bot', port: o.port, gossipPort: o.gossipPort, logger });
+      const service = await createMember(cli, { name: 'micromesh-bot', port: o.port, gossipPort: o.gossipPort, logger, ...adminOf(o) });
       // At the terminal the rate limit is the typist's own: piped commands run as fast as they come.
       const b = bot.createBot({ service, inputs, logger, config: { allow, ratePerMinute: o.rate ?? (o.stdin ? 6000 : undefined), burst: o.burst ?? (o.stdin ? 1000 : undefined) } });
       if (o.stdin) {

@@ -1,7 +1,7 @@
 import { Option, type Command } from 'commander';
 import type { SwimConfig, SwimProfile } from '../../../src/swim/config.ts';
 import type { Cli } from '../context.ts';
-import { createMember } from '../member.ts';
+import { adminAddressOption, adminOf, createMember } from '../member.ts';
 import { parseDuration, parseJson, parseMetadata, parsePort } from '../options.ts';
 
 interface SidecarFlags {
@@ -14,6 +14,7 @@ interface SidecarFlags {
   pathTemplate?: string;
   port: number;
   gossipPort: number;
+  adminAddress?: string;
   profile: SwimProfile;
   swim?: Partial<SwimConfig>;
   metadata: Record<string, string>;
@@ -35,13 +36,14 @@ export function register(program: Command, cli: Cli): void {
     .option('--metadata <k=v>', 'service metadata in the registry, e.g. bot-command=deploy (repeatable)', parseMetadata, {})
     .option('--port <port>', 'RPC port of this member', parsePort, 0)
     .option('--gossip-port <port>', 'SWIM port (UDP and TCP)', parsePort, 0)
+    .addOption(adminAddressOption())
     .addOption(new Option('--profile <lan|wan|local>', 'SWIM profile').choices(['lan', 'wan', 'local']).default('lan'))
     .addOption(new Option('--swim <json>', 'SWIM settings overriding the profile, as JSON').argParser((v) => parseJson(v) as Partial<SwimConfig>).hideHelp())
     .action(async (o: SidecarFlags) => {
       const { createSidecar, httpNode } = await import('../../../src/sidecar/index.ts');
       const logger = await cli.logger();
       const service = await createMember(cli, {
-        name: o.appName, port: o.port, gossipPort: o.gossipPort, nodeMetadata: httpNode(o.appAddress), metadata: o.metadata, logger,
+        name: o.appName, port: o.port, gossipPort: o.gossipPort, nodeMetadata: httpNode(o.appAddress), metadata: o.metadata, logger, ...adminOf(o),
         mesh: { profile: o.profile, swim: o.swim },
       });
       const sidecar = createSidecar({

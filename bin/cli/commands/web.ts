@@ -1,12 +1,13 @@
 import type { Command } from 'commander';
 import type { Cli } from '../context.ts';
-import { createMember, untilSignal } from '../member.ts';
+import { adminAddressOption, adminOf, createMember, untilSignal } from '../member.ts';
 import { parseDuration, parsePort } from '../options.ts';
 
 interface WebOptions {
   address: string;
   port: number;
   gossipPort: number;
+  adminAddress?: string;
   readOnly: boolean;
   proxy: boolean;
   allow: string[];
@@ -23,6 +24,7 @@ export function register(program: Command, cli: Cli): void {
     .option('--address <host:port>', 'HTTP listen address', ':8082')
     .option('--port <port>', 'RPC port of this member', parsePort, 0)
     .option('--gossip-port <port>', 'SWIM port (UDP and TCP)', parsePort, 0)
+    .addOption(adminAddressOption())
     .option('--read-only', 'no call form and no publish (for a shared screen)', false)
     .option('--no-proxy', 'do not reverse-proxy services that serve HTTP under /<service>/')
     .option('--allow <patterns>', 'only these service or service/Endpoint patterns may be called (repeatable)', collect, [])
@@ -31,7 +33,7 @@ export function register(program: Command, cli: Cli): void {
     .action(async (o: WebOptions) => {
       const { createWebDashboard } = await import('../../../src/web/index.ts');
       const logger = await cli.logger();
-      const service = await createMember(cli, { name: 'micromesh-web', port: o.port, gossipPort: o.gossipPort, logger });
+      const service = await createMember(cli, { name: 'micromesh-web', port: o.port, gossipPort: o.gossipPort, logger, ...adminOf(o) });
       const web = createWebDashboard({
         service, logger, readOnly: o.readOnly, proxy: o.proxy, allow: o.allow, deny: o.deny,
         http: { address: o.address, callTimeoutMs: o.timeout },
