@@ -8,7 +8,7 @@ import { Lifecycle } from '../lifecycle/lifecycle.ts';
 import { createLogger } from '../log/pino.ts';
 import { ClientCallMeter } from '../metrics/calls.ts';
 import { MetricsRegistry } from '../metrics/registry.ts';
-import { formatHostPort, parseHostPort } from '../net/address.ts';
+import { formatHostPort, parseHostPort, tryParseHostPort } from '../net/address.ts';
 import { isUnspecified, primaryIPv4 } from '../net/interfaces.ts';
 import { MemoryRegistry } from '../registry/memory.ts';
 import type { Registry } from '../registry/types.ts';
@@ -24,7 +24,7 @@ import { DefaultSelector } from '../selector/selector.ts';
 import { TcpTransport } from '../transport/tcp.ts';
 import { buildMesh } from './build.ts';
 import { MeshClient } from './client.ts';
-import { ServiceAdmin } from './admin.ts';
+import type { ServiceAdmin, ServiceAdminParts } from './admin.ts';
 import { CallStats, debugHandler } from './health.ts';
 import { registerServiceMetrics } from './metrics.ts';
 import type { MeshNode } from './node.ts';
@@ -142,7 +142,9 @@ class ServiceImpl implements Service {
   private readonly lifecycle = new Lifecycle();
   private readonly subscribers = new Subscribers();
   private refresh: TimerHandle | undefined;
-  private readonly admin: ServiceAdmin | undefined;
+  /** Built at the first start (its modules load only for services that ask for an admin port). */
+  private admin: ServiceAdmin | undefined;
+  private readonly adminParts: ServiceAdminParts | undefined;
   /** Whether the record should be in the registry while running (deregister() withdraws it). */
   private listed = true;
 
@@ -163,11 +165,16 @@ class ServiceImpl implements Service {
     const debug = debugHandler(parts.clock, () => this.startedAt, () => this.stats(), parts.calls);
     this.server.handle('Debug', debug);
     if (opts.admin !== undefined) {
-      this.admin = new ServiceAdmin({
+      // A bad address fails here, not at start; the limits are checked when the port is built.
+      const a = opts.admin.address;
+      if (typeof a !== 'string' || tryParseHostPort(a.startsWith(':') ? `0.0.0.0${a}` : a) === undefined) {
+        throw new MeshError('INVALID_CONFIG', `admin.address must be host:port or :port, got ${JSON.stringify(opts.admin.address)}`);
+      }
+      this.adminParts = {
         address: opts.admin.address, clock: parts.clock, logger: parts.logger, metrics: parts.metrics, mesh: parts.mesh,
         stats: debug.Stats, readiness: () => this.readiness(),
         self: () => ({ id: this.id, state: 'alive', services: [{ name: this.name, version: this.version }] }),
-      });
+      };
     }
   }
 
@@ -263,6 +270,7 @@ class ServiceImpl implements Service {
 
   private async doStart(opts: { signal?: AbortSignal }): Promise<void> {
     // First, so probes see "starting" rather than a refused connection; a failed start closes it again.
+    if (this.adminParts !== undefined) this.admin ??= new (await import('./admin.ts')).ServiceAdmin(this.adminParts);
     await this.admin?.start(opts);
     try {
       await this.startParts(opts);
