@@ -60,7 +60,8 @@ function typeOf(p: unknown): Set<string> {
   const o = p as { type?: unknown; anyOf?: unknown[]; oneOf?: unknown[] };
   if (typeof o.type === 'string') s.add(o.type);
   if (Array.isArray(o.type)) for (const t of o.type) if (typeof t === 'string') s.add(t);
-  for (const b of [...(o.anyOf ?? []), ...(o.oneOf ?? [])]) for (const t of typeOf(b)) s.add(t);
+  // A peer's schema is untrusted: a non-array anyOf/oneOf is ignored, not spread.
+  for (const b of [...(Array.isArray(o.anyOf) ? o.anyOf : []), ...(Array.isArray(o.oneOf) ? o.oneOf : [])]) for (const t of typeOf(b)) s.add(t);
   return s;
 }
 

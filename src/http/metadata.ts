@@ -59,8 +59,9 @@ export function metadataToHeaders(md: Readonly<Metadata>, rules: HeaderRules): R
  */
 export function requestTimeoutMs(headers: Headers, maxMs: number): number | undefined {
   const raw = headers.timeout ?? headers['x-micro-timeout'];
-  if (raw === undefined) return undefined;
-  const text = (Array.isArray(raw) ? raw[0]! : raw).trim();
+  const first = Array.isArray(raw) ? raw[0] : raw; // an empty list (a header without a value) counts as absent
+  if (first === undefined) return undefined;
+  const text = first.trim();
   const m = /^(\d+(?:\.\d+)?)(ms|s)?$/.exec(text);
   if (m === null) throw new MeshError('BAD_REQUEST', `Timeout header must be seconds or a duration like 250ms or 2s, got "${text}"`, { id: 'micromesh.http' });
   const ms = Number(m[1]) * (m[2] === 'ms' ? 1 : 1000);

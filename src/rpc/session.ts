@@ -290,6 +290,7 @@ export class Session implements CallHost {
     } catch {
       return this.protocolError('undecodable Hello');
     }
+    if (h === null || typeof h !== 'object') return this.protocolError('Hello is not a map');
     const maxFrameBytes = typeof h.maxFrameBytes === 'number' ? h.maxFrameBytes : this.opts.config.maxFrameBytes;
     const windowBytes = typeof h.windowBytes === 'number' && h.windowBytes >= MIN_WINDOW_BYTES ? h.windowBytes : MIN_WINDOW_BYTES;
     this.peer = { maxFrameBytes, windowBytes, address: typeof h.address === 'string' ? h.address : undefined };
