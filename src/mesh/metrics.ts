@@ -64,6 +64,7 @@ function selectorFamilies(s: DefaultSelector): MetricFamily[] {
   return [
     { name: 'micromesh_selector_ejections_total', help: 'Nodes ejected after consecutive failures (a node ejected again counts again)', type: 'counter', samples: one(f.ejections) },
     gauge('micromesh_selector_ejected_nodes', 'Nodes ejected now, every service', one(f.ejectedNow)),
+    gauge('micromesh_selector_suspected_nodes', 'Nodes SWIM suspects now: they get no new calls while another node is healthy', one(f.suspectedNow)),
     {
       name: 'micromesh_selector_picks_total', help: 'Nodes chosen for calls, by strategy', type: 'counter',
       samples: Object.entries(f.picks).map(([strategy, value]) => ({ labels: { strategy }, value })),

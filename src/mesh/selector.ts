@@ -1,20 +1,35 @@
 import type { Membership } from '../membership/types.ts';
 import type { Node } from '../registry/types.ts';
 import type { CallOutcome, Next, SelectOptions, Selector } from '../selector/types.ts';
+import type { SwimEvent, SwimNode } from '../swim/types.ts';
 
 /**
  * A selector that also tells the failure detector about connection failures
  * ("crashed is not slow"): a refused or reset RPC connection to a node makes
  * SWIM check that node at once instead of at its next probe, so a SIGKILLed
- * process leaves every registry in about a second.
+ * process leaves every registry in about a second. The other way round,
+ * SWIM's suspicions reach the selector: a node that stopped answering
+ * probes gets no new calls while another is healthy, seconds before it is
+ * declared dead and leaves the registry.
  */
 export class ReportingSelector implements Selector {
   private readonly inner: Selector;
   private readonly membership: () => Membership | undefined;
 
-  constructor(inner: Selector, membership: () => Membership | undefined) {
+  constructor(inner: Selector, membership: () => Membership | undefined, swim?: SwimNode) {
     this.inner = inner;
     this.membership = membership;
+    // Same lifetime as the service: events flow only while SWIM runs.
+    swim?.on('*', (ev: SwimEvent) => this.onSwim(ev));
+  }
+
+  private onSwim(ev: SwimEvent): void {
+    if (this.inner.suspect === undefined || ev.type === 'conflict') return;
+    this.inner.suspect(ev.member.id, ev.type === 'suspect');
+  }
+
+  suspect(nodeId: string, suspected: boolean): void {
+    this.inner.suspect?.(nodeId, suspected);
   }
 
   select(service: string, opts?: SelectOptions): Next | Promise<Next> {

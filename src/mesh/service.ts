@@ -49,7 +49,12 @@ export function createService(options: ServiceOptions): Service {
   const random = options.random ?? new SystemRandom();
   const logger = (options.logger ?? createLogger({ level: 'warn' })).child({ service: options.name });
   const config = resolveRpcConfig(options.rpc);
-  const transport = options.transport ?? new TcpTransport({ clock, dialTimeoutMs: config.dialTimeoutMs });
+  if (options.tls !== undefined && options.transport !== undefined) {
+    throw new MeshError('INVALID_CONFIG', 'tls configures the default TCP transport; with a transport of your own, give it the TLS settings (TcpTransportOptions.tls)');
+  }
+  // SWIM's streams stay plain TCP under tls: gossip has its own keys, and the CLI reads members without certificates.
+  const plain = options.transport ?? new TcpTransport({ clock, dialTimeoutMs: config.dialTimeoutMs });
+  const transport = options.tls === undefined ? plain : new TcpTransport({ clock, dialTimeoutMs: config.dialTimeoutMs, tls: options.tls });
   const id = `${options.name}-${Buffer.from(random.bytes(6)).toString('hex')}`;
   // On the mesh unless told otherwise, or given a registry of its own.
   const meshOptions = options.mesh === false || (options.mesh === undefined && options.registry !== undefined)
@@ -58,7 +63,7 @@ export function createService(options: ServiceOptions): Service {
   const address = options.address ?? (meshOptions ? '0.0.0.0:0' : '127.0.0.1:0');
   // A wildcard bind is no address for others: advertise the host's first private IPv4 (etcd records too, not only the mesh's).
   const advertise = options.advertise ?? (isUnspecified(parseHostPort(address).host) ? formatHostPort(primaryIPv4(), 0) : undefined);
-  const mesh = meshOptions ? buildMesh(meshOptions, { nodeId: id, rpcBind: address, clock, random, logger, streams: transport }) : undefined;
+  const mesh = meshOptions ? buildMesh(meshOptions, { nodeId: id, rpcBind: address, clock, random, logger, streams: plain }) : undefined;
   const owned = ownedRegistry(options.registry, clock, random, logger);
   const registry = owned ?? (options.registry as Registry | undefined) ?? mesh?.registry ?? new MemoryRegistry({ clock });
   // A mesh broker is built at start, from the RPC parts below and the membership of that start.
@@ -67,7 +72,7 @@ export function createService(options: ServiceOptions): Service {
   });
   const broker = resolveBroker(options, meshOptions !== undefined, brokerParts, clock, random, logger);
   const baseSelector = options.selector ?? new DefaultSelector({ registry, clock, random, logger: logger.child({ component: 'selector' }) });
-  const selector = mesh ? new ReportingSelector(baseSelector, () => mesh.node.members) : baseSelector;
+  const selector = mesh ? new ReportingSelector(baseSelector, () => mesh.node.members, mesh.node.swim) : baseSelector;
   const codecs = options.codecs ?? defaultCodecs();
   const stats = createRpcStats();
   const scope = new CallScope();

@@ -6,9 +6,10 @@ import { silentLogger } from '../log/silent.ts';
 import type { Node, Registry, RegistryEvent, Service, Watcher } from '../registry/types.ts';
 import { ejectionBackoffMs, isCancellation, isNodeError, parseSelectorConfig, type SelectorConfig } from './config.ts';
 import { buildEntry, flatten, type CacheEntry } from './cache.ts';
+import { NodeState, type ServiceState } from './state.ts';
 import { filterName } from './filters.ts';
 import { leastLatency, random as randomStrategy, roundRobin } from './strategies.ts';
-import type { CallOutcome, Filter, Next, NodeStats, SelectOptions, Selector, SelectorFigures, Strategy, StrategyContext } from './types.ts';
+import type { CallOutcome, Filter, Next, NodeStats, SelectOptions, Selector, SelectorFigures, Strategy } from './types.ts';
 
 export interface DefaultSelectorOptions {
   registry: Registry;
@@ -19,40 +20,6 @@ export interface DefaultSelectorOptions {
   /** Warns when a failing registry makes the selector serve a stale lookup. Default silent. */
   logger?: Logger;
   options?: Partial<SelectorConfig>;
-}
-
-class NodeState implements NodeStats {
-  inflight = 0;
-  ewmaLatencyMs = 0;
-  failures = 0;
-  ejectedUntil = 0;
-  /** Consecutive ejections without a success in between: the backoff exponent. */
-  ejections = 0;
-  measured = false;
-}
-
-interface ServiceState {
-  name: string;
-  entry: CacheEntry | undefined;
-  /** The last lookup that was current, kept once it is not: served while the registry fails (staleCacheMs). */
-  stale: CacheEntry | undefined;
-  /** Clock time `stale` stopped being current. */
-  staleSince: number;
-  /** While `stale` is being served (undefined otherwise): the registry is not asked again before this clock time. */
-  retryAt: number | undefined;
-  /** Bumped by every watch event (and the watch ending): a lookup started under an older gen is not cached. */
-  gen: number;
-  loading: Promise<CacheEntry> | undefined;
-  loadingGen: number;
-  watcher: Watcher | undefined;
-  stats: Map<string, NodeState>;
-  /** Latest ejection end among this service's nodes: past it, nothing is ejected and eligibility needs no work. */
-  ejectedUntilMax: number;
-  /** Bumped on each ejection, un-ejection and reset, invalidating `eligibleMemo`. */
-  ejectGen: number;
-  eligibleMemo: { from: readonly Node[]; gen: number; validUntil: number; nodes: readonly Node[] } | undefined;
-  roundRobin: Strategy | undefined;
-  ctx: StrategyContext;
 }
 
 const ID = 'micromesh.selector';
@@ -93,6 +60,9 @@ export class DefaultSelector implements Selector {
   /** Nodes returned by Next, by strategy name (`custom` for a function): a handful of keys. */
   private readonly picks: Record<string, number> = {};
   private ejections = 0;
+  /** Node ids the membership suspects, and a generation that invalidates the eligibility memos when it changes. */
+  private readonly suspects = new Set<string>();
+  private suspectGen = 0;
   /** Picks made while every candidate was ejected (the one back soonest was used). */
   private ejectedPicks = 0;
 
@@ -183,6 +153,19 @@ export class DefaultSelector implements Selector {
     return out;
   }
 
+  /**
+   * The membership suspects `nodeId` (SWIM: no answer to probes) or no
+   * longer does: new calls avoid a suspect while another node is neither
+   * ejected nor suspect, so a silent host stops getting calls once it is
+   * suspected rather than once it is declared dead.
+   */
+  suspect(nodeId: string, suspected: boolean): void {
+    if (suspected === this.suspects.has(nodeId)) return;
+    if (suspected) this.suspects.add(nodeId);
+    else this.suspects.delete(nodeId);
+    this.suspectGen++;
+  }
+
   /** Counts for metrics: ejections, picks by strategy, and the nodes ejected now. */
   figures(): SelectorFigures {
     const now = this.clock.now();
@@ -191,7 +174,7 @@ export class DefaultSelector implements Selector {
       if (st.ejectedUntilMax <= now) continue;
       for (const s of st.stats.values()) if (s.ejectedUntil > now) ejectedNow++;
     }
-    return { ejections: this.ejections, ejectedNow, picks: { ...this.picks }, ejectedPicks: this.ejectedPicks, services: this.services.size };
+    return { ejections: this.ejections, ejectedNow, suspectedNow: this.suspects.size, picks: { ...this.picks }, ejectedPicks: this.ejectedPicks, services: this.services.size };
   }
 
   private failed(st: ServiceState, s: NodeState): void {
@@ -366,22 +349,30 @@ export class DefaultSelector implements Selector {
     }
   }
 
-  /** The nodes of `candidates` not ejected now; `candidates` itself (no copy) when nothing is ejected. */
+  /**
+   * The nodes of `candidates` not ejected now and not suspected by the
+   * membership; `candidates` itself (no copy) when none is either. When every
+   * node left is suspected, those are eligible: suspicion only steers calls.
+   */
   private eligible(st: ServiceState, candidates: readonly Node[]): readonly Node[] {
-    if (st.ejectedUntilMax === 0) return candidates; // never ejected since the last reset: no clock read
-    const now = this.clock.now();
-    if (now >= st.ejectedUntilMax) return candidates;
+    const suspects = this.suspects.size;
+    if (st.ejectedUntilMax === 0 && suspects === 0) return candidates; // never ejected since the last reset: no clock read
+    const now = st.ejectedUntilMax === 0 ? 0 : this.clock.now();
+    if (now >= st.ejectedUntilMax && suspects === 0) return candidates;
     const m = st.eligibleMemo;
-    if (m !== undefined && m.from === candidates && m.gen === st.ejectGen && now < m.validUntil) return m.nodes;
+    if (m !== undefined && m.from === candidates && m.gen === st.ejectGen + this.suspectGen && now < m.validUntil) return m.nodes;
     let validUntil = Infinity;
     const nodes: Node[] = [];
+    let suspected: Node[] | undefined;
     for (const n of candidates) {
       const until = st.stats.get(n.id)?.ejectedUntil ?? 0;
       if (until > now) validUntil = Math.min(validUntil, until);
+      else if (suspects > 0 && this.suspects.has(n.id)) (suspected ??= []).push(n);
       else nodes.push(n);
     }
-    st.eligibleMemo = { from: candidates, gen: st.ejectGen, validUntil, nodes };
-    return nodes;
+    const out = nodes.length === 0 && suspected !== undefined ? suspected : nodes;
+    st.eligibleMemo = { from: candidates, gen: st.ejectGen + this.suspectGen, validUntil, nodes: out };
+    return out;
   }
 
   private pick(st: ServiceState, candidates: readonly Node[], strategy: Strategy): Node {

@@ -74,6 +74,8 @@ export interface SelectorFigures {
   ejections: number;
   /** Nodes ejected now, every service. */
   ejectedNow: number;
+  /** Nodes the membership suspects now (avoided while others are healthy). */
+  suspectedNow: number;
   /** Nodes returned by `Next`, by strategy (`random`, `roundRobin`, `leastLatency`, `custom`). */
   picks: Record<string, number>;
   /** Of those, picks made while every candidate was ejected. */
@@ -96,4 +98,6 @@ export interface Selector {
   reset(service?: string): void;
   /** Releases watches and caches; a later `select` rejects with NOT_RUNNING. Idempotent. */
   close(): void;
+  /** Optional: the membership suspects node `nodeId` (or no longer does); new calls avoid suspects while others are healthy. */
+  suspect?(nodeId: string, suspected: boolean): void;
 }
