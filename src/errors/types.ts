@@ -41,6 +41,12 @@ export const ERROR_CODES = {
   /** The peer's host refused the connection: nothing listens there (the process is gone). */
   CONNECTION_REFUSED: { status: 503, retryable: true },
   SERVER_STOPPING: { status: 503, retryable: true },
+  /**
+   * The mutual-TLS handshake failed: a certificate not signed by the mesh's
+   * CA, expired, or missing, or one side speaks TLS and the other does not.
+   * Not CONNECTION_REFUSED: the peer is alive, and a retry fails the same way.
+   */
+  TLS_REJECTED: { status: 502, retryable: false },
   /** The registry knows no such service. */
   SERVICE_NOT_FOUND: { status: 404, retryable: false },
   /** Multicast DNS cannot run here: port in use, interface unknown, no multicast route. */

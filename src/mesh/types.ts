@@ -24,6 +24,7 @@ import type { Discovery } from '../mdns/types.ts';
 import type { Membership } from '../membership/types.ts';
 import type { MeshError } from '../errors/errors.ts';
 import type { PacketNetwork, Transport } from '../transport/types.ts';
+import type { TlsOptions } from '../transport/tls.ts';
 
 /** A service's view of its mesh node. */
 export interface Mesh {
@@ -131,6 +132,15 @@ export interface ServiceOptions {
   selector?: Selector;
   /** Default: TCP. */
   transport?: Transport;
+  /**
+   * Mutual TLS for RPC (PEM texts or Buffers): every RPC connection made or
+   * accepted is TLS 1.3, and each side's certificate must be signed by `ca`
+   * (host names are not checked: identity is "holds a certificate from this
+   * CA"). A peer without one can neither call nor be called (`TLS_REJECTED`).
+   * SWIM gossip is not covered (it has `mesh.keys`). `micromesh certs` makes
+   * the files. Default off.
+   */
+  tls?: TlsOptions;
   /** Default: CBOR (default content type) and JSON. */
   codecs?: Codecs;
   clock?: Clock;

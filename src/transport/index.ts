@@ -3,6 +3,7 @@ export type {
   PacketTransport, PacketNetwork, PacketBindOptions,
 } from './types.ts';
 export { TcpTransport, type TcpTransportOptions } from './tcp.ts';
+export type { TlsOptions } from './tls.ts';
 export { MemoryNetwork, type MemoryNetworkOptions } from './memory.ts';
 export { UdpNetwork, UdpEndpoint, type UdpNetworkOptions, type UdpCounter } from './udp.ts';
 export {

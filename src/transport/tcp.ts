@@ -3,6 +3,7 @@ import type { Clock } from '../clock/types.ts';
 import { SystemClock } from '../clock/system.ts';
 import { MeshError } from '../errors/index.ts';
 import { formatHostPort, parseHostPort } from '../net/address.ts';
+import { loadTls, tlsDial, tlsServer, validateTls, type TlsContext, type TlsOptions } from './tls.ts';
 import type { DialOptions, Listener, ListenOptions, Socket, SocketHandlers, Transport } from './types.ts';
 
 export interface TcpTransportOptions {
@@ -11,6 +12,12 @@ export interface TcpTransportOptions {
   dialTimeoutMs?: number;
   /** TCP keep-alive probe delay, ms; 0 disables. Default 15000, so a vanished host is noticed even on an idle connection. */
   keepAliveMs?: number;
+  /**
+   * Mutual TLS (PEM): every connection made or accepted is TLS 1.3 and both
+   * ends' certificates must chain to `ca` (names are not checked, see
+   * tls.ts). A failed handshake is `TLS_REJECTED`. Default off (plain TCP).
+   */
+  tls?: TlsOptions;
 }
 
 /** Reliable byte streams over node:net, with Nagle off (RPC frames are latency-sensitive). */
@@ -19,20 +26,40 @@ export class TcpTransport implements Transport {
   private readonly clock: Clock;
   private readonly dialTimeoutMs: number;
   private readonly keepAliveMs: number;
+  private readonly tlsOptions: TlsOptions | undefined;
+  private tlsContext: Promise<TlsContext> | undefined;
 
   constructor(opts: TcpTransportOptions = {}) {
     this.clock = opts.clock ?? new SystemClock();
     this.dialTimeoutMs = opts.dialTimeoutMs ?? 5000;
     this.keepAliveMs = opts.keepAliveMs ?? 15_000;
+    this.tlsOptions = opts.tls === undefined ? undefined : validateTls(opts.tls);
+  }
+
+  /** Whether connections are mutual TLS. */
+  get secure(): boolean {
+    return this.tlsOptions !== undefined;
+  }
+
+  private tls(): Promise<TlsContext> | undefined {
+    if (this.tlsOptions === undefined) return undefined;
+    // A failed load (bad PEM) is not cached: the error is the same each time, and nothing is held.
+    this.tlsContext ??= loadTls(this.tlsOptions).catch((err: unknown) => {
+      this.tlsContext = undefined;
+      throw err;
+    });
+    return this.tlsContext;
   }
 
   async listen(address: string, onSocket: (socket: Socket) => void, opts: ListenOptions = {}): Promise<Listener> {
     const { host, port } = parseHostPort(address);
     opts.signal?.throwIfAborted();
-    const server = net.createServer({ noDelay: true }, (raw) => {
+    const accept = (raw: net.Socket): void => {
       this.tune(raw);
       onSocket(new TcpSocket(raw));
-    });
+    };
+    const tls = await this.tls();
+    const server = tls ? tlsServer(tls, this.dialTimeoutMs, accept) : net.createServer({ noDelay: true }, accept);
     await new Promise<void>((resolve, reject) => {
       const onError = (err: NodeJS.ErrnoException): void => reject(mapError(err, address));
       server.once('error', onError);
@@ -47,17 +74,24 @@ export class TcpTransport implements Transport {
     return new TcpListener(server, formatHostPort(host, bound.port));
   }
 
-  dial(address: string, opts: DialOptions = {}): Promise<Socket> {
+  async dial(address: string, opts: DialOptions = {}): Promise<Socket> {
+    const tls = await this.tls();
+    return this.connect(address, opts, tls);
+  }
+
+  private connect(address: string, opts: DialOptions, tls: TlsContext | undefined): Promise<Socket> {
     const { host, port } = parseHostPort(address);
     const signal = opts.signal;
     if (signal?.aborted) return Promise.reject(cancelled(address, signal));
     return new Promise((resolve, reject) => {
-      const raw = net.connect({ host, port, noDelay: true });
+      const secure = tls ? tlsDial(tls, host, port, address, (err) => mapError(err, address)) : undefined;
+      const raw = secure?.socket ?? net.connect({ host, port, noDelay: true });
       const done = (err?: MeshError): void => {
         this.clock.clearTimeout(timer);
         signal?.removeEventListener('abort', onAbort);
         raw.off('error', onError);
         raw.off('connect', onConnect);
+        settled = true;
         if (err) {
           raw.destroy();
           reject(err);
@@ -66,13 +100,19 @@ export class TcpTransport implements Transport {
           resolve(new TcpSocket(raw));
         }
       };
+      let settled = false;
       const onConnect = (): void => done();
       const onError = (err: NodeJS.ErrnoException): void => done(mapError(err, address));
       const onAbort = (): void => done(cancelled(address, signal!));
       const timer = this.clock.setTimeout(() => done(new MeshError('TIMEOUT', `dial ${address}: no answer within ${opts.timeoutMs ?? this.dialTimeoutMs} ms`)),
         opts.timeoutMs ?? this.dialTimeoutMs);
-      raw.once('connect', onConnect);
-      raw.once('error', onError);
+      if (secure) {
+        // The handshake decides, TCP's connect is only its first step.
+        secure.ready.then(() => { if (!settled) done(); }, (err: MeshError) => { if (!settled) done(err); });
+      } else {
+        raw.once('connect', onConnect);
+        raw.once('error', onError);
+      }
       signal?.addEventListener('abort', onAbort, { once: true });
     });
   }

@@ -1,0 +1,104 @@
+// Mutual TLS for RPC: services with certificates from the mesh's CA call
+// each other (unary and streams); a peer without one, with one from another
+// CA, or with an expired one can neither call nor be called, and the call
+// fails with TLS_REJECTED (or, for a plain caller, a connection error) at
+// once rather than hanging.
+import assert from 'node:assert/strict';
+import test from 'node:test';
+import { createService, MemoryRegistry, MeshError, silentLogger, type Service, type ServiceOptions } from 'micromesh';
+import { makeCa, makeNodeCert, type CertPair } from '../../bin/cli/certs/make.ts';
+
+const ca = await makeCa();
+const other = await makeCa({ name: 'another CA' });
+const tlsOf = async (issuer: CertPair, name: string, extra: { notBefore?: Date; days?: number } = {}): Promise<ServiceOptions['tls']> => {
+  const n = await makeNodeCert(issuer, { name, ips: ['127.0.0.1'], ...extra });
+  return { ca: ca.cert, cert: n.cert, key: n.key };
+};
+
+function service(name: string, registry: MemoryRegistry, tls: ServiceOptions['tls']): Service {
+  return createService({ name, registry, logger: silentLogger, ...(tls ? { tls } : {}), rpc: { retries: 0, callTimeoutMs: 3000 } }).handle('Echo', {
+    Say: (r: { n: number }) => ({ n: r.n }),
+    async *Count({ to }: { to: number }) {
+      for (let i = 1; i <= to; i++) yield i;
+    },
+  });
+}
+
+async function pair(serverTls: ServiceOptions['tls'], clientTls: ServiceOptions['tls']): Promise<{ server: Service; client: Service; stop(): Promise<void> }> {
+  const registry = new MemoryRegistry();
+  const server = service('server', registry, serverTls);
+  const client = service('client', registry, clientTls);
+  await server.start();
+  await client.start();
+  return { server, client, stop: async () => { await client.stop(); await server.stop(); } };
+}
+
+const code = (c: string) => (e: unknown): boolean => e instanceof MeshError && e.code === c;
+
+test('two services with certificates from the CA call each other, unary and streaming, both ways', async () => {
+  const p = await pair(await tlsOf(ca, 'server'), await tlsOf(ca, 'client'));
+  try {
+    assert.deepEqual(await p.client.client.call('server', 'Echo.Say', { n: 1 }), { n: 1 });
+    assert.deepEqual(await p.server.client.call('client', 'Echo.Say', { n: 2 }), { n: 2 });
+    const got: number[] = [];
+    for await (const n of await p.client.client.stream<{ to: number }, number>('server', 'Echo.Count', { to: 5 })) got.push(n);
+    assert.deepEqual(got, [1, 2, 3, 4, 5]);
+  } finally {
+    await p.stop();
+  }
+});
+
+test('a TLS service refuses a plain caller, and a plain service a TLS caller; both keep serving', async () => {
+  const p = await pair(await tlsOf(ca, 'server'), undefined);
+  const registry = new MemoryRegistry();
+  const plainServer = service('plain', registry, undefined);
+  const tlsClient = service('tls-client', registry, await tlsOf(ca, 'c'));
+  await plainServer.start();
+  try {
+    // The plain caller cannot tell TLS from a broken peer: its connection is closed under it.
+    await assert.rejects(p.client.client.call('server', 'Echo.Say', { n: 1 }), (e: unknown) =>
+      e instanceof MeshError && ['CONNECTION_LOST', 'PROTOCOL_ERROR', 'TLS_REJECTED'].includes(e.code));
+    await assert.rejects(tlsClient.client.call('plain', 'Echo.Say', { n: 1 }), code('TLS_REJECTED'));
+    // Neither server was harmed.
+    assert.deepEqual(await p.server.client.call('server', 'Echo.Say', { n: 3 }, { address: p.server.address }), { n: 3 });
+    assert.deepEqual(await plainServer.client.call('plain', 'Echo.Say', { n: 4 }), { n: 4 });
+  } finally {
+    await tlsClient.stop();
+    await plainServer.stop();
+    await p.stop();
+  }
+});
+
+test('a certificate from another CA is refused, as caller and as callee', async () => {
+  const foreign = await tlsOf(other, 'intruder');
+  const p = await pair(await tlsOf(ca, 'server'), foreign);
+  try {
+    await assert.rejects(p.client.client.call('server', 'Echo.Say', { n: 1 }), code('TLS_REJECTED'));
+    await assert.rejects(p.server.client.call('client', 'Echo.Say', { n: 1 }), code('TLS_REJECTED'));
+  } finally {
+    await p.stop();
+  }
+});
+
+test('an expired certificate is refused, as caller and as callee', async () => {
+  const expired = await tlsOf(ca, 'old', { notBefore: new Date('2020-01-01T00:00:00Z'), days: 30 });
+  const p = await pair(await tlsOf(ca, 'server'), expired);
+  try {
+    await assert.rejects(p.client.client.call('server', 'Echo.Say', { n: 1 }), code('TLS_REJECTED'));
+    await assert.rejects(p.server.client.call('client', 'Echo.Say', { n: 1 }), code('TLS_REJECTED'));
+  } finally {
+    await p.stop();
+  }
+});
+
+test('tls is validated: each field must be PEM, named in the error', () => {
+  const registry = new MemoryRegistry();
+  for (const [tls, field] of [
+    [{ ca: '', cert: 'x', key: 'y' }, 'tls.ca'],
+    [{ ca: '-----BEGIN CERTIFICATE-----', cert: 42, key: 'y' }, 'tls.cert'],
+    [{ ca: '-----BEGIN CERTIFICATE-----', cert: Buffer.from('-----BEGIN CERTIFICATE-----'), key: undefined }, 'tls.key'],
+  ] as const) {
+    assert.throws(() => createService({ name: 'bad', registry, logger: silentLogger, tls: tls as never }),
+      (e: unknown) => e instanceof MeshError && e.code === 'INVALID_CONFIG' && e.message.includes(field));
+  }
+});
