@@ -7,6 +7,7 @@ import { Command, Option } from 'commander';
 import { MeshError } from '../src/errors/errors.ts';
 import * as api from './cli/commands/api.ts';
 import * as call from './cli/commands/call.ts';
+import * as certs from './cli/commands/certs.ts';
 import * as health from './cli/commands/health.ts';
 import * as keygen from './cli/commands/keygen.ts';
 import * as members from './cli/commands/members.ts';
@@ -42,7 +43,7 @@ const program = new Command('micromesh')
     .choices(['debug', 'info', 'warn', 'error', 'silent']).default(process.env.MICROMESH_LOG_LEVEL ?? 'warn'));
 
 const cli = createCli(program);
-for (const command of [run, api, sidecar, web, bot, services, service, members, call, stream, health, stats, top, publish, subscribe, keygen, newProject]) command.register(program, cli);
+for (const command of [run, api, sidecar, web, bot, services, service, members, call, stream, health, stats, top, publish, subscribe, keygen, certs, newProject]) command.register(program, cli);
 
 try {
   await program.parseAsync();

@@ -1,6 +1,6 @@
 import { InvalidArgumentError, type Command } from 'commander';
 import type { Cli } from '../context.ts';
-import { adminAddressOption, adminOf, createMember, untilSignal } from '../member.ts';
+import { adminAddressOption, adminOf, createMember, untilSignal, tlsOf, withTlsOptions } from '../member.ts';
 import { parseDuration, parsePort } from '../options.ts';
 
 interface ApiOptions {
@@ -45,7 +45,7 @@ function seconds(text: string): number {
 
 /** `micromesh api`: the HTTP gateway into the mesh (micro api), a client-only member until SIGINT/SIGTERM. */
 export function register(program: Command, cli: Cli): void {
-  program.command('api')
+  withTlsOptions(program.command('api'))
     .description('serve HTTP into the mesh: /service/method → calls, /rpc, SSE and WebSocket streams, /events, HTTP proxy')
     .option('--address <host:port>', 'HTTP listen address', ':8080')
     .option('--port <port>', 'RPC port of this member', parsePort, 0)
@@ -73,7 +73,7 @@ export function register(program: Command, cli: Cli): void {
       const { createApiGateway } = await import('../../../src/api/index.ts');
       const logger = await cli.logger();
       const service = await createMember(cli, {
-        name: 'micromesh-api', port: o.port, gossipPort: o.gossipPort, logger, ...adminOf(o),
+        name: 'micromesh-api', port: o.port, gossipPort: o.gossipPort, logger, ...adminOf(o), ...tlsOf(o),
         // Many HTTP connections fan into few RPC connections: frames of one loop iteration share a write.
         rpc: { flush: 'iteration' },
       });

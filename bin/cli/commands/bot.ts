@@ -1,6 +1,6 @@
 import { InvalidArgumentError, type Command } from 'commander';
 import type { Cli } from '../context.ts';
-import { adminAddressOption, adminOf, createMember, untilSignal } from '../member.ts';
+import { adminAddressOption, adminOf, createMember, untilSignal, tlsOf, withTlsOptions } from '../member.ts';
 import { tryParseHostPort } from '../../../src/net/address.ts';
 import { parsePort } from '../options.ts';
 
@@ -40,7 +40,7 @@ function secret(env: string, what: string): string {
 
 /** `micromesh bot`: chat-ops (micro bot) on XMPP, IRC, Slack or the terminal, a member of the mesh until SIGINT/SIGTERM. */
 export function register(program: Command, cli: Cli): void {
-  program.command('bot')
+  withTlsOptions(program.command('bot'))
     .description('answer chat commands about the mesh: services, service, call, stream, health, stats, members, publish, and services\' own commands')
     .option('--stdin', 'read commands from the terminal (you are allowlisted)', false)
     .option('--xmpp-service <url>', 'XMPP server, xmpp://host:5222 (password in MICROMESH_XMPP_PASSWORD)')
@@ -86,7 +86,7 @@ export function register(program: Command, cli: Cli): void {
         inputs.push(new bot.SlackInput({ appToken: secret('MICROMESH_SLACK_APP_TOKEN', '--slack'), botToken: secret('MICROMESH_SLACK_BOT_TOKEN', '--slack'), logger }));
       }
       if (inputs.length === 0) throw new InvalidArgumentError('no input: give --stdin, --xmpp-service, --irc or --slack');
-      const service = await createMember(cli, { name: 'micromesh-bot', port: o.port, gossipPort: o.gossipPort, logger, ...adminOf(o) });
+      const service = await createMember(cli, { name: 'micromesh-bot', port: o.port, gossipPort: o.gossipPort, logger, ...adminOf(o), ...tlsOf(o) });
       // At the terminal the rate limit is the typist's own: piped commands run as fast as they come.
       const b = bot.createBot({ service, inputs, logger, config: { allow, ratePerMinute: o.rate ?? (o.stdin ? 6000 : undefined), burst: o.burst ?? (o.stdin ? 1000 : undefined) } });
       if (o.stdin) {

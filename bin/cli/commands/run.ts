@@ -1,7 +1,7 @@
 import { Option, type Command } from 'commander';
 import type { SwimConfig, SwimProfile } from '../../../src/swim/config.ts';
 import type { Cli } from '../context.ts';
-import { adminAddressOption, adminOf } from '../member.ts';
+import { adminAddressOption, adminOf, tlsOf, withTlsOptions } from '../member.ts';
 import { parseJson, parsePort } from '../options.ts';
 
 interface RunOptions {
@@ -18,7 +18,7 @@ interface RunOptions {
 
 /** `micromesh run`: a peer on the mesh until SIGINT/SIGTERM; with --demo it serves the greeter. */
 export function register(program: Command, cli: Cli): void {
-  program.command('run')
+  withTlsOptions(program.command('run'))
     .description('run a peer; with --demo it serves the greeter (Greeter.Hello, Greeter.Stream)')
     .option('--name <name>', 'service name (default: greeter with --demo, else micromesh)')
     .option('--port <port>', 'RPC port', parsePort, 0)
@@ -42,7 +42,7 @@ export function register(program: Command, cli: Cli): void {
         name: o.name ?? (o.demo ? 'greeter' : 'micromesh'),
         address: `${host}:${o.port}`,
         logger: await cli.logger(),
-        ...adminOf(o),
+        ...adminOf(o), ...tlsOf(o),
         // --registry etcd://…: listed in etcd, no SWIM and no mDNS; --broker nats://…: messages through NATS.
         ...serviceBackends(m),
         mesh: m.registry.kind !== 'mesh' ? false : {

@@ -1,7 +1,7 @@
 import { Option, type Command } from 'commander';
 import type { SwimConfig, SwimProfile } from '../../../src/swim/config.ts';
 import type { Cli } from '../context.ts';
-import { adminAddressOption, adminOf, createMember } from '../member.ts';
+import { adminAddressOption, adminOf, createMember, tlsOf, withTlsOptions } from '../member.ts';
 import { parseDuration, parseJson, parseMetadata, parsePort } from '../options.ts';
 
 interface SidecarFlags {
@@ -24,7 +24,7 @@ const list = (text: string): string[] => text.split(',').map((s) => s.trim()).fi
 
 /** `micromesh sidecar`: makes an HTTP app in any language a mesh member (micro sidecar), until SIGINT/SIGTERM. */
 export function register(program: Command, cli: Cli): void {
-  program.command('sidecar')
+  withTlsOptions(program.command('sidecar'))
     .description('make an HTTP app a mesh member: calls to --app-name become HTTP requests to the app; the app gets /rpc, /registry, /broker, /health')
     .requiredOption('--app-name <name>', 'service name the app is called by')
     .requiredOption('--app-address <host:port>', "the app's HTTP server")
@@ -43,7 +43,7 @@ export function register(program: Command, cli: Cli): void {
       const { createSidecar, httpNode } = await import('../../../src/sidecar/index.ts');
       const logger = await cli.logger();
       const service = await createMember(cli, {
-        name: o.appName, port: o.port, gossipPort: o.gossipPort, nodeMetadata: httpNode(o.appAddress), metadata: o.metadata, logger, ...adminOf(o),
+        name: o.appName, port: o.port, gossipPort: o.gossipPort, nodeMetadata: httpNode(o.appAddress), metadata: o.metadata, logger, ...adminOf(o), ...tlsOf(o),
         mesh: { profile: o.profile, swim: o.swim },
       });
       const sidecar = createSidecar({

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import type { Cli } from '../context.ts';
-import { adminAddressOption, adminOf, createMember, untilSignal } from '../member.ts';
+import { adminAddressOption, adminOf, createMember, untilSignal, tlsOf, withTlsOptions } from '../member.ts';
 import { parseDuration, parsePort } from '../options.ts';
 
 interface WebOptions {
@@ -19,7 +19,7 @@ const collect = (v: string, prev: string[] = []): string[] => [...prev, ...v.spl
 
 /** `micromesh web`: the dashboard (micro web), a member of the mesh until SIGINT/SIGTERM. */
 export function register(program: Command, cli: Cli): void {
-  program.command('web')
+  withTlsOptions(program.command('web'))
     .description('serve the dashboard: services and endpoints with a call form, the live mesh, pubsub, stats, a terminal')
     .option('--address <host:port>', 'HTTP listen address', ':8082')
     .option('--port <port>', 'RPC port of this member', parsePort, 0)
@@ -33,7 +33,7 @@ export function register(program: Command, cli: Cli): void {
     .action(async (o: WebOptions) => {
       const { createWebDashboard } = await import('../../../src/web/index.ts');
       const logger = await cli.logger();
-      const service = await createMember(cli, { name: 'micromesh-web', port: o.port, gossipPort: o.gossipPort, logger, ...adminOf(o) });
+      const service = await createMember(cli, { name: 'micromesh-web', port: o.port, gossipPort: o.gossipPort, logger, ...adminOf(o), ...tlsOf(o) });
       const web = createWebDashboard({
         service, logger, readOnly: o.readOnly, proxy: o.proxy, allow: o.allow, deny: o.deny,
         http: { address: o.address, callTimeoutMs: o.timeout },
