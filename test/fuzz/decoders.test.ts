@@ -22,7 +22,12 @@ for (const t of TARGETS) {
     for (const seed of t.seeds) assert.ok(holds(t, seed));
   });
 
-  test(`${t.name}: mutated and random inputs never throw outside the contract`, () => {
-    fc.assert(fc.property(inputs(t), (input) => holds(t, input)), { numRuns: RUNS, seed: 20 });
+  test(`${t.name}: mutated and random inputs never throw outside the contract`, async () => {
+    let n = 0;
+    // Yields now and then: decoders defer work (the RPC writer flushes on nextTick), which would pile up otherwise.
+    await fc.assert(fc.asyncProperty(inputs(t), async (input) => {
+      if (++n % 200 === 0) await new Promise(setImmediate);
+      return holds(t, input);
+    }), { numRuns: RUNS, seed: 20 });
   });
 }

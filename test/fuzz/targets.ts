@@ -192,7 +192,6 @@ class FakeSocket implements Socket {
 }
 
 const rpcConfig = resolveRpcConfig({ keepaliveIntervalMs: 0, maxFrameBytes: 64 * 1024, maxRoutes: 16 });
-const rpcClock = new VirtualClock();
 
 /** The whole inbound side of a connection: frames, Hello, Route, Request (with its metadata and inline route), stream frames. */
 const rpcSession: FuzzTarget = {
@@ -202,8 +201,9 @@ const rpcSession: FuzzTarget = {
   run(input) {
     const socket = new FakeSocket();
     const stats = createRpcStats();
+    // A clock per input: virtual time never advances here, so a shared clock would hold every session's pending timers.
     const session = new Session(socket, {
-      role: 'acceptor', config: rpcConfig, clock: rpcClock, logger: silentLogger, stats,
+      role: 'acceptor', config: rpcConfig, clock: new VirtualClock(), logger: silentLogger, stats,
       onRequest: (call) => {
         decodeMetadata(call.metadataBytes, rpcCbor);
         call.reject(new MeshError('NOT_FOUND', 'fuzz'));
