@@ -24,7 +24,7 @@ await build({
   platform: 'node',
   format: 'esm',
   target: 'node22',
-  external: ['cbor-extract', 'libp2p', '@libp2p/*', '@chainsafe/*', '@multiformats/*', 'fastify', '@fastify/*', 'ws', 'find-my-way', 'undici', 'ajv', 'esbuild', '@xmpp/*', 'irc-framework', '@slack/*', 'etcd3', 'cockatiel', '@nats-io/*'],
+  external: ['cbor-extract', 'libp2p', '@libp2p/*', '@chainsafe/*', '@multiformats/*', 'fastify', '@fastify/*', 'ws', 'find-my-way', 'undici', 'ajv', 'esbuild', '@xmpp/*', 'irc-framework', '@slack/*', 'etcd3', 'cockatiel', '@nats-io/*', '@peculiar/*', 'reflect-metadata'],
   // Bundled CommonJS packages call require() for Node's modules.
   banner: { js: "import { createRequire as micromeshRequire } from 'node:module'; const require = micromeshRequire(import.meta.url);" },
   legalComments: 'eof',

@@ -2,9 +2,7 @@
 // it, ECDSA P-256 through @peculiar/x509 on Node's webcrypto (no openssl
 // binary needed). Loaded only by that command and by tests.
 import { webcrypto } from 'node:crypto';
-// @peculiar/x509's dependency injection (tsyringe) needs the Reflect metadata polyfill loaded first.
-import 'reflect-metadata';
-import * as x509 from '@peculiar/x509';
+import type * as X509 from '@peculiar/x509';
 
 const ALG = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' } as const;
 const DAY_MS = 86_400_000;
@@ -35,8 +33,18 @@ export interface NodeCertOptions {
   notBefore?: Date;
 }
 
-// Node's webcrypto is the WebCrypto the library expects; its type is declared apart from the DOM's.
-x509.cryptoProvider.set(webcrypto as never);
+/**
+ * The library, imported on first use (the bundled CLI keeps it external, so
+ * a static import would load it for every command). Its dependency
+ * injection (tsyringe) needs the Reflect metadata polyfill loaded first.
+ */
+async function lib(): Promise<typeof X509> {
+  await import('reflect-metadata');
+  const x509 = await import('@peculiar/x509');
+  // Node's webcrypto is the WebCrypto the library expects; its type is declared apart from the DOM's.
+  x509.cryptoProvider.set(webcrypto as never);
+  return x509;
+}
 
 function serial(): string {
   // Positive 16-byte serial: clear the top bit so DER does not read it as negative.
@@ -52,11 +60,12 @@ function validity(notBefore: Date | undefined, days: number): { notBefore: Date;
 
 async function keyPem(keys: webcrypto.CryptoKeyPair): Promise<string> {
   const pkcs8 = await webcrypto.subtle.exportKey('pkcs8', keys.privateKey);
-  return x509.PemConverter.encode(pkcs8, 'PRIVATE KEY');
+  return (await lib()).PemConverter.encode(pkcs8, 'PRIVATE KEY');
 }
 
 /** A CA: a fresh key and a self-signed certificate allowed to sign node certificates only. */
 export async function makeCa(o: CaOptions = {}): Promise<CertPair> {
+  const x509 = await lib();
   const keys = await webcrypto.subtle.generateKey(ALG, true, ['sign', 'verify']) as webcrypto.CryptoKeyPair;
   const cert = await x509.X509CertificateGenerator.createSelfSigned({
     serialNumber: serial(),
@@ -75,6 +84,7 @@ export async function makeCa(o: CaOptions = {}): Promise<CertPair> {
 
 /** A node's key and certificate signed by `ca`: usable as TLS server and client (both EKUs). */
 export async function makeNodeCert(ca: CertPair, o: NodeCertOptions): Promise<CertPair> {
+  const x509 = await lib();
   const caCert = new x509.X509Certificate(ca.cert);
   const caKey = await webcrypto.subtle.importKey('pkcs8', x509.PemConverter.decodeFirst(ca.key), ALG, false, ['sign']);
   const keys = await webcrypto.subtle.generateKey(ALG, true, ['sign', 'verify']) as webcrypto.CryptoKeyPair;
