@@ -7,6 +7,7 @@ import { createHistogram, performance } from 'node:perf_hooks';
 import { createService, silentLogger, StaticRegistry, type ClientMiddleware } from 'micromesh';
 import { connectMinimal } from './minimal-rpc.ts';
 import { observability } from './observed.ts';
+import { tlsFor } from './tls.ts';
 
 const [mode, address, concurrencyArg, warmupArg, secondsArg] = process.argv.slice(2);
 const concurrency = Number(concurrencyArg);
@@ -87,7 +88,7 @@ async function runMicromesh(): Promise<void> {
   // As users call it: registry → selector → middleware chain → codec → connection.
   const passThrough: ClientMiddleware = (next) => (call) => next(call);
   const registry = new StaticRegistry({ services: { bench: [address] } });
-  const svc = createService({ name: 'bench-client', registry, logger: silentLogger, clientMiddleware: [passThrough], ...(await observability(mode!)) });
+  const svc = createService({ name: 'bench-client', registry, logger: silentLogger, clientMiddleware: [passThrough], ...(await observability(mode!)), ...(await tlsFor(mode!)) });
   const client = svc.client;
   const req = { p: PAYLOAD };
   const worker = async (): Promise<void> => {

@@ -84,10 +84,11 @@ const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floo
 const concurrencies = values.concurrency!.split(',').map(Number);
 // minimal-rpc: a promise per call and CBOR bodies and nothing else (bench/rpc-server.ts), what the framework's features are measured against.
 // micromesh-off / micromesh-observed / micromesh-sampled-out: the cost of metrics plus a registered tracer (sampling off in the SDK, or in micromesh), bench/observed.ts.
+// micromesh-tls: the defaults over mutual TLS 1.3 (bench/tls.ts); rps_vs_micromesh is its cost.
 const rows = concurrencies.flatMap((c) => [
   { name: 'raw-tcp', mode: 'raw', c }, { name: 'minimal-rpc', mode: 'minimal', c }, { name: 'micromesh', mode: 'micromesh', c },
   { name: 'micromesh-off', mode: 'micromesh-off', c }, { name: 'micromesh-observed', mode: 'micromesh-observed', c },
-  { name: 'micromesh-sampled-out', mode: 'micromesh-sampled-out', c },
+  { name: 'micromesh-sampled-out', mode: 'micromesh-sampled-out', c }, { name: 'micromesh-tls', mode: 'micromesh-tls', c },
 ]);
 const only = values.only?.split(',');
 if (only) rows.splice(0, rows.length, ...rows.filter((r) => only.includes(r.name)));
@@ -135,11 +136,23 @@ for (const r of results.filter((x) => x.name !== 'raw-tcp')) {
 
 /** The figure: throughput with metrics and a tracer on over the same build with both off, per round and overall. */
 function addObserved(r: (typeof results)[number]): void {
+  if (r.name === 'micromesh-tls') addTls(r);
   if (r.name !== 'micromesh-observed' && r.name !== 'micromesh-sampled-out') return;
   const off = results.find((x) => x.name === 'micromesh-off' && x.concurrency === r.concurrency);
   if (off === undefined) return;
   const pairedOff = r.rps_rounds.map((v, i) => v / off.rps_rounds[i]!);
   Object.assign(r, { rps_vs_off: +(r.rps / off.rps).toFixed(2), rps_vs_off_paired: +median(pairedOff).toFixed(2) });
+}
+/** Mutual TLS against the same defaults over plain TCP: throughput and CPU per call. */
+function addTls(r: (typeof results)[number]): void {
+  const plain = results.find((x) => x.name === 'micromesh' && x.concurrency === r.concurrency);
+  if (plain === undefined) return;
+  const paired = r.rps_rounds.map((v, i) => v / plain.rps_rounds[i]!);
+  Object.assign(r, {
+    rps_vs_micromesh: +(r.rps / plain.rps).toFixed(2), rps_vs_micromesh_paired: +median(paired).toFixed(2),
+    client_cpu_vs_micromesh: +(r.client_cpu_us_per_call / plain.client_cpu_us_per_call).toFixed(2),
+    server_cpu_vs_micromesh: +(r.server_cpu_us_per_call / plain.server_cpu_us_per_call).toFixed(2),
+  });
 }
 if (values.json) for (const r of results) console.log(JSON.stringify(r));
 else console.table(results.map(({ rps_rounds: _r, p50_rounds: _p, ...rest }) => rest));
