@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import test from 'node:test';
 import tls from 'node:tls';
 import { MeshError, TcpTransport } from 'micromesh';
-import { makeCa, makeNodeCert } from '../../bin/cli/certs/make.ts';
+import { makeCa, makeNodeCert } from '../../../bin/cli/certs/make.ts';
 
 const ca = await makeCa();
 const server = await makeNodeCert(ca, { name: 'server', ips: ['127.0.0.1'] });
