@@ -5,7 +5,7 @@
 // once rather than hanging.
 import assert from 'node:assert/strict';
 import test from 'node:test';
-import { createService, MemoryRegistry, MeshError, silentLogger, type Service, type ServiceOptions } from 'micromesh';
+import { createService, MemoryNetwork, MemoryRegistry, MeshError, silentLogger, type Service, type ServiceOptions } from 'micromesh';
 import { makeCa, makeNodeCert, type CertPair } from '../../bin/cli/certs/make.ts';
 
 const ca = await makeCa();
@@ -91,6 +91,34 @@ test('an expired certificate is refused, as caller and as callee', async () => {
   }
 });
 
+test('on the mesh: SWIM joins over plain gossip, and the services call each other and publish over TLS', async () => {
+  const mesh = (join: string[] = []) => ({ mdns: false as const, join, profile: 'local' as const, swim: { probeIntervalMs: 200, probeTimeoutMs: 100, gossipIntervalMs: 50 } });
+  const got: unknown[] = [];
+  const a = createService({ name: 'a', address: '127.0.0.1:0', logger: silentLogger, tls: await tlsOf(ca, 'a'), mesh: mesh() })
+    .handle('Echo', { Say: (r: unknown) => r })
+    .subscribe('news', (m) => { got.push(m); });
+  await a.start();
+  const b = createService({ name: 'b', address: '127.0.0.1:0', logger: silentLogger, tls: await tlsOf(ca, 'b'), mesh: mesh([a.mesh!.swim.address]) });
+  await b.start();
+  try {
+    await until(async () => (await b.registry.getService('a')).length === 1);
+    assert.deepEqual(await b.client.call('a', 'Echo.Say', { n: 1 }), { n: 1 });
+    await until(async () => {
+      await b.client.publish('news', { n: 2 }).catch(() => {});
+      return got.length > 0;
+    });
+    assert.deepEqual(got[0], { n: 2 });
+  } finally {
+    await b.stop();
+    await a.stop();
+  }
+});
+
+async function until(cond: () => Promise<boolean>): Promise<void> {
+  for (let i = 0; i < 400 && !(await cond()); i++) await new Promise((r) => setTimeout(r, 25));
+  assert.ok(await cond(), 'condition not met within 10 s');
+}
+
 test('tls is validated: each field must be PEM, named in the error', () => {
   const registry = new MemoryRegistry();
   for (const [tls, field] of [
@@ -101,4 +129,7 @@ test('tls is validated: each field must be PEM, named in the error', () => {
     assert.throws(() => createService({ name: 'bad', registry, logger: silentLogger, tls: tls as never }),
       (e: unknown) => e instanceof MeshError && e.code === 'INVALID_CONFIG' && e.message.includes(field));
   }
+  // tls configures the default transport; a transport of one's own would silently ignore it.
+  assert.throws(() => createService({ name: 'own', registry, logger: silentLogger, transport: new MemoryNetwork().transport(), tls: { ca: 'x', cert: 'y', key: 'z' } }),
+    (e: unknown) => e instanceof MeshError && e.code === 'INVALID_CONFIG' && e.message.includes('tls'));
 });

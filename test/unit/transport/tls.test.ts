@@ -2,6 +2,7 @@
 // certificate required), and dial errors keep their TCP codes before the handshake.
 import assert from 'node:assert/strict';
 import test from 'node:test';
+import net from 'node:net';
 import tls from 'node:tls';
 import { MeshError, TcpTransport } from 'micromesh';
 import { makeCa, makeNodeCert } from '../../../bin/cli/certs/make.ts';
@@ -70,4 +71,19 @@ test('dialling with tls: nothing listening is CONNECTION_REFUSED, a bad server i
 test('a key that does not match its certificate is INVALID_CONFIG at listen', async () => {
   const t = new TcpTransport({ tls: { ca: ca.cert, cert: server.cert, key: client.key } });
   await assert.rejects(t.listen('127.0.0.1:0', () => {}), (e: unknown) => e instanceof MeshError && e.code === 'INVALID_CONFIG');
+});
+
+test('plain bytes to a TLS listener close that connection only; the listener keeps serving', async () => {
+  const srv = await echoServer();
+  try {
+    const closed = await new Promise<boolean>((resolve) => {
+      const s = net.connect(srv.port, '127.0.0.1', () => s.write(Buffer.alloc(64, 0x41)));
+      s.on('error', () => {});
+      s.on('close', () => resolve(true));
+    });
+    assert.ok(closed);
+    assert.deepEqual(await raw(srv.port, { cert: client.cert, key: client.key }), { protocol: 'TLSv1.3', echoed: 'ping' });
+  } finally {
+    await srv.close();
+  }
 });
