@@ -325,6 +325,19 @@ const mdnsSeeds = [
   cbor.encode({ type: 'query', questions: [{ name: MDNS_TYPE, type: 'PTR' }], answers: [{ name: MDNS_TYPE, type: 'PTR', ttl: 120, data: `node-z.${MDNS_TYPE}` }] }),
 ];
 
+/** Records and questions without the fields every one needs: each must be counted malformedRecords. */
+function malformedIn(packet: unknown): number {
+  const list = (k: string): unknown[] => {
+    const v = packet !== null && typeof packet === 'object' ? (packet as Record<string, unknown>)[k] : undefined;
+    return Array.isArray(v) ? v : [];
+  };
+  const named = (r: unknown): r is { name: string; type: string; ttl?: unknown } =>
+    r !== null && typeof r === 'object' && typeof (r as { name?: unknown }).name === 'string' && typeof (r as { type?: unknown }).type === 'string';
+  const ttlOk = (t: unknown): boolean => typeof t === 'number' && Number.isInteger(t) && t >= 0 && t <= 0x7fffffff;
+  return list('questions').filter((q) => !named(q)).length
+    + [...list('answers'), ...list('additionals')].filter((r) => !named(r) || !ttlOk(r.ttl)).length;
+}
+
 /** A packet as dns-packet hands it over (here: any value CBOR can express), through both the query and the response paths. */
 const mdnsPacket: FuzzTarget = {
   name: 'mdns.packet',
@@ -341,6 +354,7 @@ const mdnsPacket: FuzzTarget = {
     classifyQuery(packet, { serviceType: MDNS_TYPE, nodeId: 'node-q', ttlS: 120 }, tally);
     const r = decodeResponse(packet, { serviceType: MDNS_TYPE, cluster: 'mesh', selfId: 'node-q', source: '10.0.0.9' }, tally);
     for (const p of [...r.peers, ...r.goodbyes]) if (p.cluster !== 'mesh' || p.nodeId === 'node-q') throw new Error('a foreign or own announcement was accepted');
+    if ((tally.malformedRecords ?? 0) < malformedIn(packet)) throw new Uncounted('a malformed record went uncounted');
     return r.peers.length + r.goodbyes.length > 0 ? 'accepted' : 'rejected';
   },
 };
