@@ -16,7 +16,8 @@
 import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
-import { TARGETS, nextInput, prng, type FuzzTarget } from '../test/fuzz/targets.ts';
+import { nextInput, prng } from '../test/fuzz/mutate.ts';
+import { TARGETS, type FuzzTarget } from '../test/fuzz/targets.ts';
 
 interface Job { target: string; runs: number; seconds: number; seed: number }
 interface Crash { error: string; input: string; minimized: string }
@@ -87,7 +88,7 @@ async function work(job: Job): Promise<void> {
       parentPort!.postMessage({ progress: i });
       if (performance.now() > deadline) break;
     }
-    const input = nextInput(t, rnd);
+    const input = nextInput(t.seeds, rnd);
     try {
       if (t.run(input) === 'accepted') accepted++;
       else rejected++;
