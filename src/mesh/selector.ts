@@ -28,8 +28,8 @@ export class ReportingSelector implements Selector {
     this.inner.suspect(ev.member.id, ev.type === 'suspect');
   }
 
-  suspect(nodeId: string, suspected: boolean): void {
-    this.inner.suspect?.(nodeId, suspected);
+  suspect(key: string, suspected: boolean): void {
+    this.inner.suspect?.(key, suspected);
   }
 
   select(service: string, opts?: SelectOptions): Next | Promise<Next> {

@@ -81,7 +81,8 @@ export function createService(options: ServiceOptions): Service {
   });
   // Lines written while a call or delivery is served carry its trace and request ids.
   const scoped = scopedLogger(logger, scope, tracing && (() => tracing.currentIds()));
-  const pool = new SessionPool({ transport, clock, logger, config, stats });
+  // A connection gone silent while calls wait steers new calls away from that address at once.
+  const pool = new SessionPool({ transport, clock, logger, config, stats, onSilence: (address, on) => selector.suspect?.(address, on) });
   const server = new RpcServer({
     name: options.name, address, advertise, transport, pool, codecs, clock, logger: scoped, stats, scope, config,
   });

@@ -69,6 +69,13 @@ abstract class Outgoing {
     this.fail(new MeshError(code, detail, { id: 'micromesh.client', cause: code === 'CANCELLED' ? this.signal?.reason : undefined }));
   }
 
+  /** Tells the peer to stop (it reads it if it ever resumes) and fails locally with `err` (retryable: the caller's retry policy applies). */
+  giveUp(err: MeshError): void {
+    if (!this.open) return;
+    this.sendCancel('CANCELLED');
+    this.fail(err);
+  }
+
   /** Fails without telling the peer (it is gone), except for a message it refused as too large. */
   abortWith(err: MeshError): void {
     if (err.code === 'FRAME_TOO_LARGE') this.sendCancel(err.code);

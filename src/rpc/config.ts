@@ -1,5 +1,6 @@
 import * as v from 'valibot';
 import { intIn, oneOf, parseConfig, definedOnly } from '../config/validate.ts';
+import { MeshError } from '../errors/index.ts';
 
 /** Limits and timings of the RPC layer. Every limit is explicit (DEVELOPERS.md rule 6). */
 export interface RpcConfig {
@@ -22,6 +23,21 @@ export interface RpcConfig {
   keepaliveIntervalMs: number;
   /** Close a connection whose ping is unanswered this long, ms. Default 10000. */
   keepaliveTimeoutMs: number;
+  /**
+   * With calls waiting on a connection and nothing received for this long,
+   * ms, ping it (a live peer answers even while its handlers are slow).
+   * 0 turns the silence watch off. Default 100.
+   */
+  silenceProbeMs: number;
+  /**
+   * Nothing received for this long with calls waiting, ms: those calls are
+   * cancelled with UNAVAILABLE (retryable, so the caller's retries go to
+   * another node; a call that is not safe to repeat should set retries 0),
+   * the peer is reported silent and new calls go to other nodes. Default 200.
+   */
+  silenceSuspectMs: number;
+  /** Nothing received for this long with calls waiting, ms: the connection is closed (CONNECTION_LOST). Default 2000. */
+  silenceTimeoutMs: number;
   /** How long `server.stop()` waits for in-flight calls, ms. Default 10000. */
   drainTimeoutMs: number;
   /** Connect timeout, ms. Default 5000. */
@@ -67,6 +83,9 @@ export const RPC_DEFAULTS: Readonly<RpcConfig> = Object.freeze({
   maxRoutes: 4096,
   keepaliveIntervalMs: 15_000,
   keepaliveTimeoutMs: 10_000,
+  silenceProbeMs: 100,
+  silenceSuspectMs: 200,
+  silenceTimeoutMs: 2000,
   drainTimeoutMs: 10_000,
   dialTimeoutMs: 5000,
   deadlineResolutionMs: 5,
@@ -84,6 +103,9 @@ const schema = v.strictObject({
   maxRoutes: intIn(1, 0xfffe),
   keepaliveIntervalMs: intIn(0, 3_600_000),
   keepaliveTimeoutMs: intIn(10, 3_600_000),
+  silenceProbeMs: intIn(0, 60_000),
+  silenceSuspectMs: intIn(1, 600_000),
+  silenceTimeoutMs: intIn(1, 3_600_000),
   drainTimeoutMs: intIn(0, 3_600_000),
   dialTimeoutMs: intIn(1, 600_000),
   deadlineResolutionMs: intIn(1, 1000),
@@ -96,5 +118,9 @@ const schema = v.strictObject({
 
 /** Defaults overlaid with `overrides` (undefined fields ignored), validated. */
 export function resolveRpcConfig(overrides?: Partial<RpcConfig>): RpcConfig {
-  return parseConfig(schema, { ...RPC_DEFAULTS, ...definedOnly(overrides) }, 'rpc');
+  const c = parseConfig(schema, { ...RPC_DEFAULTS, ...definedOnly(overrides) }, 'rpc');
+  if (c.silenceProbeMs > 0 && !(c.silenceProbeMs < c.silenceSuspectMs && c.silenceSuspectMs < c.silenceTimeoutMs)) {
+    throw new MeshError('INVALID_CONFIG', `rpc.silenceProbeMs (${c.silenceProbeMs}) < rpc.silenceSuspectMs (${c.silenceSuspectMs}) < rpc.silenceTimeoutMs (${c.silenceTimeoutMs}) must hold`);
+  }
+  return c;
 }

@@ -24,6 +24,12 @@ export interface SessionPoolOptions {
   logger: Logger;
   config: RpcConfig;
   stats: RpcStats;
+  /**
+   * The peer at `address` went silent while calls waited on it (true), or
+   * spoke again or its connection closed (false): the selector steers new
+   * calls away meanwhile.
+   */
+  onSilence?: (address: string, silent: boolean) => void;
 }
 
 /**
@@ -41,6 +47,8 @@ export class SessionPool {
   /** Our server's address, announced to the peers of connections opened while it serves. */
   private advertiseAddress: string | undefined;
   private closed = false;
+  /** Sessions reported silent, with the addresses reported for them. */
+  private readonly silent = new Map<Session, string[]>();
 
   constructor(opts: SessionPoolOptions) {
     this.opts = opts;
@@ -124,6 +132,7 @@ export class SessionPool {
       afterRequests: () => this.dispatcher?.afterDispatch(),
       onHello: (s: Session) => this.onHello(s),
       onClose: (s: Session) => this.onClose(s),
+      onSilence: (s: Session, on: boolean) => this.onSilence(s, on),
     };
   }
 
@@ -148,7 +157,25 @@ export class SessionPool {
     this.sessions.set(claimed, s);
   }
 
+  private onSilence(s: Session, on: boolean): void {
+    const report = this.opts.onSilence;
+    if (report === undefined) return;
+    if (!on) {
+      const addrs = this.silent.get(s);
+      this.silent.delete(s);
+      for (const a of addrs ?? []) report(a, false);
+      return;
+    }
+    const addrs = new Set<string>();
+    for (const [addr, cur] of this.sessions) if (cur === s) addrs.add(addr);
+    if (s.peer?.address !== undefined) addrs.add(s.peer.address);
+    this.silent.set(s, [...addrs]);
+    for (const a of addrs) report(a, true);
+  }
+
   private onClose(s: Session): void {
+    // A connection closed for silence hands over to the membership (SWIM suspects or drops the node by then).
+    if (this.silent.has(s)) this.onSilence(s, false);
     this.all.delete(s);
     this.opts.stats.inc('connectionsClosed');
     this.opts.stats.inc('bytesWritten', s.writer.bytesWritten);

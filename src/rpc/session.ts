@@ -10,6 +10,7 @@ import { Flag, FrameParser, FrameType, INLINE_ROUTE } from './frame.ts';
 import { LocalCall, RemoteCall, UnaryCall, type UnarySink } from './calls.ts';
 import type { RpcStats } from './stats.ts';
 import { RouteTable, type Route } from './routes.ts';
+import { SilenceWatch } from './silence.ts';
 import { FrameWriter } from './writer.ts';
 
 /** Window a peer is assumed to grant before its Hello arrives (the smallest it may configure). */
@@ -36,6 +37,8 @@ export interface SessionOptions {
   afterRequests?: () => void;
   onHello?: (session: Session) => void;
   onClose?: (session: Session, err: MeshError | undefined) => void;
+  /** The peer went silent while calls waited on it (true), or spoke again (false): see SilenceWatch. */
+  onSilence?: (session: Session, silent: boolean) => void;
 }
 
 
@@ -77,6 +80,7 @@ export class Session implements CallHost {
   /** Requests went to `onRequest` since `afterRequests` was last called. */
   private dispatched = false;
   private closeWaiters: (() => void)[] = [];
+  private readonly silence: SilenceWatch;
 
   constructor(socket: Socket, opts: SessionOptions) {
     this.socket = socket;
@@ -85,6 +89,24 @@ export class Session implements CallHost {
     this.writer = new FrameWriter(socket, opts.config.flushBytes, opts.config.flush);
     this.routes = new RouteTable(this.cbor, opts.config.maxRoutes, (payload) => this.writer.frame(FrameType.Route, 0, 0, payload));
     this.wheel = new DeadlineWheel<Expiring>(opts.clock, opts.config.deadlineResolutionMs, (item) => item.expire());
+    this.silence = new SilenceWatch({
+      isClosed: () => this.closed,
+      pendingCalls: () => this.local.size,
+      ping: () => this.writer.frame(FrameType.Ping, 0, 0, new Uint8Array(8)),
+      silent: (on, quietMs) => {
+        this.opts.onSilence?.(this, on);
+        if (!on) return;
+        this.opts.stats.inc('silentPeers');
+        // Calls waiting here would each wait out their deadline: they fail now with a retryable code and go elsewhere.
+        const err = new MeshError('UNAVAILABLE', `no answer from ${this.socket.remoteAddress} for ${Math.round(quietMs)} ms (rpc.silenceSuspectMs); the call was cancelled there`, { id: 'micromesh.client' });
+        for (const call of [...this.local.values()]) call.giveUp(err);
+      },
+      dead: (quietMs) => {
+        this.opts.stats.inc('silenceTimeouts');
+        this.socket.destroy(new Error('peer silent'));
+        this.teardown(new MeshError('CONNECTION_LOST', `connection to ${this.socket.remoteAddress}: nothing received for ${Math.round(quietMs)} ms with calls waiting (rpc.silenceTimeoutMs)`));
+      },
+    }, opts.clock, opts.config);
     this.parser = new FrameParser(opts.config.maxFrameBytes, {
       frame: (type, flags, stream, payload) => this.onFrame(type, flags, stream, payload),
       oversized: (type, _flags, stream, bytes) => this.onOversized(type, stream, bytes),
@@ -96,6 +118,7 @@ export class Session implements CallHost {
         // Anything from the peer proves it alive: an outstanding ping need not be answered in time.
         this.pingSentAt = 0;
         this.readAt = this.opts.clock.now();
+        this.silence.heard(this.readAt);
         this.parser.push(chunk);
         if (this.dispatched) this.settle();
       },
@@ -183,6 +206,7 @@ export class Session implements CallHost {
     const id = this.allocateId();
     const call = new UnaryCall(this, id, sink);
     this.local.set(id, call);
+    this.silence.watch();
     if (timeoutMs > 0) this.wheel.add(call, now + timeoutMs);
     if (signal !== undefined) call.watch(signal);
     this.writeRequest(id, service, endpoint, contentType, Flag.EndStream, timeoutMs, metadata, body);
@@ -199,6 +223,7 @@ export class Session implements CallHost {
     const id = this.allocateId();
     const call = new LocalCall(this, id);
     this.local.set(id, call);
+    this.silence.watch();
     if (timeoutMs > 0) this.wheel.add(call, this.opts.clock.now() + timeoutMs);
     if (signal !== undefined) call.watch(signal);
     const flags = Flag.Streaming | (body === undefined ? Flag.InputStream : Flag.EndStream);
@@ -371,6 +396,7 @@ export class Session implements CallHost {
     if (this.closedWith !== undefined) return;
     this.closedWith = err;
     this.opts.clock.clearTimeout(this.pingTimer);
+    this.silence.stop();
     for (const call of [...this.local.values()]) call.abortWith(err);
     for (const call of [...this.remote.values()]) call.abortWith(err);
     this.local.clear();

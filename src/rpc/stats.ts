@@ -6,6 +6,10 @@ export const RPC_COUNTERS = [
   'callsStarted', 'callsSucceeded', 'callsFailed', 'retries', 'timeouts', 'cancellations',
   'requestsServed', 'handlerErrors', 'framesOversized', 'protocolErrors', 'lateFrames',
   'streamsRefused', 'keepaliveTimeouts', 'decodeErrors', 'streamMessagesSent', 'streamMessagesReceived',
+  /** Peers reported silent (calls waiting, nothing received for rpc.silenceSuspectMs). */
+  'silentPeers',
+  /** Connections closed because nothing was received for rpc.silenceTimeoutMs while calls waited. */
+  'silenceTimeouts',
 ] as const;
 
 export type RpcCounter = (typeof RPC_COUNTERS)[number];

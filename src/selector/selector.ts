@@ -154,15 +154,16 @@ export class DefaultSelector implements Selector {
   }
 
   /**
-   * The membership suspects `nodeId` (SWIM: no answer to probes) or no
-   * longer does: new calls avoid a suspect while another node is neither
-   * ejected nor suspect, so a silent host stops getting calls once it is
-   * suspected rather than once it is declared dead.
+   * The membership suspects a node (SWIM: no answer to probes; `key` is
+   * its id), or the RPC client finds its connection silent (`key` is its
+   * address), or no longer does: new calls avoid a suspect while another
+   * node is neither ejected nor suspect, so a silent host stops getting
+   * calls within a fraction of a second, not once it is declared dead.
    */
-  suspect(nodeId: string, suspected: boolean): void {
-    if (suspected === this.suspects.has(nodeId)) return;
-    if (suspected) this.suspects.add(nodeId);
-    else this.suspects.delete(nodeId);
+  suspect(key: string, suspected: boolean): void {
+    if (suspected === this.suspects.has(key)) return;
+    if (suspected) this.suspects.add(key);
+    else this.suspects.delete(key);
     this.suspectGen++;
   }
 
@@ -367,7 +368,7 @@ export class DefaultSelector implements Selector {
     for (const n of candidates) {
       const until = st.stats.get(n.id)?.ejectedUntil ?? 0;
       if (until > now) validUntil = Math.min(validUntil, until);
-      else if (suspects > 0 && this.suspects.has(n.id)) (suspected ??= []).push(n);
+      else if (suspects > 0 && (this.suspects.has(n.id) || this.suspects.has(n.address))) (suspected ??= []).push(n);
       else nodes.push(n);
     }
     const out = nodes.length === 0 && suspected !== undefined ? suspected : nodes;

@@ -98,6 +98,6 @@ export interface Selector {
   reset(service?: string): void;
   /** Releases watches and caches; a later `select` rejects with NOT_RUNNING. Idempotent. */
   close(): void;
-  /** Optional: the membership suspects node `nodeId` (or no longer does); new calls avoid suspects while others are healthy. */
-  suspect?(nodeId: string, suspected: boolean): void;
+  /** Optional: node `key` (its id or its address) is suspected, or no longer is; new calls avoid suspects while others are healthy. */
+  suspect?(key: string, suspected: boolean): void;
 }
