@@ -54,6 +54,13 @@ export interface SelectorConfig {
    * services). [1, 1000000], default 1024.
    */
   maxServices: number;
+  /**
+   * A node that appears again (re-registered after it was gone) or stops
+   * being suspected gets a growing share of calls over this many ms: chosen
+   * with probability rising from 10 % to 100 %, when another node can take
+   * the call instead. 0 turns slow start off. Default 5000.
+   */
+  slowStartMs: number;
 }
 
 const schema = v.pipe(
@@ -68,6 +75,7 @@ const schema = v.pipe(
     cacheTtlMs: v.optional(intIn(0, 600_000), 1000),
     staleCacheMs: v.optional(intIn(0, 86_400_000), 300_000),
     maxServices: v.optional(intIn(1, 1_000_000), 1024),
+    slowStartMs: v.optional(intIn(0, 3_600_000), 5000),
   }),
   v.forward(v.check((c) => c.ejectMaxMs >= c.ejectBaseMs, 'must be ≥ selector.ejectBaseMs'), ['ejectMaxMs']),
 );

@@ -7,6 +7,7 @@ import type { Node, Registry, RegistryEvent, Service, Watcher } from '../registr
 import { ejectionBackoffMs, isCancellation, isNodeError, parseSelectorConfig, type SelectorConfig } from './config.ts';
 import { buildEntry, flatten, type CacheEntry } from './cache.ts';
 import { NodeState, type ServiceState } from './state.ts';
+import { Steering } from './steering.ts';
 import { filterName } from './filters.ts';
 import { leastLatency, random as randomStrategy, roundRobin } from './strategies.ts';
 import type { CallOutcome, Filter, Next, NodeStats, SelectOptions, Selector, SelectorFigures, Strategy } from './types.ts';
@@ -60,9 +61,8 @@ export class DefaultSelector implements Selector {
   /** Nodes returned by Next, by strategy name (`custom` for a function): a handful of keys. */
   private readonly picks: Record<string, number> = {};
   private ejections = 0;
-  /** Node ids the membership suspects, and a generation that invalidates the eligibility memos when it changes. */
-  private readonly suspects = new Set<string>();
-  private suspectGen = 0;
+  /** Suspicion and slow start: which nodes new calls avoid or ramp up to. */
+  private readonly steer: Steering;
   /** Picks made while every candidate was ejected (the one back soonest was used). */
   private ejectedPicks = 0;
 
@@ -73,6 +73,7 @@ export class DefaultSelector implements Selector {
     this.random = opts.random ?? new SystemRandom();
     this.log = opts.logger ?? silentLogger;
     this.leastLatency = leastLatency({ latencyFloorMs: this.config.latencyFloorMs });
+    this.steer = new Steering(this.config.slowStartMs);
   }
 
   select(service: string, opts?: SelectOptions): Next | Promise<Next> {
@@ -161,10 +162,7 @@ export class DefaultSelector implements Selector {
    * calls within a fraction of a second, not once it is declared dead.
    */
   suspect(key: string, suspected: boolean): void {
-    if (suspected === this.suspects.has(key)) return;
-    if (suspected) this.suspects.add(key);
-    else this.suspects.delete(key);
-    this.suspectGen++;
+    this.steer.suspect(key, suspected, this.clock.now());
   }
 
   /** Counts for metrics: ejections, picks by strategy, and the nodes ejected now. */
@@ -175,7 +173,7 @@ export class DefaultSelector implements Selector {
       if (st.ejectedUntilMax <= now) continue;
       for (const s of st.stats.values()) if (s.ejectedUntil > now) ejectedNow++;
     }
-    return { ejections: this.ejections, ejectedNow, suspectedNow: this.suspects.size, picks: { ...this.picks }, ejectedPicks: this.ejectedPicks, services: this.services.size };
+    return { ejections: this.ejections, ejectedNow, suspectedNow: this.steer.suspects.size, picks: { ...this.picks }, ejectedPicks: this.ejectedPicks, services: this.services.size };
   }
 
   private failed(st: ServiceState, s: NodeState): void {
@@ -200,7 +198,7 @@ export class DefaultSelector implements Selector {
     }
     const stats = new Map<string, NodeState>();
     st = {
-      name, entry: undefined, stale: undefined, staleSince: 0, retryAt: undefined, gen: 0, loading: undefined, loadingGen: -1, watcher: undefined, stats,
+      name, entry: undefined, stale: undefined, staleSince: 0, retryAt: undefined, gen: 0, loading: undefined, loadingGen: -1, watcher: undefined, stats, knownIds: undefined,
       ejectedUntilMax: 0, ejectGen: 0, eligibleMemo: undefined, roundRobin: undefined,
       ctx: { random: this.random, stats: (node) => stats.get(node.id) ?? new NodeState() },
     };
@@ -228,6 +226,9 @@ export class DefaultSelector implements Selector {
         st.stale = undefined;
         st.retryAt = undefined;
         for (const id of st.stats.keys()) if (!entry.ids.has(id)) st.stats.delete(id);
+        // Nodes new since the last lookup (not the first: a starting caller throttles nobody) warm up.
+        if (st.knownIds !== undefined) this.steer.appeared(entry.ids, st.knownIds, this.clock.now());
+        st.knownIds = entry.ids;
       }
       return entry;
     }).finally(() => {
@@ -356,29 +357,32 @@ export class DefaultSelector implements Selector {
    * node left is suspected, those are eligible: suspicion only steers calls.
    */
   private eligible(st: ServiceState, candidates: readonly Node[]): readonly Node[] {
-    const suspects = this.suspects.size;
+    const suspects = this.steer.suspects.size;
     if (st.ejectedUntilMax === 0 && suspects === 0) return candidates; // never ejected since the last reset: no clock read
     const now = st.ejectedUntilMax === 0 ? 0 : this.clock.now();
     if (now >= st.ejectedUntilMax && suspects === 0) return candidates;
     const m = st.eligibleMemo;
-    if (m !== undefined && m.from === candidates && m.gen === st.ejectGen + this.suspectGen && now < m.validUntil) return m.nodes;
+    if (m !== undefined && m.from === candidates && m.gen === st.ejectGen + this.steer.gen && now < m.validUntil) return m.nodes;
     let validUntil = Infinity;
     const nodes: Node[] = [];
     let suspected: Node[] | undefined;
     for (const n of candidates) {
       const until = st.stats.get(n.id)?.ejectedUntil ?? 0;
       if (until > now) validUntil = Math.min(validUntil, until);
-      else if (suspects > 0 && (this.suspects.has(n.id) || this.suspects.has(n.address))) (suspected ??= []).push(n);
+      else if (suspects > 0 && this.steer.suspected(n)) (suspected ??= []).push(n);
       else nodes.push(n);
     }
     const out = nodes.length === 0 && suspected !== undefined ? suspected : nodes;
-    st.eligibleMemo = { from: candidates, gen: st.ejectGen + this.suspectGen, validUntil, nodes: out };
+    st.eligibleMemo = { from: candidates, gen: st.ejectGen + this.steer.gen, validUntil, nodes: out };
     return out;
   }
 
   private pick(st: ServiceState, candidates: readonly Node[], strategy: Strategy): Node {
     const eligible = this.eligible(st, candidates);
-    return eligible.length > 0 ? strategy(eligible, st.ctx) : this.soonest(st, candidates, undefined);
+    if (eligible.length === 0) return this.soonest(st, candidates, undefined);
+    const n = strategy(eligible, st.ctx);
+    if (this.steer.warming.size === 0 || eligible.length < 2 || this.steer.keeps(n, this.clock.now(), this.random)) return n;
+    return strategy(eligible.filter((x) => x !== n), st.ctx);
   }
 
   /** A retry: prefer nodes this Next has not returned, then any but the last, then the last. */

@@ -29,6 +29,8 @@ export interface ServiceState {
   loadingGen: number;
   watcher: Watcher | undefined;
   stats: Map<string, NodeState>;
+  /** Node ids of the last lookup, kept across invalidations: an id missing from it is a node that (re)appeared. */
+  knownIds: ReadonlySet<string> | undefined;
   /** Latest ejection end among this service's nodes: past it, nothing is ejected and eligibility needs no work. */
   ejectedUntilMax: number;
   /** Bumped on each ejection, un-ejection and reset, invalidating `eligibleMemo`. */

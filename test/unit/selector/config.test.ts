@@ -8,7 +8,7 @@ import { MeshError } from '../../../src/errors/index.ts';
 test('selector config defaults', () => {
   assert.deepEqual(parseSelectorConfig(undefined), {
     strategy: 'random', failureThreshold: 1, ejectBaseMs: 1000, ejectMaxMs: 30_000, ejectJitter: 0.2,
-    ewmaAlpha: 0.3, latencyFloorMs: 1, cacheTtlMs: 1000, staleCacheMs: 300_000, maxServices: 1024,
+    ewmaAlpha: 0.3, latencyFloorMs: 1, cacheTtlMs: 1000, staleCacheMs: 300_000, maxServices: 1024, slowStartMs: 5000,
   });
   assert.equal(parseSelectorConfig({ failureThreshold: undefined }).failureThreshold, 1);
 });
