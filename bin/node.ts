@@ -10,6 +10,7 @@ import * as call from './cli/commands/call.ts';
 import * as certs from './cli/commands/certs.ts';
 import * as health from './cli/commands/health.ts';
 import * as keygen from './cli/commands/keygen.ts';
+import * as keys from './cli/commands/keys.ts';
 import * as members from './cli/commands/members.ts';
 import * as newProject from './cli/commands/new.ts';
 import * as publish from './cli/commands/publish.ts';
@@ -43,7 +44,7 @@ const program = new Command('micromesh')
     .choices(['debug', 'info', 'warn', 'error', 'silent']).default(process.env.MICROMESH_LOG_LEVEL ?? 'warn'));
 
 const cli = createCli(program);
-for (const command of [run, api, sidecar, web, bot, services, service, members, call, stream, health, stats, top, publish, subscribe, keygen, certs, newProject]) command.register(program, cli);
+for (const command of [run, api, sidecar, web, bot, services, service, members, call, stream, health, stats, top, publish, subscribe, keygen, keys, certs, newProject]) command.register(program, cli);
 
 try {
   await program.parseAsync();

@@ -9,6 +9,7 @@ import type { DiscoveredPeer, Discovery } from '../mdns/types.ts';
 import type { MeshRegistry } from '../registry/mesh.ts';
 import type { Client, Server } from '../rpc/types.ts';
 import type { SwimEvent, SwimNode } from '../swim/types.ts';
+import { serveKeyring } from './keyring.ts';
 import { fetchRecordsOver, serveRecord } from './records.ts';
 import type { Mesh } from './types.ts';
 
@@ -73,6 +74,7 @@ export class MeshNode implements Mesh {
       await swim.start(opts);
       const membership = new SwimMembership({ swim, fetchRecord: fetchRecordsOver(rpc.client), rpcAddress: rpc.address, logger });
       serveRecord(rpc.server, membership);
+      serveKeyring(rpc.server, () => swim.keyring);
       this.membership = membership;
       membership.setLocal(RPC_KEY, rpc.address);
       this.registry.attach(membership);

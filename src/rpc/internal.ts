@@ -27,3 +27,11 @@ export const MEMBERSHIP_RECORD = internal('Membership', 'Record');
 export const BROKER_DELIVER = internal('Broker', 'Deliver');
 /** An endpoint's request and response schemas, when too large to ride in its registry metadata (`schema-ref`). */
 export const ENDPOINT_SCHEMAS = internal('Endpoint', 'Schemas');
+/** The gossip keyring's key fingerprints (never the keys) and which is primary. */
+export const KEYRING_LIST = internal('Keyring', 'List');
+/** Installs a gossip key for decryption (idempotent). */
+export const KEYRING_INSTALL = internal('Keyring', 'Install');
+/** Makes an installed gossip key the one that encrypts. */
+export const KEYRING_USE = internal('Keyring', 'Use');
+/** Uninstalls a gossip key other than the primary (idempotent). */
+export const KEYRING_REMOVE = internal('Keyring', 'Remove');
