@@ -25,6 +25,8 @@ export const ERROR_CODES = {
   METHOD_NOT_ALLOWED: { status: 405, retryable: false },
   TIMEOUT: { status: 408, retryable: true },
   CONFLICT: { status: 409, retryable: false },
+  /** The request is valid but the node's state does not allow it (e.g. removing the primary gossip key). */
+  FAILED_PRECONDITION: { status: 412, retryable: false },
   /** A request body, header or URL over a configured limit (the message names it). */
   PAYLOAD_TOO_LARGE: { status: 413, retryable: false },
   /** Rate limited: try again later. */

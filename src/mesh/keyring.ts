@@ -31,7 +31,7 @@ export function keyFingerprint(key: Uint8Array): string {
 export function serveKeyring(server: Server, keyring: () => SwimKeyring | undefined): void {
   const ring = (): SwimKeyring => {
     const k = keyring();
-    if (k === undefined) throw new MeshError('FAILED_PRECONDITION', 'this node\'s gossip is not encrypted (started without mesh keys); keys cannot be managed on a plaintext mesh', { status: 412, retryable: false });
+    if (k === undefined) throw new MeshError('FAILED_PRECONDITION', 'this node\'s gossip is not encrypted (started without mesh keys); keys cannot be managed on a plaintext mesh');
     return k;
   };
   server.handleInternal(KEYRING_LIST.handler, {
@@ -55,7 +55,7 @@ export function serveKeyring(server: Server, keyring: () => SwimKeyring | undefi
       const key = keyOf(req);
       const primary = r.keys()[0];
       if (primary !== undefined && equal(primary, key)) {
-        throw new MeshError('FAILED_PRECONDITION', `key ${keyFingerprint(key)} is this node's primary; use another key first`, { status: 412, retryable: false });
+        throw new MeshError('FAILED_PRECONDITION', `key ${keyFingerprint(key)} is this node's primary; use another key first`);
       }
       r.removeKey(key);
       return state(r);
