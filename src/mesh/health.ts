@@ -46,14 +46,9 @@ export interface DebugStats {
   endpoints: Record<string, DebugEndpointStats>;
 }
 
-/** Distinct codes kept per counter set; further ones are counted as OTHER, so a handler inventing codes can't grow memory. */
-const MAX_CODES = 32;
-
 class Slot {
-  served = 0;
-  readonly errors = new Map<string, number>();
   readonly recent: WindowedLatency;
-  /** Since-start outcomes and latency for the metrics. */
+  /** Since-start outcomes by code (bounded: see CallSlot) and latency, for Debug.Stats and the metrics alike. */
   readonly metric: CallSlot;
 
   constructor(now: number, service: string, endpoint: string) {
@@ -72,8 +67,6 @@ export class CallStats {
   private readonly clock: Clock;
   private readonly service: string;
   private readonly slots = new Map<string, Slot>();
-  private served = 0;
-  private readonly errors = new Map<string, number>();
   private readonly total = new LatencySketch();
   private readonly recent: WindowedLatency;
 
@@ -121,8 +114,6 @@ export class CallStats {
 
   /** `code`: the failure's code, undefined for a success; `timed`: whether the duration is a latency. */
   private done(s: Slot, t0: number, code: string | undefined, timed = true): void {
-    this.served++;
-    s.served++;
     s.metric.count(code ?? 'OK');
     if (timed) {
       const now = this.clock.now();
@@ -132,9 +123,6 @@ export class CallStats {
       s.recent.record(ms, now);
       s.metric.latency.record(ms);
     }
-    if (code === undefined) return;
-    bump(this.errors, code);
-    bump(s.errors, code);
   }
 
   /** Server-side call metrics (`inFlight`: calls being served now). */
@@ -146,14 +134,24 @@ export class CallStats {
   snapshot(): Pick<DebugStats, 'served' | 'errors' | 'latencyMs' | 'latencyMsSinceStart' | 'recentWindowMs' | 'endpoints'> {
     const now = this.clock.now();
     const endpoints: Record<string, DebugEndpointStats> = {};
+    let served = 0;
+    const errors: Record<string, number> = {};
     for (const [name, s] of this.slots) {
-      endpoints[name] = {
-        served: s.served, errors: Object.fromEntries(s.errors), p50: round(s.recent.quantile(0.5, now)), p99: round(s.recent.quantile(0.99, now)),
-      };
+      // Served and errors are the slot's outcomes: everything, and everything but OK.
+      const own: Record<string, number> = {};
+      let n = 0;
+      for (const [code, count] of s.metric.codes) {
+        n += count;
+        if (code === 'OK') continue;
+        own[code] = count;
+        errors[code] = (errors[code] ?? 0) + count;
+      }
+      served += n;
+      endpoints[name] = { served: n, errors: own, p50: round(s.recent.quantile(0.5, now)), p99: round(s.recent.quantile(0.99, now)) };
     }
     return {
-      served: this.served,
-      errors: Object.fromEntries(this.errors),
+      served,
+      errors,
       latencyMs: rounded(this.recent.summary(now)),
       latencyMsSinceStart: rounded(this.total.summary()),
       recentWindowMs: Math.round(this.recent.spanMs(now)),
@@ -165,11 +163,6 @@ export class CallStats {
 /** The code the caller sees for a thrown value (the server converts it the same way). */
 function codeOf(err: unknown): string {
   return err instanceof MeshError ? err.code : toMeshError(err).code;
-}
-
-function bump(m: Map<string, number>, code: string): void {
-  const key = m.has(code) || m.size < MAX_CODES ? code : 'OTHER';
-  m.set(key, (m.get(key) ?? 0) + 1);
 }
 
 /** Microsecond precision is plenty for a dashboard and keeps the JSON short. */

@@ -194,26 +194,10 @@ class TracingImpl implements Tracing {
     const target = o.address === undefined ? undefined : tryParseHostPort(o.address);
     if (target !== undefined) span.setAttributes({ [ATTR.serverAddress]: target.host, [ATTR.serverPort]: target.port });
     const finish = this.finisher(api, span, true);
-    let p: Promise<unknown>;
-    try {
-      p = next({ ...call, options: { ...o, metadata: { ...o.metadata, ...spanMetadata(span) } } });
-    } catch (error) {
-      finish({ error });
-      throw error;
-    }
-    if (call.kind === 'unary') {
-      return p.then((v) => {
-        finish();
-        return v;
-      }, (error: unknown) => {
-        finish({ error });
-        throw error;
-      });
-    }
-    return p.then((s) => new TracedClientStream(s as ClientStream, finish), (error: unknown) => {
-      finish({ error });
-      throw error;
-    });
+    const traced = { ...call, options: { ...o, metadata: { ...o.metadata, ...spanMetadata(span) } } };
+    // A stream's span ends with the stream, not when it opens.
+    const opened = call.kind === 'unary' ? undefined : (s: unknown) => new TracedClientStream(s as ClientStream, finish);
+    return settle(finish, () => next(traced), opened);
   }
 
   private serve(next: Handler, info: EndpointInfo, start: SpanStart, req: unknown, ctx: HandlerContext): unknown {
@@ -274,18 +258,7 @@ class TracingImpl implements Tracing {
     if (!span.isRecording()) return send();
     if (headers[TRACESTATE] !== undefined) delete headers[TRACESTATE];
     Object.assign(headers, spanMetadata(span));
-    const finish = this.finisher(api, span, false);
-    let p: Promise<void>;
-    try {
-      p = send();
-    } catch (error) {
-      finish({ error });
-      throw error;
-    }
-    return p.then(() => finish(), (error: unknown) => {
-      finish({ error });
-      throw error;
-    });
+    return settle(this.finisher(api, span, false), send);
   }
 
   deliver(m: BrokerMessage, queue: string | undefined, run: (m: BrokerMessage) => Promise<void>): Promise<void> {
@@ -305,17 +278,7 @@ class TracingImpl implements Tracing {
     const otel = api.trace.setSpan(parent, span);
     const finish = this.finisher(api, span, false);
     const traced = new TracedContext(new DeliveryContext(this.o.service, m), span, otel);
-    let p: Promise<void>;
-    try {
-      p = scope.run(traced, (msg) => api.context.with(otel, run, undefined, msg), m);
-    } catch (error) {
-      finish({ error });
-      throw error;
-    }
-    return p.then(() => finish(), (error: unknown) => {
-      finish({ error });
-      throw error;
-    });
+    return settle(finish, () => scope.run(traced, (msg) => api.context.with(otel, run, undefined, msg), m));
   }
 
   /** No span: the message's trace context and request id still reach what the subscriber calls. */
@@ -350,4 +313,26 @@ class TracingImpl implements Tracing {
     }
     return idsInScope(this.o.scope.current());
   }
+}
+
+/**
+ * Runs `run` and ends its span by the outcome: a throw or a rejection ends
+ * it with the error (and is passed on); a result goes to `done`, by default
+ * ending the span OK and passing the result on.
+ */
+function settle<T, R = T>(finish: Finish, run: () => Promise<T>, done?: (v: T) => R): Promise<R> {
+  let p: Promise<T>;
+  try {
+    p = run();
+  } catch (error) {
+    finish({ error });
+    throw error;
+  }
+  return p.then(done ?? ((v) => {
+    finish();
+    return v as unknown as R;
+  }), (error: unknown) => {
+    finish({ error });
+    throw error;
+  });
 }

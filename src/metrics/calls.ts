@@ -4,7 +4,7 @@ import type { MetricFamily, Sample } from './types.ts';
 
 /** Distinct (service, endpoint) pairs kept; past it, calls count under endpoint `other` of service `other`, so callers naming endpoints at will can't grow memory or series. */
 export const MAX_CALL_SERIES = 1000;
-/** Distinct codes per pair; further codes count as OTHER. */
+/** Distinct codes per pair (OK always has its entry); further codes count as OTHER. */
 const MAX_CODES = 32;
 
 /** One (service, endpoint)'s outcomes and latency. */
@@ -21,7 +21,8 @@ export class CallSlot {
   }
 
   count(code: string): void {
-    const key = this.codes.has(code) || this.codes.size < MAX_CODES ? code : 'OTHER';
+    // OK always has its own entry, so successes never fold into OTHER however many error codes came first.
+    const key = code === 'OK' || this.codes.has(code) || this.codes.size < MAX_CODES ? code : 'OTHER';
     this.codes.set(key, (this.codes.get(key) ?? 0) + 1);
   }
 }

@@ -70,3 +70,13 @@ test('PrometheusExporter renders counters, gauges and histograms in the text for
   // Another registry in the same process shares nothing.
   assert.doesNotMatch((await other.render()).body, /demo_|process_/);
 });
+
+test('a call slot keeps 32 codes, folds the rest into OTHER, and never folds OK', async () => {
+  const { CallSlot } = await import('../../../src/metrics/calls.ts');
+  const s = new CallSlot('svc', 'E.P');
+  for (let i = 0; i < 40; i++) s.count(`E${i}`);
+  s.count('OK');
+  assert.equal(s.codes.get('OK'), 1);
+  assert.equal(s.codes.get('OTHER'), 8);
+  assert.equal(s.codes.size, 34);
+});
