@@ -5,7 +5,7 @@ import type { Node } from '../registry/types.ts';
 import type { Next } from '../selector/types.ts';
 import { ClientStreamImpl } from './client-stream.ts';
 import { INTERNAL_SERVICE } from './internal.ts';
-import { UnaryInvocation, attemptBudget, defaultBackoff, type InvocationDeps } from './unary.ts';
+import { UnaryInvocation, attemptBudget, defaultBackoff, sessionWithin, type InvocationDeps } from './unary.ts';
 import type { CallScope } from './scope.ts';
 import type { Session } from './session.ts';
 import type {
@@ -104,7 +104,7 @@ export class RpcClient implements Client {
           node = next();
         }
         const s = this.opts.pool.get(o.address ?? node!.address, o.signal);
-        const session: Session = s instanceof Promise ? await s : s;
+        const session: Session = s instanceof Promise ? await sessionWithin(s, budget, clock, o.address ?? node!.address) : s;
         const local = session.openStream(call.service, call.endpoint, codec.contentType, budget, meta, body, o.signal);
         if (node !== undefined) selector.mark(call.service, node, {});
         return new ClientStreamImpl(local, codec);

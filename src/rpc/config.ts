@@ -40,11 +40,11 @@ export interface RpcConfig {
   silenceTimeoutMs: number;
   /** How long `server.stop()` waits for in-flight calls, ms. Default 10000. */
   drainTimeoutMs: number;
-  /** Connect timeout, ms. Default 5000. */
+  /** Connect timeout, ms, of a connection no call is waiting on; a call's own timeout also bounds its wait for one. Default 5000. */
   dialTimeoutMs: number;
   /** Granularity of call deadlines, ms: they fire up to this late. Default 5. */
   deadlineResolutionMs: number;
-  /** Default per-attempt call timeout, ms. Default 5000. */
+  /** Default per-attempt call timeout, ms, connecting included. Default 5000. */
   callTimeoutMs: number;
   /** Default retries on retryable errors. Default 1. */
   retries: number;

@@ -2,7 +2,7 @@ import type { Codec } from '../codec/types.ts';
 import { MeshError, toMeshError } from '../errors/index.ts';
 import { INTERNAL_SERVICE } from './internal.ts';
 import type { Node } from '../registry/types.ts';
-import type { Clock } from '../clock/types.ts';
+import type { Clock, TimerHandle } from '../clock/types.ts';
 import type { Next, Selector } from '../selector/types.ts';
 import type { UnarySink } from './calls.ts';
 import type { RpcConfig } from './config.ts';
@@ -37,6 +37,28 @@ export function attemptBudget(timeoutMs: number, deadline: number | undefined, n
   const left = Math.floor(deadline - now);
   if (left <= 0) return -1;
   return timeoutMs > 0 ? Math.min(timeoutMs, left) : left;
+}
+
+/**
+ * A connection still being dialled, bounded by what is left of the call's
+ * budget (`ms` > 0): a call's timeout covers reaching the node too, not only
+ * the wait for its answer, so a host that swallows SYNs costs the call's
+ * timeout (and a retry elsewhere), never the pool's longer dial timeout.
+ */
+export function sessionWithin(p: Promise<Session>, ms: number, clock: Clock, address: string): Promise<Session> {
+  if (ms <= 0) return p;
+  return new Promise<Session>((resolve, reject) => {
+    const timer: TimerHandle = clock.setTimeout(() => {
+      reject(new MeshError('TIMEOUT', `no connection to ${address} within the call's ${ms} ms`, { id: 'micromesh.client' }));
+    }, ms);
+    p.then((s) => {
+      clock.clearTimeout(timer);
+      resolve(s);
+    }, (e: unknown) => {
+      clock.clearTimeout(timer);
+      reject(e);
+    });
+  });
 }
 
 /**
@@ -108,9 +130,15 @@ export class UnaryInvocation implements UnarySink {
         }
         this.node = this.next();
       }
-      const s = this.c.pool.get(o.address ?? this.node!.address, o.signal);
-      if (s instanceof Promise) s.then((session) => this.send(session), (e: unknown) => this.onFailure(e));
-      else this.send(s);
+      const address = o.address ?? this.node!.address;
+      const s = this.c.pool.get(address, o.signal);
+      if (s instanceof Promise) {
+        // The attempt's clock starts now: dialling spends the same budget as the answer.
+        const start = this.c.clock.now();
+        this.start = start;
+        const budget = attemptBudget(this.timeoutMs, this.deadline, start);
+        sessionWithin(s, budget, this.c.clock, address).then((session) => this.send(session, start), (e: unknown) => this.onFailure(e));
+      } else this.send(s, this.c.clock.now());
     } catch (e) {
       this.onFailure(e);
     }
@@ -121,10 +149,12 @@ export class UnaryInvocation implements UnarySink {
     this.attemptNow();
   }
 
-  private send(session: Session): void {
+  /** Sends the attempt that began at `start` (earlier than now when it had to dial). */
+  private send(session: Session, start: number): void {
     const now = this.c.clock.now();
-    this.start = now;
-    const budget = attemptBudget(this.timeoutMs, this.deadline, now);
+    this.start = start;
+    let budget = attemptBudget(this.timeoutMs, this.deadline, start);
+    if (budget > 0 && now > start) budget = Math.max(1, Math.floor(budget - (now - start)));
     if (budget < 0) {
       this.onFailure(new MeshError('TIMEOUT', 'deadline inherited from the caller has passed', { id: 'micromesh.client' }));
       return;

@@ -1,0 +1,87 @@
+// A call's timeout covers reaching the node, not only waiting for its answer: a host that swallows connection
+// attempts costs the call its own timeout (then a retry on another node), never the pool's 5 s dial timeout.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { VirtualClock } from '../../../src/clock/virtual.ts';
+import { MeshError } from '../../../src/errors/index.ts';
+import { MemoryRegistry } from '../../../src/registry/memory.ts';
+import { DefaultSelector } from '../../../src/selector/selector.ts';
+import { MemoryNetwork } from '../../../src/transport/memory.ts';
+import type { DialOptions, Transport } from '../../../src/transport/types.ts';
+import { makePeer } from '../../support/rpc-peer.ts';
+
+async function settle(clock: VirtualClock, ms: number): Promise<void> {
+  for (let t = 0; t < ms; t += 10) {
+    clock.advance(10);
+    await new Promise((r) => setImmediate(r));
+  }
+}
+
+test('a unary call to an unreachable host fails with TIMEOUT after the call timeout, not the dial timeout', async () => {
+  const clock = new VirtualClock();
+  const net = new MemoryNetwork({ clock });
+  net.setHostReachable('gone', false);
+  const client = makePeer(net.transport('caller'), { name: 'caller', address: 'caller:0', clock, config: { dialTimeoutMs: 5000 } });
+  let outcome: unknown;
+  const p = client.client.call('greeter', 'Greeter.Hello', {}, { address: 'gone:1', timeoutMs: 300, retries: 0 }).then(
+    () => { outcome = 'answered'; }, (e: unknown) => { outcome = e; });
+  await settle(clock, 290);
+  assert.equal(outcome, undefined, 'still within its timeout');
+  await settle(clock, 30);
+  assert.ok(outcome instanceof MeshError && outcome.code === 'TIMEOUT', `TIMEOUT at 300 ms, got ${String(outcome)}`);
+  await settle(clock, 5000); // the shared dial runs out in the pool; nothing else happens
+  await p;
+  await client.stop();
+});
+
+test('the time spent dialling comes off the answer\'s wait: the attempt ends at its timeout in total', async () => {
+  const clock = new VirtualClock();
+  const net = new MemoryNetwork({ clock });
+  const server = makePeer(net.transport('srv'), { name: 'greeter', address: 'srv:0', clock });
+  server.server.handle('Greeter', { Never: () => new Promise(() => {}) });
+  await server.server.start();
+  // Connecting takes 150 ms (a slow handshake); the handler never answers.
+  const inner = net.transport('caller');
+  const slow: Transport = Object.assign(Object.create(inner) as Transport, {
+    dial: async (address: string, opts?: DialOptions) => {
+      await clock.sleep(150);
+      return inner.dial(address, opts);
+    },
+  });
+  const client = makePeer(slow, { name: 'caller', address: 'caller:0', clock });
+  let failedAt = -1;
+  const p = client.client.call('greeter', 'Greeter.Never', {}, { address: server.server.address!, timeoutMs: 400, retries: 0 })
+    .catch((e: unknown) => {
+      assert.ok(e instanceof MeshError && e.code === 'TIMEOUT', String(e));
+      failedAt = clock.now();
+    });
+  await settle(clock, 700);
+  assert.ok(failedAt >= 400 && failedAt < 520, `timed out ${failedAt} ms after the call began (timeout 400 ms)`);
+  await p;
+  await client.stop();
+  await server.stop();
+});
+
+test('a call whose first node cannot be reached within its timeout is retried on another node', async () => {
+  const clock = new VirtualClock();
+  const net = new MemoryNetwork({ clock });
+  net.setHostReachable('gone', false);
+  const live = makePeer(net.transport('live'), { name: 'greeter', address: 'live:0', clock });
+  live.server.handle('Greeter', { Hello: () => ({ msg: 'hi' }) });
+  await live.server.start();
+  const registry = new MemoryRegistry();
+  await registry.register({ name: 'greeter', version: '1', metadata: {}, endpoints: [], nodes: [
+    { id: 'gone', address: 'gone:1', metadata: {} }, { id: 'live', address: live.server.address!, metadata: {} }] });
+  const selector = new DefaultSelector({ registry, clock, options: { strategy: 'roundRobin' } });
+  const client = makePeer(net.transport('caller'), { name: 'caller', address: 'caller:0', clock, selector });
+  const answers: unknown[] = [];
+  const calls = [0, 1].map(() => client.client.call('greeter', 'Greeter.Hello', {}, { timeoutMs: 250, retries: 1 }).then((r) => answers.push(r)));
+  await settle(clock, 600);
+  assert.deepEqual(answers, [{ msg: 'hi' }, { msg: 'hi' }]);
+  await Promise.all(calls);
+  assert.ok(client.stats.get('retries') >= 1);
+  selector.close();
+  await settle(clock, 5000);
+  await client.stop();
+  await live.stop();
+});
