@@ -22,13 +22,14 @@ test('a unary call to an unreachable host fails with TIMEOUT after the call time
   const net = new MemoryNetwork({ clock });
   net.setHostReachable('gone', false);
   const client = makePeer(net.transport('caller'), { name: 'caller', address: 'caller:0', clock, config: { dialTimeoutMs: 5000 } });
-  let outcome: unknown;
+  const seen: { outcome?: unknown } = {};
   const p = client.client.call('greeter', 'Greeter.Hello', {}, { address: 'gone:1', timeoutMs: 300, retries: 0 }).then(
-    () => { outcome = 'answered'; }, (e: unknown) => { outcome = e; });
+    () => { seen.outcome = 'answered'; }, (e: unknown) => { seen.outcome = e; });
   await settle(clock, 290);
-  assert.equal(outcome, undefined, 'still within its timeout');
+  assert.equal(seen.outcome, undefined, 'still within its timeout');
   await settle(clock, 30);
-  assert.ok(outcome instanceof MeshError && outcome.code === 'TIMEOUT', `TIMEOUT at 300 ms, got ${String(outcome)}`);
+  const e = seen.outcome as unknown; // not the undefined it was narrowed to above
+  assert.ok(e instanceof MeshError && e.code === 'TIMEOUT', `TIMEOUT at 300 ms, got ${String(e)}`);
   await settle(clock, 5000); // the shared dial runs out in the pool; nothing else happens
   await p;
   await client.stop();
