@@ -88,6 +88,24 @@ export interface SwimConfig {
    * and local; off for wan, where middleboxes may reset connections.
    */
   refusedAsDead: boolean;
+  /**
+   * A direct ping refused at once (ICMP port unreachable, seen by transports
+   * that can: UDP sends the ping from a socket connected to the target)
+   * starts the indirect round and the TCP ping without waiting out
+   * probeTimeoutMs. Not a verdict: the probe still ends in an ack, a
+   * refused TCP ping (refusedAsDead) or a suspicion. Ours; no extra packets.
+   */
+  watchRefusals: boolean;
+  /**
+   * Probe targets follow one schedule shared by all nodes (a shift on a ring
+   * of the members, by probe round = wall time ÷ probeIntervalMs) instead
+   * of each node's own shuffled order, so every member is probed once per
+   * round rather than by chance: the wait until someone probes a crashed
+   * member is at most about two intervals instead of unbounded (e⁻ᵗ).
+   * Same probes per node. Clock skew or differing views only make some
+   * rounds uncoordinated. Ours; off gives memberlist's shuffled round-robin.
+   */
+  coordinatedProbes: boolean;
   /** Upper bound of one UDP packet we build, bytes (also capped by the packet transport's own limit). */
   maxPacketBytes: number;
   /** Upper bound of a node's metadata, bytes. Must agree across the cluster: larger metadata from others is dropped. */
@@ -129,6 +147,8 @@ const LAN: SwimConfig = Object.freeze({
   streamTimeoutMs: 10_000,
   tcpFallbackProbe: true,
   refusedAsDead: true,
+  watchRefusals: true,
+  coordinatedProbes: true,
   maxPacketBytes: 1400,
   metaMaxBytes: 512,
   pushPullMaxBytes: 8 * 1024 * 1024,
@@ -193,6 +213,8 @@ const schema = v.strictObject({
   streamTimeoutMs: intIn(10, 600_000),
   tcpFallbackProbe: bool(),
   refusedAsDead: bool(),
+  watchRefusals: bool(),
+  coordinatedProbes: bool(),
   maxPacketBytes: intIn(512, 65_000),
   metaMaxBytes: intIn(0, 64_000),
   pushPullMaxBytes: intIn(65_536, 1 << 30),

@@ -23,6 +23,8 @@ export class MemberRecord {
   suspicion: Suspicion | undefined = undefined;
   /** Position in the table's probe order, or −1 (self, or removed). */
   orderIndex = -1;
+  /** Place on the probe ring every node sorts the same way (see MemberTable.scheduledProbeTarget). */
+  readonly ringKey: number;
 
   constructor(id: string, address: string, incarnation: number, meta: Uint8Array, metaVersion: number, nowMs: number) {
     this.id = detach(id);
@@ -31,6 +33,7 @@ export class MemberRecord {
     this.meta = meta.length === 0 ? EMPTY : meta;
     this.metaVersion = metaVersion;
     this.stateChangeMs = nowMs;
+    this.ringKey = fnv1a(this.id);
   }
 
   get isLive(): boolean {
@@ -56,6 +59,15 @@ export function detach(s: string): string {
   return Buffer.from(s, 'utf8').toString('utf8');
 }
 
+/** 32-bit FNV-1a of a string's UTF-16 units: spreads ids around the probe ring, the same on every node. */
+function fnv1a(s: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193);
+  return h >>> 0;
+}
+
+const byRingKey = (a: MemberRecord, b: MemberRecord): number => a.ringKey - b.ringKey || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
+
 /**
  * The membership table: every known member by id, plus the randomised
  * round-robin probe order (SWIM's extension that bounds the time until a
@@ -70,6 +82,10 @@ export class MemberTable {
   private readonly random: Random;
   /** Dead and left members, so reaping scans these few rather than everyone. */
   private readonly departed = new Set<MemberRecord>();
+  /** Every member, self included, by ring key; rebuilt on first use after a change. */
+  private ring: MemberRecord[] = [];
+  private ringDirty = true;
+  private selfOnRing = 0;
 
   constructor(self: MemberRecord, random: Random) {
     this.self = self;
@@ -102,6 +118,7 @@ export class MemberTable {
    */
   add(m: MemberRecord): void {
     this.byId.set(m.id, m);
+    this.ringDirty = true;
     const n = this.order.length;
     this.order.push(m);
     m.orderIndex = n;
@@ -135,6 +152,31 @@ export class MemberTable {
       if (this.cursor >= this.order.length) this.reshuffle();
       const m = this.order[this.cursor++]!;
       if (m.isLive) return m;
+    }
+    return undefined;
+  }
+
+  /**
+   * The member to probe in probe round `round` when rounds are coordinated
+   * (coordinatedProbes). Every node sorts all members, itself included, on
+   * one ring (by a hash of the id), and in round r the node at ring
+   * position i probes position i + 1 + (r mod (M − 1)) of the M: a shift, so
+   * with the same view and round every member is probed by exactly one
+   * node per round, instead of by a Poisson number of them (none at all in
+   * e⁻¹ of the rounds) with independently shuffled orders. Over M − 1
+   * consecutive rounds each node still probes every other member once.
+   * A dead or left target passes to the next live member on the ring.
+   * Where views differ, targets only repeat or go unprobed for that round.
+   */
+  scheduledProbeTarget(round: number): MemberRecord | undefined {
+    if (this.ringDirty) this.rebuildRing();
+    const ring = this.ring;
+    const m = ring.length;
+    if (m < 2) return undefined;
+    const start = this.selfOnRing + 1 + (round % (m - 1));
+    for (let k = 0; k < m; k++) {
+      const t = ring[(start + k) % m]!;
+      if (t !== this.self && t.isLive) return t;
     }
     return undefined;
   }
@@ -178,7 +220,14 @@ export class MemberTable {
     return c;
   }
 
+  private rebuildRing(): void {
+    this.ring = [...this.byId.values()].sort(byRingKey);
+    this.selfOnRing = this.ring.indexOf(this.self);
+    this.ringDirty = false;
+  }
+
   private remove(m: MemberRecord): void {
+    this.ringDirty = true;
     this.departed.delete(m);
     if (this.byId.get(m.id) === m) this.byId.delete(m.id);
     const i = m.orderIndex;

@@ -5,7 +5,7 @@ import { silentLogger } from '../log/silent.ts';
 import type { Logger } from '../log/types.ts';
 import { Counters } from '../metrics/counters.ts';
 import { tryParseHostPort } from '../net/address.ts';
-import type { PacketNetwork, PacketTransport, Transport } from '../transport/types.ts';
+import type { PacketNetwork, PacketTransport, PacketWatch, Transport } from '../transport/types.ts';
 import { BroadcastQueue } from './broadcasts.ts';
 import { resolveSwimConfig, type SwimConfig } from './config.ts';
 import { EventQueue } from './events.ts';
@@ -254,6 +254,10 @@ class SwimNodeImpl implements SwimNode, ShellContext {
 
   sendPacket(to: string, msgs: readonly Uint8Array[], piggyback = true): void {
     this.packets.send(to, msgs, piggyback);
+  }
+
+  sendProbe(to: string, msgs: readonly Uint8Array[], refused: () => void): PacketWatch | undefined {
+    return this.packets.send(to, msgs, true, this.cfg.watchRefusals ? refused : undefined);
   }
 
   afterChange(): void {

@@ -1,4 +1,4 @@
-import type { PacketTransport } from '../transport/types.ts';
+import type { PacketTransport, PacketWatch } from '../transport/types.ts';
 import type { BroadcastQueue } from './broadcasts.ts';
 import { retransmitLimit } from './math.ts';
 import type { MemberRecord } from './members.ts';
@@ -23,6 +23,8 @@ export class PacketIO {
   private gossipNowMs = 0;
   /** When we last answered a stale accusation from each sender. */
   private readonly answered = new Map<string, number>();
+  /** The sender of the packet being handled, when it made a stale accusation we answer (see staleAccusation). */
+  private staleFrom: string | undefined;
 
   constructor(shell: ShellContext, queue: BroadcastQueue, prober: () => Prober) {
     this.sh = shell;
@@ -37,11 +39,17 @@ export class PacketIO {
     ep.onPacket(this.receive);
   }
 
-  /** Sends `msgs` in one packet, topped up with broadcasts unless `piggyback` is false; nothing when both are empty. */
-  send(to: string, msgs: readonly Uint8Array[], piggyback = true): void {
+  /**
+   * Sends `msgs` in one packet, topped up with broadcasts unless `piggyback`
+   * is false; nothing when both are empty. With `refused`, on a transport
+   * that can tell, the packet goes out watched for a refusal (see
+   * PacketTransport.sendWatched) and the watch is returned.
+   */
+  send(to: string, msgs: readonly Uint8Array[], piggyback = true, refused?: () => void): PacketWatch | undefined {
     const sh = this.sh;
     const ep = this.endpoint;
-    if (ep === undefined || !sh.running) return;
+    if (ep === undefined || !sh.running) return undefined;
+    let watch: PacketWatch | undefined;
     const parts = this.parts;
     let bytes = 0;
     for (const m of msgs) {
@@ -56,9 +64,11 @@ export class PacketIO {
       const packet = sh.envelope.seal(parts, bytes);
       sh.counters.inc('packetsSent');
       sh.counters.inc('bytesSent', packet.length);
-      ep.send(to, packet);
+      if (refused !== undefined && ep.sendWatched !== undefined) watch = ep.sendWatched(to, packet, refused);
+      else ep.send(to, packet);
     }
     parts.length = 0;
+    return watch;
   }
 
   /**
@@ -105,10 +115,14 @@ export class PacketIO {
     const now = sh.clock.now();
     try {
       for (const m of msgs) this.dispatch(from, m, now);
+      // An answer to a stale accusation that no ack of this packet carried goes alone.
+      if (this.staleFrom !== undefined) this.send(from, [sh.state.encodeAlive(sh.state.self)], false);
     } catch (err) {
       // Never let a bug turn bad input into a crashed node (the socket's event would throw).
       c.inc('internalErrors');
       sh.log.error('error while handling a packet', { from, err: String(err) });
+    } finally {
+      this.staleFrom = undefined;
     }
     sh.afterChange();
   };
@@ -117,7 +131,11 @@ export class PacketIO {
    * An accusation about us older than our incarnation means the sender
    * missed our refutation, and gossip will not repeat it once its
    * retransmissions are spent: answer the sender directly with our current
-   * alive. At most once per sender per probe interval.
+   * alive. At most once per sender per probe interval. When the accusation
+   * came with a ping (the buddy system: the accuser's last check before
+   * convicting us), the alive rides in the ack's packet, ahead of the ack:
+   * sent apart, it could be lost while the ack arrives, and the accuser
+   * would hear us answer yet convict us.
    */
   private staleAccusation(from: string, incarnation: number, now: number): void {
     const sh = this.sh;
@@ -128,7 +146,7 @@ export class PacketIO {
     if (this.answered.size >= 1024) this.answered.clear();
     this.answered.set(from, now);
     sh.counters.inc('staleAccusationsAnswered');
-    this.send(from, [sh.state.encodeAlive(self)], false);
+    this.staleFrom = from;
   }
 
   // Messages are applied in packet order: a buddy-system suspicion comes
@@ -137,8 +155,14 @@ export class PacketIO {
     const sh = this.sh;
     switch (m.type) {
       case MessageType.Ping:
-        if (m.target === sh.state.self.id) this.send(from, [sh.wire.ack(m.seq)]);
-        else sh.counters.inc('misaddressedPings');
+        if (m.target !== sh.state.self.id) {
+          sh.counters.inc('misaddressedPings');
+        } else if (this.staleFrom === from) {
+          this.staleFrom = undefined;
+          this.send(from, [sh.state.encodeAlive(sh.state.self), sh.wire.ack(m.seq)]);
+        } else {
+          this.send(from, [sh.wire.ack(m.seq)]);
+        }
         return;
       case MessageType.IndirectPing:
         this.prober().relay(from, m);

@@ -3,6 +3,7 @@ import type { MemberRecord } from './members.ts';
 import type { ShellContext } from './shell.ts';
 import type { StreamIO, TcpPingResult } from './streams.ts';
 import type { TimerHandle } from '../clock/types.ts';
+import type { PacketWatch } from '../transport/types.ts';
 import type { ProbeOutcome } from './types.ts';
 import { firedLate } from './late.ts';
 
@@ -19,6 +20,10 @@ interface ProbeRun {
   expectedNacks: number;
   nacks: number;
   done: boolean;
+  /** Past the direct ping: the indirect round and TCP ping have started. */
+  indirect: boolean;
+  /** The direct ping's watch for a refusal, closed with the probe. */
+  watch: PacketWatch | undefined;
   /** Whether the current timer of this probe, having fired late, already let the inbox be read (see readInboxFirst). */
   deferred: boolean;
   timer: TimerHandle | undefined;
@@ -40,8 +45,9 @@ const SEQ_MODULUS = 0x1_0000_0000;
  * The failure detector's probe cycle (memberlist's probeNode): direct ping,
  * then after probeTimeoutMs k indirect pings (whose relays nack if the target
  * stays silent) and a TCP ping in parallel, then a verdict at the end of the
- * health-scaled probe interval. A TCP ping refused by the target's own port
- * ends the probe at once with "dead" when refusedAsDead is on.
+ * health-scaled probe interval. A direct ping refused at once (ICMP) starts
+ * the indirect round early (watchRefusals). A TCP ping refused by the
+ * target's own port ends the probe at once with "dead" when refusedAsDead is on.
  */
 export class Prober {
   private readonly sh: ShellContext;
@@ -49,6 +55,8 @@ export class Prober {
   private readonly pending = new Map<number, ProbeRun | Relay>();
   private readonly active = new Map<string, ProbeRun>();
   private seq: number;
+  /** The last coordinated probe round this node ran (see MemberTable.scheduledProbeTarget). */
+  private lastRound = -1;
 
   constructor(shell: ShellContext, streams: StreamIO) {
     this.sh = shell;
@@ -56,9 +64,19 @@ export class Prober {
     this.seq = shell.random.int(SEQ_MODULUS);
   }
 
-  /** Probes the next member of the round-robin, if any is live. */
+  /** Probes the next member of the round-robin (or of the coordinated schedule), if any is live. */
   probeNext(): void {
-    const m = this.sh.state.table.nextProbeTarget();
+    const sh = this.sh;
+    let m;
+    if (sh.cfg.coordinatedProbes) {
+      // Rounds are wall-clock slots, shared by every node. A tick that lands
+      // in a round already run (timer jitter, a clock stepped back) takes the next.
+      const round = Math.max(Math.floor(sh.clock.wallTime() / sh.cfg.probeIntervalMs), this.lastRound + 1);
+      this.lastRound = round;
+      m = sh.state.table.scheduledProbeTarget(round);
+    } else {
+      m = sh.state.table.nextProbeTarget();
+    }
     if (m !== undefined) this.probe(m);
   }
 
@@ -77,20 +95,32 @@ export class Prober {
       kind: 'probe', target: m, incarnation: m.incarnation, seq,
       directDueMs: now + sh.cfg.probeTimeoutMs,
       deadlineMs: now + sh.state.awareness.scaleMs(sh.cfg.probeIntervalMs),
-      expectedNacks: 0, nacks: 0, done: false, deferred: false, timer: undefined, waiters: waiter ? [waiter] : undefined,
+      expectedNacks: 0, nacks: 0, done: false, indirect: false, watch: undefined, deferred: false, timer: undefined, waiters: waiter ? [waiter] : undefined,
     };
     this.pending.set(seq, run);
     this.active.set(m.id, run);
     const self = sh.state.self;
     const ping = sh.wire.ping(seq, m.id, self.id);
+    run.timer = sh.clock.setTimeout(() => this.directTimedOut(run), sh.cfg.probeTimeoutMs);
     // Buddy system (Lifeguard): tell a suspect it is suspected, first thing in
     // the packet, so it refutes at once (and its refutation rides on the ack).
-    if (m.state === WireState.Suspect && sh.cfg.lifeguard) {
-      sh.sendPacket(m.address, [sh.wire.suspect(m.id, m.incarnation, self.id), ping]);
-    } else {
-      sh.sendPacket(m.address, [ping]);
-    }
-    run.timer = sh.clock.setTimeout(() => this.directTimedOut(run), sh.cfg.probeTimeoutMs);
+    const msgs = m.state === WireState.Suspect && sh.cfg.lifeguard ? [sh.wire.suspect(m.id, m.incarnation, self.id), ping] : [ping];
+    run.watch = sh.sendProbe(m.address, msgs, () => this.directRefused(run));
+  }
+
+  /**
+   * The direct ping was refused (ICMP port unreachable): nothing listens on
+   * the target's port now, so no ack will come and waiting out the probe
+   * timeout only delays the verdict. Start the indirect round and the TCP
+   * ping at once. The verdict itself is unchanged: the relays and the TCP
+   * ping decide, so a refusal alone never suspects or kills anyone.
+   */
+  private directRefused(run: ProbeRun): void {
+    const sh = this.sh;
+    if (run.done || run.indirect || !sh.running) return;
+    sh.counters.inc('probesRefused');
+    sh.clock.clearTimeout(run.timer);
+    this.startIndirect(run);
   }
 
   onAck(seq: number): void {
@@ -157,6 +187,7 @@ export class Prober {
     for (const p of this.pending.values()) this.sh.clock.clearTimeout(p.timer);
     for (const run of this.active.values()) {
       run.done = true;
+      run.watch?.close();
       for (const w of run.waiters ?? []) w('unknown');
     }
     this.pending.clear();
@@ -167,6 +198,13 @@ export class Prober {
     const sh = this.sh;
     if (run.done || !sh.running) return;
     if (this.woke(run, run.directDueMs) || this.readInboxFirst(run, run.directDueMs, () => this.directTimedOut(run))) return;
+    this.startIndirect(run);
+  }
+
+  /** Indirect pings through k live peers and a TCP ping in parallel; the verdict at the deadline. */
+  private startIndirect(run: ProbeRun): void {
+    const sh = this.sh;
+    run.indirect = true;
     const target = run.target;
     const peers = sh.state.table.randomMembers(sh.cfg.indirectChecks, (m) => m !== target && m.state === WireState.Alive);
     const wantNack = sh.cfg.lifeguard;
@@ -218,6 +256,7 @@ export class Prober {
     const sh = this.sh;
     if (sh.clock.now() - dueMs <= sh.cfg.probeIntervalMs) return false;
     run.done = true;
+    run.watch?.close();
     this.pending.delete(run.seq);
     if (this.active.get(run.target.id) === run) this.active.delete(run.target.id);
     sh.counters.inc('lateProbes');
@@ -245,6 +284,7 @@ export class Prober {
     const sh = this.sh;
     run.done = true;
     sh.clock.clearTimeout(run.timer);
+    run.watch?.close();
     this.pending.delete(run.seq);
     if (this.active.get(run.target.id) === run) this.active.delete(run.target.id);
     const now = sh.clock.now();

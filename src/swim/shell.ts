@@ -1,7 +1,7 @@
 import type { Clock, Random } from '../clock/types.ts';
 import type { Logger } from '../log/types.ts';
 import type { Counters } from '../metrics/counters.ts';
-import type { Transport } from '../transport/types.ts';
+import type { PacketWatch, Transport } from '../transport/types.ts';
 import type { SwimConfig } from './config.ts';
 import type { RateLimitedLog } from '../log/limit.ts';
 import type { Envelope } from './security.ts';
@@ -31,6 +31,8 @@ export interface ShellContext {
   readonly running: boolean;
   /** Sends `msgs` in one packet to `to`, topped up with queued broadcasts unless `piggyback` is false. */
   sendPacket(to: string, msgs: readonly Uint8Array[], piggyback?: boolean): void;
+  /** Sends a direct ping packet watched for a refusal when the transport can tell and watchRefusals is on (else plainly; undefined). */
+  sendProbe(to: string, msgs: readonly Uint8Array[], refused: () => void): PacketWatch | undefined;
   /** Ends an entry point (packet, timer, API call): eager gossip if due, then event delivery. */
   afterChange(): void;
 }

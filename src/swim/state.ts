@@ -200,6 +200,7 @@ export class Membership {
     if (s === undefined || m.state !== WireState.Suspect || nowMs < s.deadlineMs) return 'wait';
     if (s.confirmations < s.k && !s.verified) {
       s.verified = true;
+      s.checks++;
       return 'verify';
     }
     this.convict(m, nowMs);

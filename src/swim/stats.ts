@@ -34,6 +34,8 @@ export const SWIM_COUNTERS = [
   'tcpProbes', 'tcpProbesSucceeded',
   /** Members declared dead at once because their own port refused a TCP probe. */
   'refusedDeaths',
+  /** Direct pings refused at once (ICMP port unreachable): the indirect round and TCP ping started early (watchRefusals). */
+  'probesRefused',
   /** Probes that failed over UDP but succeeded over TCP ("UDP may be blocked"). */
   'udpOnlyFailures',
   /** Probes dropped without a verdict because their timer fired a probe interval late (this node was not running). */

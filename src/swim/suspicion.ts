@@ -1,5 +1,8 @@
 import { remainingSuspicionMs } from './math.ts';
 
+/** Last checks of a suspect short of its confirmations, at most, before it may be convicted though it answers. */
+export const MAX_SUSPICION_CHECKS = 3;
+
 /**
  * The Lifeguard suspicion of one member (LHA-Suspicion): a deadline that starts
  * at maxMs and moves toward minMs as independent peers confirm. Pure
@@ -22,6 +25,8 @@ export class Suspicion {
   inboxRead = false;
   /** Whether a last direct check of the suspect was made before convicting it without its k confirmations. */
   verified = false;
+  /** How many such checks were made. */
+  checks = 0;
   // The accuser first, then each confirmer; at most k + 1 names.
   private readonly seen: string[];
 
@@ -33,6 +38,18 @@ export class Suspicion {
     this.startMs = startMs;
     // With no confirmations to wait for, there is nothing to shrink: use the minimum.
     this.deadlineMs = startMs + (k < 1 ? minMs : maxMs);
+  }
+
+  /**
+   * The last check found the suspect answering (directly, through a relay or
+   * over TCP), yet its refutation has not reached us: lost, or the answer
+   * came through a relay, which does not carry it. Convicting a member that
+   * just answered would be a false positive, so wait `graceMs` for the
+   * refutation and then check again, up to MAX_SUSPICION_CHECKS in all.
+   */
+  answered(nowMs: number, graceMs: number): void {
+    this.deadlineMs = nowMs + graceMs;
+    if (this.checks < MAX_SUSPICION_CHECKS) this.verified = false;
   }
 
   /**

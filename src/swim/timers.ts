@@ -110,8 +110,10 @@ export class Timers {
       this.prober.probe(m, (outcome) => {
         if (!sh.running || m.suspicion !== s) return;
         if (outcome === 'alive') {
-          // It answered: its refutation rides back on the ack (buddy system); give it a moment to land.
-          s.deadlineMs = sh.clock.now() + sh.cfg.probeTimeoutMs;
+          // It answered: its refutation rides back on the ack (buddy system).
+          // Give it a probe interval to land (the member answers a stale
+          // accusation once per interval), then check again.
+          s.answered(sh.clock.now(), sh.cfg.probeIntervalMs);
           this.armSuspicion(m);
         } else {
           sh.state.convict(m, sh.clock.now());

@@ -1,6 +1,6 @@
 export type {
   Socket, SocketHandlers, Transport, Listener, DialOptions, ListenOptions,
-  PacketTransport, PacketNetwork, PacketBindOptions,
+  PacketTransport, PacketNetwork, PacketBindOptions, PacketWatch,
 } from './types.ts';
 export { TcpTransport, type TcpTransportOptions } from './tcp.ts';
 export type { TlsOptions } from './tls.ts';

@@ -1,6 +1,6 @@
 import type { Clock, Random } from '../clock/types.ts';
 import { MeshError } from '../errors/index.ts';
-import type { DialOptions, Listener, ListenOptions, PacketBindOptions, PacketNetwork, PacketTransport, Socket, Transport } from './types.ts';
+import type { DialOptions, Listener, ListenOptions, PacketBindOptions, PacketNetwork, PacketTransport, PacketWatch, Socket, Transport } from './types.ts';
 
 /** Delivery properties of one direction of a link. */
 export interface LinkProfile {
@@ -37,6 +37,8 @@ export interface MemoryPacketStats {
   droppedHostDown: number;
   droppedNoReceiver: number;
   droppedOversized: number;
+  /** Watched sends refused: the host is up and reachable, nothing is bound on the port (ICMP port unreachable). */
+  refused: number;
 }
 
 /** Per-host switches shared by every endpoint on the host (one object, so a send reads fields, not maps). */
@@ -68,7 +70,7 @@ export class MemoryPacketNetwork implements PacketNetwork {
   private readonly links = new Map<string, LinkProfile>();
   private nextPort = 50_000;
   private readonly counters: MemoryPacketStats = {
-    sent: 0, delivered: 0, bytesSent: 0, droppedLoss: 0, droppedPartition: 0, droppedHostDown: 0, droppedNoReceiver: 0, droppedOversized: 0,
+    sent: 0, delivered: 0, bytesSent: 0, droppedLoss: 0, droppedPartition: 0, droppedHostDown: 0, droppedNoReceiver: 0, droppedOversized: 0, refused: 0,
   };
 
   constructor(opts: MemoryPacketNetworkOptions) {
@@ -162,8 +164,13 @@ export class MemoryPacketNetwork implements PacketNetwork {
     return { ...this.counters };
   }
 
-  /** Called by endpoints; the hot path of a simulation. */
-  transmit(from: MemoryPacketEndpoint, to: string, packet: Uint8Array): void {
+  /**
+   * Called by endpoints; the hot path of a simulation. With `refused`, a
+   * packet to an up, reachable host where nothing is bound (or that is
+   * unbound by arrival) is answered by an ICMP port unreachable: `refused`
+   * is called after the way there and back, unless the answer is lost.
+   */
+  transmit(from: MemoryPacketEndpoint, to: string, packet: Uint8Array, refused?: () => void): void {
     const c = this.counters;
     if (packet.length > this.maxPacketBytes) {
       c.droppedOversized++;
@@ -174,6 +181,7 @@ export class MemoryPacketNetwork implements PacketNetwork {
     const dst = this.endpoints.get(to);
     if (dst === undefined) {
       c.droppedNoReceiver++;
+      if (refused !== undefined) this.refuse(from, to.slice(0, to.lastIndexOf(':')), refused, false);
       return;
     }
     const src = from.hostState;
@@ -193,7 +201,19 @@ export class MemoryPacketNetwork implements PacketNetwork {
     const delay = link.jitterMs > 0 ? link.latencyMs + this.random.next() * link.jitterMs : link.latencyMs;
     const copy = Buffer.from(packet); // a real copy (Buffer#slice is a view), from the pool when small
     const source = from.address;
-    this.clock.setTimeout(() => this.deliver(dst, source, copy), delay);
+    this.clock.setTimeout(() => this.deliver(dst, source, copy, refused === undefined ? undefined : () => this.refuse(from, dst.host, refused, true)), delay);
+  }
+
+  /** The ICMP answer to a packet `from` sent to a port of `toHost` where nothing listens. */
+  private refuse(from: MemoryPacketEndpoint, toHost: string, refused: () => void, arrived: boolean): void {
+    if (!this.hosts.has(toHost) || !this.canReach(from.host, toHost)) return;
+    const there = this.links.size === 0 ? this.defaults : (this.links.get(linkKey(from.host, toHost)) ?? this.defaults);
+    const back = this.links.size === 0 ? this.defaults : (this.links.get(linkKey(toHost, from.host)) ?? this.defaults);
+    if (back.loss > 0 && this.random.next() < back.loss) return;
+    this.counters.refused++;
+    // The way there, unless the packet already made it, and back.
+    const way = (l: LinkProfile): number => (l.jitterMs > 0 ? l.latencyMs + this.random.next() * l.jitterMs : l.latencyMs);
+    this.clock.setTimeout(refused, (arrived ? 0 : way(there)) + way(back));
   }
 
   /** Forgets a closed endpoint. */
@@ -201,7 +221,7 @@ export class MemoryPacketNetwork implements PacketNetwork {
     if (this.endpoints.get(ep.address) === ep) this.endpoints.delete(ep.address);
   }
 
-  private deliver(dst: MemoryPacketEndpoint, from: string, packet: Uint8Array): void {
+  private deliver(dst: MemoryPacketEndpoint, from: string, packet: Uint8Array, refused?: () => void): void {
     // Conditions may have changed while the packet was in flight.
     if (dst.hostState.down) {
       this.counters.droppedHostDown++;
@@ -210,6 +230,7 @@ export class MemoryPacketNetwork implements PacketNetwork {
     const handler = dst.handler;
     if (handler === undefined || dst.closed) {
       this.counters.droppedNoReceiver++;
+      if (dst.closed) refused?.(); // unbound while in flight; a bound socket nobody reads refuses nothing
       return;
     }
     this.counters.delivered++;
@@ -262,6 +283,23 @@ export class MemoryPacketEndpoint implements PacketTransport {
 
   onPacket(handler: (from: string, packet: Uint8Array) => void): void {
     this.handler = handler;
+  }
+
+  /** `send`, and `refused` once if the destination port turns out unbound (see MemoryPacketNetwork.transmit). */
+  sendWatched(to: string, packet: Uint8Array, refused: () => void): PacketWatch {
+    if (this.closed) return { close: () => {} };
+    if (packet.length <= this.maxPacketBytes) {
+      this.sent++;
+      this.bytesSent += packet.length;
+    }
+    let open = true;
+    this.net.transmit(this, to, packet, () => {
+      if (open && !this.closed) {
+        open = false;
+        refused();
+      }
+    });
+    return { close: () => { open = false; } };
   }
 
   async close(): Promise<void> {

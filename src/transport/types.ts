@@ -92,8 +92,22 @@ export interface PacketTransport {
   send(to: string, packet: Uint8Array): void;
   /** Sets the receiver. Packets arriving before it is set are dropped. */
   onPacket(handler: (from: string, packet: Uint8Array) => void): void;
+  /**
+   * Optional: sends like `send`, on a channel that notices a refusal (ICMP
+   * port unreachable: the host is up and nothing listens on that port) and
+   * then calls `refused` once. Answers from `to` on the channel reach the
+   * `onPacket` handler. The channel lives until its `close()` or the endpoint's.
+   * Without it, or when ICMP is filtered, a refusal looks like a lost packet.
+   */
+  sendWatched?(to: string, packet: Uint8Array, refused: () => void): PacketWatch;
   /** Unbinds. Idempotent. */
   close(): Promise<void>;
+}
+
+/** A channel opened by `PacketTransport.sendWatched`. */
+export interface PacketWatch {
+  /** Stops watching (no `refused` call after this). Idempotent. */
+  close(): void;
 }
 
 export interface PacketBindOptions {

@@ -3,7 +3,7 @@ import { MeshError } from '../errors/index.ts';
 import { Counters } from '../metrics/counters.ts';
 import { formatHostPort, parseHostPort, type HostPort } from '../net/address.ts';
 import { mapError } from './tcp.ts';
-import type { PacketBindOptions, PacketNetwork, PacketTransport } from './types.ts';
+import type { PacketBindOptions, PacketNetwork, PacketTransport, PacketWatch } from './types.ts';
 
 export interface UdpNetworkOptions {
   /**
@@ -29,11 +29,15 @@ export type UdpCounter =
   /** Send errors (unreachable network, bad address...), swallowed. */
   | 'sendErrors'
   /** Socket-level errors after bind, swallowed. */
-  | 'socketErrors';
+  | 'socketErrors'
+  /** Watched sends (`sendWatched`) the destination refused (ICMP port unreachable). */
+  | 'refused';
 
 const UDP_COUNTERS: readonly UdpCounter[] = [
-  'sent', 'bytesSent', 'received', 'bytesReceived', 'droppedOversized', 'receivedOversized', 'sendErrors', 'socketErrors',
+  'sent', 'bytesSent', 'received', 'bytesReceived', 'droppedOversized', 'receivedOversized', 'sendErrors', 'socketErrors', 'refused',
 ];
+
+const NO_WATCH: PacketWatch = { close: () => {} };
 
 /** Bounds the parsed-address cache; peers are few, but `to` comes from the network. */
 const ADDRESS_CACHE_MAX = 4096;
@@ -86,6 +90,7 @@ export class UdpEndpoint implements PacketTransport {
   private readonly parsed = new Map<string, HostPort | null>();
   private handler: ((from: string, packet: Uint8Array) => void) | undefined;
   private closing: Promise<void> | undefined;
+  private readonly watches = new Set<PacketWatch>();
   // One shared callback, not a closure per send.
   private readonly onSent = (err: Error | null): void => {
     if (err) this.counters.inc('sendErrors');
@@ -96,13 +101,66 @@ export class UdpEndpoint implements PacketTransport {
     this.address = address;
     this.maxPacketBytes = maxPacketBytes;
     socket.on('error', () => this.counters.inc('socketErrors'));
-    socket.on('message', (msg, rinfo) => {
-      const c = this.counters;
-      c.inc('received');
-      c.inc('bytesReceived', msg.length);
-      if (msg.length > this.maxPacketBytes) c.inc('receivedOversized');
-      this.handler?.(formatHostPort(rinfo.address, rinfo.port), msg);
+    socket.on('message', this.onMessage);
+  }
+
+  private readonly onMessage = (msg: Buffer, rinfo: dgram.RemoteInfo): void => {
+    const c = this.counters;
+    c.inc('received');
+    c.inc('bytesReceived', msg.length);
+    if (msg.length > this.maxPacketBytes) c.inc('receivedOversized');
+    this.handler?.(formatHostPort(rinfo.address, rinfo.port), msg);
+  };
+
+  /**
+   * Sends from a socket of its own, connected to `to`: only a connected UDP
+   * socket is told of an ICMP port unreachable (as ECONNREFUSED on its next
+   * read), which the kernel answers at once when nothing listens there. One
+   * socket per watched send, closed by the caller (SWIM: one per probe).
+   */
+  sendWatched(to: string, packet: Uint8Array, refused: () => void): PacketWatch {
+    const target = this.closing === undefined && packet.length <= this.maxPacketBytes ? this.resolve(to) : null;
+    if (target === null) {
+      this.send(to, packet); // counts why nothing went out
+      return NO_WATCH;
+    }
+    const socket = dgram.createSocket(target.host.includes(':') ? 'udp6' : 'udp4');
+    let open = true;
+    const watch: PacketWatch = {
+      close: () => {
+        if (!open) return;
+        open = false;
+        this.watches.delete(watch);
+        try {
+          socket.close();
+        } catch {
+          // already closed
+        }
+      },
+    };
+    this.watches.add(watch);
+    socket.on('message', this.onMessage);
+    socket.on('error', (err: NodeJS.ErrnoException) => {
+      if (!open) return;
+      if (err.code !== 'ECONNREFUSED') {
+        this.counters.inc('socketErrors');
+        return;
+      }
+      this.counters.inc('refused');
+      watch.close();
+      refused();
     });
+    this.counters.inc('sent');
+    this.counters.inc('bytesSent', packet.length);
+    try {
+      socket.connect(target.port, target.host, () => {
+        if (open) socket.send(packet, this.onSent);
+      });
+    } catch {
+      this.counters.inc('sendErrors');
+      watch.close();
+    }
+    return watch;
   }
 
   send(to: string, packet: Uint8Array): void {
@@ -137,6 +195,7 @@ export class UdpEndpoint implements PacketTransport {
   close(): Promise<void> {
     this.closing ??= new Promise((resolve) => {
       this.handler = undefined;
+      for (const w of [...this.watches]) w.close();
       try {
         this.socket.close(() => resolve());
       } catch {

@@ -17,6 +17,10 @@ export interface SimOptions {
   lifeguard: boolean;
   /** SwimConfig.stallAwareTimers (ours): off gives memberlist's behaviour on late timers. */
   stallAware: boolean;
+  /** SwimConfig.watchRefusals (ours): off, a refused direct ping waits out the probe timeout. */
+  watchRefusals: boolean;
+  /** SwimConfig.coordinatedProbes (ours): off gives memberlist's shuffled round-robin. */
+  coordinatedProbes: boolean;
   /** Simulated ms of the measured period (loss, stall); undefined = the scenario's default. */
   durationMs: number | undefined;
   /** Simulated ms between the converged start and the measured period; undefined = the scenario's default. */
@@ -68,6 +72,8 @@ prints the measured figures (one JSON object with --json). Times are simulated.
   --profile P            lan | wan | local (default lan)
   --no-lifeguard         plain SWIM: no nacks, no health score, no buddy system, fixed suspicion
   --no-stall-aware       late timers convict at once, as in memberlist (stallAwareTimers off)
+  --no-watch-refusals    a refused direct ping waits out the probe timeout (watchRefusals off)
+  --no-coordinated-probes  each node probes in its own shuffled order, as memberlist (coordinatedProbes off)
   --duration D           measured period (loss: 1h, stall: 10m); D in ms or with ms/s/m/h
   --warmup D             converged start → measured period (default 10s; loss 30s)
   --step MS              virtual time per loop step, 1..100 (default 10)
@@ -90,7 +96,7 @@ const STRINGS = [
   'crash-fraction', 'stall-fraction', 'stall-ms', 'stall-every', 'stall-mode', 'lag-ms', 'partition-fraction', 'partition-ms', 'rejoin-ms',
   'restarts', 'down-ms', 'restart-gap', 'updates', 'update-every', 'join-seeds', 'join-batch', 'join-every',
 ] as const;
-const FLAGS = ['json', 'host', 'no-lifeguard', 'no-stall-aware', 'no-compare', 'reap', 'graceful', 'help'] as const;
+const FLAGS = ['json', 'host', 'no-lifeguard', 'no-stall-aware', 'no-watch-refusals', 'no-coordinated-probes', 'no-compare', 'reap', 'graceful', 'help'] as const;
 
 /** Parses argv (without node and the script). Throws OptionError naming the bad option. */
 export function parseOptions(argv: readonly string[]): SimOptions | 'help' {
@@ -153,6 +159,8 @@ export function parseOptions(argv: readonly string[]): SimOptions | 'help' {
     profile: oneOf<SwimProfile>('profile', ['lan', 'wan', 'local'], 'lan'),
     lifeguard: values['no-lifeguard'] !== true,
     stallAware: values['no-stall-aware'] !== true,
+    watchRefusals: values['no-watch-refusals'] !== true,
+    coordinatedProbes: values['no-coordinated-probes'] !== true,
     durationMs: dur('duration', 1, 30 * 86_400_000, undefined),
     warmupMs: dur('warmup', 0, 86_400_000, undefined),
     stepMs: num('step', 1, 100, 10),

@@ -57,6 +57,8 @@ export async function simulate(o: SimOptions, progress?: (r: RunResult) => void)
     profile: o.profile,
     lifeguard: o.lifeguard,
     stall_aware_timers: o.stallAware,
+    watch_refusals: o.watchRefusals,
+    coordinated_probes: o.coordinatedProbes,
     bootstrap: o.scenario === 'join' ? 'cold start' : o.bootstrap,
     ...aggregate(main),
     heap_method: heapMethod(),

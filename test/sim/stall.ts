@@ -187,6 +187,8 @@ export class StallablePackets implements PacketNetwork {
       address: ep.address,
       maxPacketBytes: ep.maxPacketBytes,
       send: (to, p) => ep.send(to, p),
+      // A refusal is input too: it waits while the host is stalled.
+      sendWatched: ep.sendWatched === undefined ? undefined : (to, p, refused) => ep.sendWatched!(to, p, () => gate.packet(refused)),
       onPacket: (handler) => ep.onPacket((from, p) => gate.packet(() => handler(from, p))),
       close: () => ep.close(),
     };

@@ -5,6 +5,7 @@ import { Counters } from '../../../src/metrics/counters.ts';
 import { resolveSwimConfig, type SwimConfig } from '../../../src/swim/config.ts';
 import { MemberRecord } from '../../../src/swim/members.ts';
 import { Membership, type MembershipEffects } from '../../../src/swim/state.ts';
+import { MAX_SUSPICION_CHECKS } from '../../../src/swim/suspicion.ts';
 import { SWIM_COUNTERS, type SwimCounter } from '../../../src/swim/stats.ts';
 import { SwimWire, type MemberEntry, type SwimMessage } from '../../../src/swim/wire.ts';
 
@@ -137,6 +138,21 @@ test('suspicion expiry short of k confirmations asks for one more check, then co
   assert.equal(t.s.suspicionExpired(b, 24_000), 'verify');
   b.suspicion!.deadlineMs = 25_000;
   assert.equal(t.s.suspicionExpired(b, 25_000), 'dead');
+});
+
+test('a suspect that answers the last check is checked again, not convicted, up to MAX_SUSPICION_CHECKS times', () => {
+  const t = machine();
+  for (const id of ['a', 'b', 'c', 'd']) t.alive(id, 5);
+  t.s.onSuspect({ id: 'a', incarnation: 5, from: 'me' }, 0);
+  const a = t.s.table.get('a')!;
+  let now = 24_000;
+  for (let check = 1; check <= MAX_SUSPICION_CHECKS; check++) {
+    assert.equal(t.s.suspicionExpired(a, now), 'verify', `check ${check}`);
+    a.suspicion!.answered(now, 1000); // it answered; its refutation was lost
+    assert.equal(t.s.suspicionExpired(a, now + 999), 'wait');
+    now += 1000;
+  }
+  assert.equal(t.s.suspicionExpired(a, now), 'dead', 'an answer whose refutation never arrives, again and again, is not believed forever');
 });
 
 test('alive refutes a suspicion (suspect → alive), cancelling the timer; so does a restart after death', () => {
