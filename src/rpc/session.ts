@@ -10,7 +10,7 @@ import { Flag, FrameParser, FrameType, INLINE_ROUTE } from './frame.ts';
 import { LocalCall, RemoteCall, UnaryCall, type UnarySink } from './calls.ts';
 import type { RpcStats } from './stats.ts';
 import { RouteTable, type Route } from './routes.ts';
-import { SilenceWatch } from './silence.ts';
+import { SILENCE_ERROR_ID, SilenceWatch } from './silence.ts';
 import { FrameWriter } from './writer.ts';
 
 /** Window a peer is assumed to grant before its Hello arrives (the smallest it may configure). */
@@ -98,7 +98,7 @@ export class Session implements CallHost {
         if (!on) return;
         this.opts.stats.inc('silentPeers');
         // Calls waiting here would each wait out their deadline: they fail now with a retryable code and go elsewhere.
-        const err = new MeshError('UNAVAILABLE', `no answer from ${this.socket.remoteAddress} for ${Math.round(quietMs)} ms (rpc.silenceSuspectMs); the call was cancelled there`, { id: 'micromesh.client' });
+        const err = new MeshError('UNAVAILABLE', `no answer from ${this.socket.remoteAddress} for ${Math.round(quietMs)} ms (rpc.silenceSuspectMs); the call was cancelled there`, { id: SILENCE_ERROR_ID });
         for (const call of [...this.local.values()]) call.giveUp(err);
       },
       dead: (quietMs) => {

@@ -1,5 +1,12 @@
 import type { Clock, TimerHandle } from '../clock/types.ts';
 
+/**
+ * The `id` of the UNAVAILABLE error a call gets when the watch gives up on
+ * its silent peer: the client retries such a call elsewhere without using
+ * up its retries (see UnaryInvocation).
+ */
+export const SILENCE_ERROR_ID = 'micromesh.silence';
+
 /** What a SilenceWatch needs of its connection. */
 export interface SilenceHost {
   isClosed(): boolean;

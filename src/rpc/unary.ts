@@ -1,6 +1,7 @@
 import type { Codec } from '../codec/types.ts';
 import { MeshError, toMeshError } from '../errors/index.ts';
 import { INTERNAL_SERVICE } from './internal.ts';
+import { SILENCE_ERROR_ID } from './silence.ts';
 import type { Node } from '../registry/types.ts';
 import type { Clock, TimerHandle } from '../clock/types.ts';
 import type { Next, Selector } from '../selector/types.ts';
@@ -22,6 +23,9 @@ export interface InvocationDeps {
   /** Per-endpoint outcomes and latency for the metrics; absent when they are off. */
   meter?: ClientCallMeter;
 }
+
+/** Attempts cancelled for silence a call may retry on top of its `retries`. */
+const SILENCE_RETRIES = 2;
 
 /** Default retry delays: the first retry goes at once (to another node), later ones back off. */
 export function defaultBackoff(attempt: number): number {
@@ -81,6 +85,7 @@ export class UnaryInvocation implements UnarySink {
   private node: Node | undefined;
   private start = 0;
   private attempt = 0;
+  private silenceRetries = 0;
   /** The meter's slot and the call's start, when metered. */
   private slot: CallSlot | undefined;
   private t0 = 0;
@@ -183,6 +188,15 @@ export class UnaryInvocation implements UnarySink {
     const err = toMeshError(e, 'micromesh.client');
     if (this.node !== undefined) c.selector.mark(this.service, this.node, { error: err, latencyMs: c.clock.now() - this.start });
     const retries = this.o.retries ?? c.config.retries;
+    // A call cancelled on a peer gone silent never got an answer: when the caller allows retries at all, it goes to
+    // another node without using one up (at most SILENCE_RETRIES times), so two replicas silent at once (a
+    // partition) cost no failed call.
+    if (err.id === SILENCE_ERROR_ID && retries > 0 && this.silenceRetries < SILENCE_RETRIES && !this.o.signal?.aborted) {
+      this.silenceRetries++;
+      c.stats.inc('retries');
+      this.attemptNow();
+      return;
+    }
     if (!err.retryable || this.attempt >= retries || this.o.signal?.aborted) {
       c.stats.inc('callsFailed');
       if (this.slot !== undefined) c.meter!.end(this.slot, err.code, c.clock.now() - this.t0);

@@ -33,13 +33,14 @@ export interface Peer {
 
 export function makePeer(transport: Transport, opts: {
   name?: string; address?: string; clock?: Clock; config?: Partial<RpcConfig>; selector?: Selector; middleware?: ClientMiddleware[];
+  onSilence?: (address: string, silent: boolean) => void;
 } = {}): Peer {
   const clock = opts.clock ?? new SystemClock();
   const config = resolveRpcConfig(opts.config);
   const stats = createRpcStats();
   const scope = new CallScope();
   const codecs = defaultCodecs();
-  const pool = new SessionPool({ transport, clock, logger: silentLogger, config, stats });
+  const pool = new SessionPool({ transport, clock, logger: silentLogger, config, stats, onSilence: opts.onSilence });
   const server = new RpcServer({ name: opts.name ?? 'greeter', address: opts.address ?? '127.0.0.1:0', transport, pool, codecs, clock, logger: silentLogger, stats, scope, config });
   const client = new RpcClient({ pool, selector: opts.selector ?? noSelector, codecs, clock, scope, config, stats, middleware: opts.middleware });
   return {
