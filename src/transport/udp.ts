@@ -153,8 +153,16 @@ export class UdpEndpoint implements PacketTransport {
     this.counters.inc('sent');
     this.counters.inc('bytesSent', packet.length);
     try {
-      socket.connect(target.port, target.host, () => {
-        if (open) socket.send(packet, this.onSent);
+      // Node hands a failed connect (ENETUNREACH with the link down) to this callback, not to 'error':
+      // sending on the unconnected socket would throw.
+      socket.connect(target.port, target.host, (err?: unknown) => {
+        if (!open) return;
+        if (err !== undefined && err !== null) {
+          this.counters.inc('sendErrors');
+          watch.close();
+          return;
+        }
+        socket.send(packet, this.onSent);
       });
     } catch {
       this.counters.inc('sendErrors');
