@@ -6,7 +6,17 @@ import type { Socket, Transport } from '../transport/types.ts';
 import type { RemoteCall } from './calls.ts';
 import type { RpcConfig } from './config.ts';
 import { Session } from './session.ts';
+import { SILENCE_UNSENT_ID } from './silence.ts';
 import type { RpcStats } from './stats.ts';
+
+/** A dial in progress and the callers that could go elsewhere, waiting on it. */
+interface PendingDial {
+  p: Promise<Session>;
+  /** Past rpc.silenceSuspectMs without a connection. */
+  slow: boolean;
+  /** Absent when the silence watch is off. */
+  waiters?: Set<(err: MeshError) => void>;
+}
 
 /** Takes the calls peers open on the pool's connections: the server, while it runs. */
 export interface Dispatcher {
@@ -40,7 +50,7 @@ export interface SessionPoolOptions {
  */
 export class SessionPool {
   private readonly sessions = new Map<string, Session>();
-  private readonly dialing = new Map<string, Promise<Session>>();
+  private readonly dialing = new Map<string, PendingDial>();
   private readonly all = new Set<Session>();
   private readonly opts: SessionPoolOptions;
   private dispatcher: Dispatcher | undefined;
@@ -54,21 +64,62 @@ export class SessionPool {
     this.opts = opts;
   }
 
-  /** The session to `address`: the open one, or a new dial (concurrent callers share it). */
-  get(address: string, signal?: AbortSignal): Session | Promise<Session> {
+  /**
+   * The session to `address`: the open one, or a new dial (concurrent callers
+   * share it). With `elsewhere` (the caller can pick another node) a dial
+   * still pending after `rpc.silenceSuspectMs` fails its waiters with
+   * UNAVAILABLE (id SILENCE_UNSENT_ID: nothing was sent) and reports the
+   * address silent until the dial settles, so calls stop piling up on a
+   * host that swallows SYNs while the dial itself goes on.
+   */
+  get(address: string, signal?: AbortSignal, elsewhere = false): Session | Promise<Session> {
     const s = this.sessions.get(address);
     if (s !== undefined && s.usable) return s;
     if (this.closed) return Promise.reject(new MeshError('NOT_RUNNING', 'client is closed'));
-    let p = this.dialing.get(address);
-    if (p === undefined) {
-      p = this.dial(address);
-      this.dialing.set(address, p);
-      const clear = (): void => {
-        if (this.dialing.get(address) === p) this.dialing.delete(address);
-      };
-      p.then(clear, clear);
+    const d = this.dialing.get(address) ?? this.startDial(address);
+    let p = d.p;
+    if (elsewhere && d.waiters !== undefined) {
+      if (d.slow) return Promise.reject(this.slowError(address));
+      const waiters = d.waiters;
+      p = new Promise<Session>((resolve, reject) => {
+        waiters.add(reject);
+        d.p.then((session) => {
+          waiters.delete(reject);
+          resolve(session);
+        }, (e: unknown) => {
+          waiters.delete(reject);
+          reject(e);
+        });
+      });
     }
     return signal === undefined ? p : raceAbort(p, signal, address);
+  }
+
+  private startDial(address: string): PendingDial {
+    const d: PendingDial = { p: this.dial(address), slow: false };
+    this.dialing.set(address, d);
+    const { silenceProbeMs, silenceSuspectMs } = this.opts.config;
+    const report = this.opts.onSilence;
+    const timer = silenceProbeMs === 0 ? undefined : this.opts.clock.setTimeout(() => {
+      d.slow = true;
+      this.opts.stats.inc('silentPeers');
+      report?.(address, true);
+      const err = this.slowError(address);
+      for (const reject of d.waiters!) reject(err);
+      d.waiters!.clear();
+    }, silenceSuspectMs, { unref: true });
+    if (timer !== undefined) d.waiters = new Set();
+    const settle = (): void => {
+      this.opts.clock.clearTimeout(timer);
+      if (this.dialing.get(address) === d) this.dialing.delete(address);
+      if (d.slow) report?.(address, false);
+    };
+    d.p.then(settle, settle);
+    return d;
+  }
+
+  private slowError(address: string): MeshError {
+    return new MeshError('UNAVAILABLE', `no connection to ${address} within ${this.opts.config.silenceSuspectMs} ms (rpc.silenceSuspectMs); the call was not sent`, { id: SILENCE_UNSENT_ID });
   }
 
   /** Hands calls peers open to `dispatcher` (the server, once it listens). */

@@ -6,6 +6,12 @@ import type { Clock, TimerHandle } from '../clock/types.ts';
  * up its retries (see UnaryInvocation).
  */
 export const SILENCE_ERROR_ID = 'micromesh.silence';
+/**
+ * The `id` of the UNAVAILABLE error of a call that waited on a dial pending
+ * past `silenceSuspectMs`: nothing was sent, so another node may take it
+ * even when the caller allows no retries (see SessionPool.get).
+ */
+export const SILENCE_UNSENT_ID = 'micromesh.silence.unsent';
 
 /** What a SilenceWatch needs of its connection. */
 export interface SilenceHost {

@@ -1,7 +1,7 @@
 import type { Codec } from '../codec/types.ts';
 import { MeshError, toMeshError } from '../errors/index.ts';
 import { INTERNAL_SERVICE } from './internal.ts';
-import { SILENCE_ERROR_ID } from './silence.ts';
+import { SILENCE_ERROR_ID, SILENCE_UNSENT_ID } from './silence.ts';
 import type { Node } from '../registry/types.ts';
 import type { Clock, TimerHandle } from '../clock/types.ts';
 import type { Next, Selector } from '../selector/types.ts';
@@ -86,6 +86,8 @@ export class UnaryInvocation implements UnarySink {
   private start = 0;
   private attempt = 0;
   private silenceRetries = 0;
+  /** Addresses whose dial this call gave up waiting on. */
+  private unsentAt: Set<string> | undefined;
   /** The meter's slot and the call's start, when metered. */
   private slot: CallSlot | undefined;
   private t0 = 0;
@@ -136,7 +138,8 @@ export class UnaryInvocation implements UnarySink {
         this.node = this.next();
       }
       const address = o.address ?? this.node!.address;
-      const s = this.c.pool.get(address, o.signal);
+      // Not made to wait on a hung dial when another node can take the call, unless it came back to the same one.
+      const s = this.c.pool.get(address, o.signal, o.address === undefined && this.unsentAt?.has(address) !== true);
       if (s instanceof Promise) {
         // The attempt's clock starts now: dialling spends the same budget as the answer.
         const start = this.c.clock.now();
@@ -191,8 +194,11 @@ export class UnaryInvocation implements UnarySink {
     // A call cancelled on a peer gone silent never got an answer: when the caller allows retries at all, it goes to
     // another node without using one up (at most SILENCE_RETRIES times), so two replicas silent at once (a
     // partition) cost no failed call.
-    if (err.id === SILENCE_ERROR_ID && retries > 0 && this.silenceRetries < SILENCE_RETRIES && !this.o.signal?.aborted) {
+    // A call never sent (its node's dial hung) may go elsewhere whatever the retries.
+    const free = err.id === SILENCE_UNSENT_ID || (err.id === SILENCE_ERROR_ID && retries > 0);
+    if (free && this.silenceRetries < SILENCE_RETRIES && !this.o.signal?.aborted) {
       this.silenceRetries++;
+      if (err.id === SILENCE_UNSENT_ID && this.node !== undefined) (this.unsentAt ??= new Set()).add(this.node.address);
       c.stats.inc('retries');
       this.attemptNow();
       return;

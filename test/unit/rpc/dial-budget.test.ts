@@ -86,3 +86,54 @@ test('a call whose first node cannot be reached within its timeout is retried on
   await client.stop();
   await live.stop();
 });
+
+test('a dial still pending after silenceSuspectMs sends its calls to another node at once, even with retries: 0', async () => {
+  const clock = new VirtualClock();
+  const net = new MemoryNetwork({ clock });
+  net.setHostReachable('gone', false);
+  const live = makePeer(net.transport('live'), { name: 'greeter', address: 'live:0', clock });
+  live.server.handle('Greeter', { Hello: () => ({ msg: 'hi' }) });
+  await live.server.start();
+  const registry = new MemoryRegistry();
+  await registry.register({ name: 'greeter', version: '1', metadata: {}, endpoints: [], nodes: [
+    { id: 'gone', address: 'gone:1', metadata: {} }, { id: 'live', address: live.server.address!, metadata: {} }] });
+  const selector = new DefaultSelector({ registry, clock, options: { strategy: 'roundRobin', slowStartMs: 0 } });
+  const client = makePeer(net.transport('caller'), { name: 'caller', address: 'caller:0', clock, selector, onSilence: (a, on) => selector.suspect(a, on) });
+  const answeredAt: number[] = [];
+  const calls = [0, 1, 2, 3].map(() => client.client.call('greeter', 'Greeter.Hello', {}, { timeoutMs: 2000, retries: 0 }).then(() => answeredAt.push(clock.now())));
+  await settle(clock, 400);
+  assert.equal(answeredAt.length, 4, 'all four answered (by live)');
+  assert.ok(Math.max(...answeredAt) < 400, `the ones sent to the hung dial moved on at silenceSuspectMs (200 ms), not at 2 s: ${answeredAt.join(', ')}`);
+  await Promise.all(calls);
+  selector.close();
+  await settle(clock, 5000);
+  await client.stop();
+  await live.stop();
+});
+
+test('a service whose only node connects slowly (300 ms) is still called: the call waits on the dial it came back to', async () => {
+  const clock = new VirtualClock();
+  const net = new MemoryNetwork({ clock });
+  const server = makePeer(net.transport('srv'), { name: 'greeter', address: 'srv:0', clock });
+  server.server.handle('Greeter', { Hello: () => ({ msg: 'hi' }) });
+  await server.server.start();
+  const inner = net.transport('caller');
+  const slow: Transport = Object.assign(Object.create(inner) as Transport, {
+    dial: async (address: string, opts?: DialOptions) => {
+      await clock.sleep(300);
+      return inner.dial(address, opts);
+    },
+  });
+  const registry = new MemoryRegistry();
+  await registry.register({ name: 'greeter', version: '1', metadata: {}, endpoints: [], nodes: [{ id: 'srv', address: server.server.address!, metadata: {} }] });
+  const selector = new DefaultSelector({ registry, clock });
+  const client = makePeer(slow, { name: 'caller', address: 'caller:0', clock, selector, onSilence: (a, on) => selector.suspect(a, on) });
+  const seen: { outcome?: unknown } = {};
+  const p = client.client.call('greeter', 'Greeter.Hello', {}, { timeoutMs: 2000, retries: 0 }).then((r) => { seen.outcome = r; }, (e: unknown) => { seen.outcome = e; });
+  await settle(clock, 600);
+  assert.deepEqual(seen.outcome, { msg: 'hi' });
+  await p;
+  selector.close();
+  await client.stop();
+  await server.stop();
+});
