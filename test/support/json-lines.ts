@@ -12,6 +12,11 @@ export class JsonLinesProcess {
   readonly messages: Message[] = [];
   /** Stdout lines that were not JSON, and stderr: shown when a wait fails. */
   private noise = '';
+
+  /** The end of what it printed that was not a JSON line (stderr included): why it died, usually. */
+  get output(): string {
+    return this.noise;
+  }
   private readonly waiters = new Set<() => void>();
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 
