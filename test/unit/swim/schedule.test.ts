@@ -45,9 +45,16 @@ test('a dead or left target passes to the next live member; alone, nobody to pro
     assert.ok(m.isLive && m !== tables[0]!.self, `round ${round}: ${m.id}`);
   }
   assert.equal(new MemberTable(rec('alone'), new SeededRandom(1)).scheduledProbeTarget(5), undefined);
-  // The ring follows the table: a removed member is no longer a target.
-  tables[0]!.reap(30_000, 30_000);
-  for (let round = 0; round < 10; round++) assert.ok(!['node-3', 'node-4'].includes(tables[0]!.scheduledProbeTarget(round)!.id));
+});
+
+test('departed members leave the ring, so the live ones still cover every live member each round', () => {
+  const tables = views(10);
+  for (const t of tables) for (const id of ['node-3', 'node-7']) t.setState(t.get(id)!, WireState.Dead, 0);
+  const live = tables.filter((t) => !['node-3', 'node-7'].includes(t.self.id));
+  for (let round = 100; round < 120; round++) {
+    const targets = live.map((t) => t.scheduledProbeTarget(round)!.id);
+    assert.equal(new Set(targets).size, 8, `round ${round}: ${targets.join()}`);
+  }
 });
 
 test('probes per node are unchanged: one per probe interval', async () => {
