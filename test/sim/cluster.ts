@@ -11,6 +11,7 @@ import { createSwimNode } from '../../src/swim/node.ts';
 import type { SwimConfig, SwimProfile } from '../../src/swim/config.ts';
 import type { MemberState, SwimEvent, SwimEventType, SwimNode, SwimNodeOptions } from '../../src/swim/types.ts';
 import { StallGate, StallableClock, StallablePackets, stallableStreams } from './stall.ts';
+import { SharedCpu, type CpuModel } from './cpu.ts';
 
 /** The SWIM port every simulated node binds on its own host. */
 export const SWIM_PORT = 7946;
@@ -81,6 +82,8 @@ export interface ClusterOptions {
    * none ([]) and observes through its own listeners.
    */
   record?: readonly SwimEventType[] | '*';
+  /** The cores every node shares and what a packet costs (see cpu.ts). Default: CPU to spare. */
+  cpu?: CpuModel;
 }
 
 export class VirtualCluster {
@@ -90,6 +93,7 @@ export class VirtualCluster {
   readonly streams: MemoryNetwork;
   readonly hosts = new Map<string, SimHost>();
   private readonly opts: ClusterOptions;
+  private readonly cpu: SharedCpu | undefined;
 
   constructor(opts: ClusterOptions = {}) {
     this.opts = opts;
@@ -98,6 +102,7 @@ export class VirtualCluster {
       clock: this.clock, random: this.random.fork(), latencyMs: opts.latencyMs ?? 1, jitterMs: opts.jitterMs ?? 1, loss: opts.loss ?? 0,
     });
     this.streams = new MemoryNetwork({ clock: this.clock, latencyMs: opts.latencyMs ?? 1 });
+    this.cpu = opts.cpu === undefined ? undefined : new SharedCpu(this.clock, opts.cpu);
   }
 
   /**
@@ -108,7 +113,7 @@ export class VirtualCluster {
   async add(name: string, extra: Partial<SwimNodeOptions> = {}): Promise<SimHost> {
     const gate = new StallGate(this.clock);
     const clock = new StallableClock(this.clock, gate);
-    const packets = new StallablePackets(this.packets, gate);
+    const packets = new StallablePackets(this.packets, gate, this.cpu);
     const streams = stallableStreams(gateStreams(this.streams.transport(name), this.packets, name), gate);
     const node = createSwimNode({
       name, bindAddress: `${name}:${SWIM_PORT}`, profile: this.opts.profile ?? 'lan', config: this.opts.config,

@@ -13,6 +13,8 @@ export interface SimOptions {
   loss: number;
   latencyMs: number;
   jitterMs: number;
+  /** Cores shared by all nodes and CPU ms per packet received (--cpu-cores, --cpu-packet-ms); undefined: CPU to spare. */
+  cpu: { cores: number; packetMs: number } | undefined;
   profile: SwimProfile;
   lifeguard: boolean;
   /** SwimConfig.stallAwareTimers (ours): off gives memberlist's behaviour on late timers. */
@@ -69,6 +71,9 @@ prints the measured figures (one JSON object with --json). Times are simulated.
   --seed S               seed (default 1); --seeds 1..5 or 1,4,9, or --runs K (seeds S..S+K-1)
   --loss P               packet loss on every link, 0..0.99 (default 0)
   --latency MS           one-way latency (default 0.2); --jitter MS extra, uniform (default 0.2)
+  --cpu-cores N --cpu-packet-ms MS
+                         all nodes share N cores and each packet received costs MS of one
+                         (the real-process bench's machine); default: CPU to spare
   --profile P            lan | wan | local (default lan)
   --no-lifeguard         plain SWIM: no nacks, no health score, no buddy system, fixed suspicion
   --no-stall-aware       late timers convict at once, as in memberlist (stallAwareTimers off)
@@ -92,7 +97,7 @@ prints the measured figures (one JSON object with --json). Times are simulated.
 export class OptionError extends Error {}
 
 const STRINGS = [
-  'scenario', 'nodes', 'seed', 'seeds', 'runs', 'loss', 'latency', 'jitter', 'profile', 'duration', 'warmup', 'step', 'bootstrap',
+  'scenario', 'nodes', 'seed', 'seeds', 'runs', 'loss', 'latency', 'jitter', 'cpu-cores', 'cpu-packet-ms', 'profile', 'duration', 'warmup', 'step', 'bootstrap',
   'crash-fraction', 'stall-fraction', 'stall-ms', 'stall-every', 'stall-mode', 'lag-ms', 'partition-fraction', 'partition-ms', 'rejoin-ms',
   'restarts', 'down-ms', 'restart-gap', 'updates', 'update-every', 'join-seeds', 'join-batch', 'join-every',
 ] as const;
@@ -147,6 +152,11 @@ export function parseOptions(argv: readonly string[]): SimOptions | 'help' {
   for (const k of ['updates', 'update-every']) only(k, 'update');
   for (const k of ['join-seeds', 'join-batch', 'join-every']) only(k, 'join');
 
+  const cpu = (): SimOptions['cpu'] => {
+    if (str('cpu-cores') === undefined && str('cpu-packet-ms') === undefined) return undefined;
+    if (str('cpu-cores') === undefined || str('cpu-packet-ms') === undefined) throw new OptionError('--cpu-cores and --cpu-packet-ms go together');
+    return { cores: num('cpu-cores', 1, 1024, 1, true), packetMs: num('cpu-packet-ms', 0, 1000, 0) };
+  };
   const nodes = num('nodes', 2, 20_000, 100, true);
   const seed = num('seed', 0, 2 ** 32 - 1, 1, true);
   const seeds = parseSeeds(str('seeds'), str('runs'), seed);
@@ -156,6 +166,7 @@ export function parseOptions(argv: readonly string[]): SimOptions | 'help' {
     loss: num('loss', 0, 0.99, 0),
     latencyMs: num('latency', 0, 10_000, 0.2),
     jitterMs: num('jitter', 0, 10_000, 0.2),
+    cpu: cpu(),
     profile: oneOf<SwimProfile>('profile', ['lan', 'wan', 'local'], 'lan'),
     lifeguard: values['no-lifeguard'] !== true,
     stallAware: values['no-stall-aware'] !== true,

@@ -53,6 +53,7 @@ export async function simulate(o: SimOptions, progress?: (r: RunResult) => void)
     seeds: o.seeds,
     loss: o.loss,
     latency_ms: o.latencyMs,
+    cpu: o.cpu ?? null,
     jitter_ms: o.jitterMs,
     profile: o.profile,
     lifeguard: o.lifeguard,

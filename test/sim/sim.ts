@@ -61,7 +61,7 @@ export class Sim {
     this.seed = seed;
     this.lifeguard = lifeguard;
     this.cluster = new VirtualCluster({
-      seed, profile: o.profile, config: { lifeguard, stallAwareTimers: o.stallAware, watchRefusals: o.watchRefusals, coordinatedProbes: o.coordinatedProbes }, latencyMs: o.latencyMs, jitterMs: o.jitterMs, loss: o.loss, record: [],
+      seed, profile: o.profile, config: { lifeguard, stallAwareTimers: o.stallAware, watchRefusals: o.watchRefusals, coordinatedProbes: o.coordinatedProbes }, latencyMs: o.latencyMs, jitterMs: o.jitterMs, loss: o.loss, record: [], cpu: o.cpu,
     });
     this.random = this.cluster.random.fork();
   }

@@ -14,6 +14,7 @@
 import type { Clock, TimerHandle } from '../../src/clock/types.ts';
 import type { VirtualClock } from '../../src/clock/virtual.ts';
 import { sleepOn } from '../../src/clock/util.ts';
+import type { SharedCpu } from './cpu.ts';
 import type { DialOptions, Listener, ListenOptions, PacketBindOptions, PacketNetwork, PacketTransport, Socket, Transport } from '../../src/transport/types.ts';
 
 /** Packets a stalled host's socket buffers before dropping (about 3 MB of 1400-byte packets: a large receive buffer). */
@@ -174,15 +175,19 @@ export class StallableClock implements Clock {
 export class StallablePackets implements PacketNetwork {
   private readonly inner: PacketNetwork;
   private readonly gate: StallGate;
+  private readonly cpu: SharedCpu | undefined;
 
-  constructor(inner: PacketNetwork, gate: StallGate) {
+  /** With `cpu`, each packet also waits for a core of the shared machine (see cpu.ts). */
+  constructor(inner: PacketNetwork, gate: StallGate, cpu?: SharedCpu) {
     this.inner = inner;
     this.gate = gate;
+    this.cpu = cpu;
   }
 
   async bind(address: string, opts?: PacketBindOptions): Promise<PacketTransport> {
     const ep = await this.inner.bind(address, opts);
-    const gate = this.gate;
+    const cpu = this.cpu;
+    const gate: Pick<StallGate, 'packet'> = cpu === undefined ? this.gate : { packet: (fn) => cpu.run(() => this.gate.packet(fn)) };
     return {
       address: ep.address,
       maxPacketBytes: ep.maxPacketBytes,
