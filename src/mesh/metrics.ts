@@ -54,6 +54,7 @@ export function registerServiceMetrics(registry: MetricsRegistry, p: MetricParts
 
 const RPC_HELP: Record<string, string> = {
   retries: 'rpc: client retries (attempts after the first)',
+  hedges: 'rpc: second attempts of hedged calls, sent to another node after the p95 latency',
   timeouts: 'rpc: calls whose deadline expired (client side)',
   bytesRead: 'rpc: bytes read from RPC connections',
   bytesWritten: 'rpc: bytes written to RPC connections',

@@ -4,6 +4,7 @@ import { MeshError, toMeshError } from '../errors/index.ts';
 import type { Node } from '../registry/types.ts';
 import type { Next } from '../selector/types.ts';
 import { ClientStreamImpl } from './client-stream.ts';
+import { hedgedCall, LatencyWindows } from './hedge.ts';
 import { INTERNAL_SERVICE } from './internal.ts';
 import { UnaryInvocation, attemptBudget, defaultBackoff, sessionWithin, type InvocationDeps } from './unary.ts';
 import type { CallScope } from './scope.ts';
@@ -23,6 +24,8 @@ export class RpcClient implements Client {
   private readonly opts: RpcClientOptions;
   private readonly chain: CallHandler;
   private readonly cbor = new Encoder({ useRecords: false, mapsAsObjects: true });
+  /** Recent latencies of hedged endpoints (their p95 times the hedge). */
+  private readonly latencies = new LatencyWindows();
 
   constructor(opts: RpcClientOptions) {
     this.opts = opts;
@@ -66,6 +69,9 @@ export class RpcClient implements Client {
     const parent = this.opts.scope.current();
     const meta = this.metadata(parent?.metadata, o.metadata);
     this.opts.stats.inc('callsStarted');
+    if (o.hedge !== undefined && o.hedge !== false && o.address === undefined) {
+      return hedgedCall(this.opts, this.latencies, call.service, call.endpoint, o, codec, body, meta, parent?.deadline);
+    }
     return new UnaryInvocation(this.opts, call.service, call.endpoint, o, codec, body, meta, parent?.deadline).run();
   }
 

@@ -10,6 +10,8 @@ export const RPC_COUNTERS = [
   'silentPeers',
   /** Connections closed because nothing was received for rpc.silenceTimeoutMs while calls waited. */
   'silenceTimeouts',
+  /** Second attempts of hedged calls (CallOptions.hedge) sent to another node. */
+  'hedges',
 ] as const;
 
 export type RpcCounter = (typeof RPC_COUNTERS)[number];

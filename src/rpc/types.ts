@@ -30,6 +30,14 @@ export interface CallOptions {
   select?: SelectOptions;
   /** Delay before retry `attempt` (1-based), ms. Default: 0 for the first retry, then 100, 200, ... capped at 2000. */
   backoff?: (attempt: number) => number;
+  /**
+   * Hedging, for endpoints safe to run twice (off by default): if the call
+   * has not answered after the endpoint's p95 latency on this client (once
+   * 20 calls have been timed; `afterMs` fixes the delay instead), a second
+   * attempt goes to another node; the first answer wins and the other is
+   * cancelled. Unary calls chosen by the selector only (not with `address`).
+   */
+  hedge?: boolean | { afterMs: number };
 }
 
 /** The client's side of a stream. Iterate it for the server's messages; errors arrive as thrown MeshErrors. */

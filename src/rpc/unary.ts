@@ -93,6 +93,8 @@ export class UnaryInvocation implements UnarySink {
   private t0 = 0;
   private resolve!: (value: unknown) => void;
   private reject!: (err: unknown) => void;
+  /** Set by a hedge that no longer needs this attempt: its cancellation is not a failed call. */
+  superseded = false;
 
   constructor(c: InvocationDeps, service: string, endpoint: string, o: CallOptions, codec: Codec, body: Uint8Array,
     meta: Uint8Array | undefined, deadline: number | undefined) {
@@ -186,9 +188,19 @@ export class UnaryInvocation implements UnarySink {
     this.resolve(value);
   }
 
+  /** The node the current attempt went to (undefined when called by address or before selection). */
+  get currentNode(): Node | undefined {
+    return this.node;
+  }
+
   onFailure(e: unknown): void {
     const c = this.c;
     const err = toMeshError(e, 'micromesh.client');
+    if (this.superseded) {
+      if (this.slot !== undefined) c.meter!.end(this.slot, 'CANCELLED', c.clock.now() - this.t0);
+      this.reject(err);
+      return;
+    }
     if (this.node !== undefined) c.selector.mark(this.service, this.node, { error: err, latencyMs: c.clock.now() - this.start });
     const retries = this.o.retries ?? c.config.retries;
     // A call cancelled on a peer gone silent never got an answer: when the caller allows retries at all, it goes to
