@@ -125,6 +125,8 @@ test('netns harness: loss drops about the given share of frames', netns, async (
   const [got] = await udpDelivered(h0, [h1], 2000, 7021);
   // Binomial(2000, 0.7): mean 1400, sd ≈ 20.5; ±150 is over 7 sd.
   assert.ok(got! > 1250 && got! < 1550, `received ${got} of 2000 with 30% loss`);
+  await lan.setLoss(h1, 1, 'in');
+  assert.deepEqual(await udpDelivered(h0, [h1], 50, 7023), [0], 'a share of 1 drops everything');
   await lan.setLoss(h1, 0);
   assert.deepEqual(await udpDelivered(h0, [h1], 200, 7022), [200], 'loss removed');
 });

@@ -381,9 +381,11 @@ export class VirtualLan {
       }
     }
     for (const [h, { share, direction }] of this.loss) {
+      // numgen's range tops out below the modulus: a share of 1 is a plain drop.
       const threshold = Math.round(share * 1_000_000);
-      if (direction !== 'in') rules.push(`iifname ${ports([h])} numgen random mod 1000000 < ${threshold} drop`);
-      if (direction !== 'out') rules.push(`oifname ${ports([h])} numgen random mod 1000000 < ${threshold} drop`);
+      const match = threshold >= 1_000_000 ? '' : ` numgen random mod 1000000 < ${threshold}`;
+      if (direction !== 'in') rules.push(`iifname ${ports([h])}${match} drop`);
+      if (direction !== 'out') rules.push(`oifname ${ports([h])}${match} drop`);
     }
     const script = [
       'table bridge micromesh', 'delete table bridge micromesh', 'table bridge micromesh {',
