@@ -13,6 +13,9 @@ import { RouteTable, type Route } from './routes.ts';
 import { SILENCE_ERROR_ID, SilenceWatch } from './silence.ts';
 import { FrameWriter } from './writer.ts';
 
+/** The smallest frame limit a peer may announce (rpc.maxFrameBytes' own minimum). */
+const MIN_PEER_FRAME_BYTES = 1024;
+
 /** Window a peer is assumed to grant before its Hello arrives (the smallest it may configure). */
 export const MIN_WINDOW_BYTES = 64 * 1024;
 const EMPTY = new Uint8Array(0);
@@ -316,7 +319,12 @@ export class Session implements CallHost {
       return this.protocolError('undecodable Hello');
     }
     if (h === null || typeof h !== 'object') return this.protocolError('Hello is not a map');
-    const maxFrameBytes = typeof h.maxFrameBytes === 'number' ? h.maxFrameBytes : this.opts.config.maxFrameBytes;
+    const m = h.maxFrameBytes;
+    // A limit we could not honour (negative, fractional, NaN, under 1 KiB, over 4 GiB) is a broken peer, not a setting.
+    if (m !== undefined && !(typeof m === 'number' && Number.isInteger(m) && m >= MIN_PEER_FRAME_BYTES && m <= 0xffffffff)) {
+      return this.protocolError(`Hello maxFrameBytes must be an integer in [${MIN_PEER_FRAME_BYTES}, 4294967295], got ${String(m).slice(0, 40)}`);
+    }
+    const maxFrameBytes = typeof m === 'number' ? m : this.opts.config.maxFrameBytes;
     const windowBytes = typeof h.windowBytes === 'number' && h.windowBytes >= MIN_WINDOW_BYTES ? h.windowBytes : MIN_WINDOW_BYTES;
     this.peer = { maxFrameBytes, windowBytes, address: typeof h.address === 'string' ? h.address : undefined };
     // Streams opened before Hello assumed the minimum window; top them up.

@@ -92,6 +92,8 @@ export function parseSelectorConfig(input: Partial<SelectorConfig> | undefined):
  */
 export const NODE_ERROR_CODES: ReadonlySet<string> = new Set([
   'CONNECTION_REFUSED', 'CONNECTION_LOST', 'UNAVAILABLE', 'TIMEOUT', 'SERVER_STOPPING', 'PROTOCOL_ERROR',
+  // A node whose certificate our CA does not accept (or that refuses ours) stays unusable until someone fixes it.
+  'TLS_REJECTED',
 ]);
 
 function codeOf(err: unknown): unknown {
