@@ -25,6 +25,7 @@ import * as top from './cli/commands/top.ts';
 import * as stream from './cli/commands/stream.ts';
 import * as subscribe from './cli/commands/subscribe.ts';
 import { createCli } from './cli/context.ts';
+import { withTlsOptions } from './cli/member.ts';
 import { parsePort } from './cli/options.ts';
 import { packageVersion } from './cli/version.ts';
 
@@ -45,6 +46,13 @@ const program = new Command('micromesh')
 
 const cli = createCli(program);
 for (const command of [run, api, sidecar, web, bot, services, service, members, call, stream, health, stats, top, publish, subscribe, keygen, keys, certs, newProject]) command.register(program, cli);
+// The commands that call into the mesh (through cli.withMesh) reach a mutual-TLS mesh with the member's flags.
+const CALLERS = new Set(['services', 'service', 'members', 'call', 'stream', 'health', 'stats', 'top', 'publish', 'keys']);
+for (const c of program.commands) {
+  if (!CALLERS.has(c.name())) continue;
+  if (c.commands.length === 0) withTlsOptions(c);
+  else for (const sub of c.commands) withTlsOptions(sub); // `keys list|install|use|remove`: the flags go with the subcommand
+}
 
 try {
   await program.parseAsync();

@@ -6,6 +6,7 @@ import { createService } from '../../src/mesh/service.ts';
 import { readMesh, type MeshView } from '../../src/mesh/snapshot.ts';
 import type { Service } from '../../src/mesh/types.ts';
 import { TcpTransport } from '../../src/transport/tcp.ts';
+import type { TlsOptions } from '../../src/transport/tls.ts';
 import { JsonCodec } from '../../src/codec/json.ts';
 import { MeshError } from '../../src/errors/index.ts';
 import { LIBP2P_KEY, SUBS_KEY } from '../../src/membership/keys.ts';
@@ -18,9 +19,11 @@ export interface Connected {
   service: Service;
 }
 
-export async function connect(m: MeshFlags, logger: Logger): Promise<Connected> {
+/** `tls`: calls (not the read of the members, which gossip's own keys cover) go over mutual TLS. */
+export async function connect(m: MeshFlags, logger: Logger, tls?: TlsOptions): Promise<Connected> {
   const clock = new SystemClock();
-  const transport = new TcpTransport({ clock });
+  const plain = new TcpTransport({ clock });
+  const transport = tls === undefined ? plain : new TcpTransport({ clock, tls });
   if (m.registry.kind === 'etcd') {
     // etcd is the registry: read it (through the registry's watched cache); there is no SWIM view.
     const service = createService({ name: 'micromesh-cli', mesh: false, registry: { etcd: { hosts: m.registry.hosts } }, broker: 'memory', transport, logger, clock });
@@ -31,7 +34,7 @@ export async function connect(m: MeshFlags, logger: Logger): Promise<Connected> 
   try {
     const view = await readMesh({
       seeds: m.seeds, mdns: m.mdns, cluster: m.cluster, keys: m.keys,
-      streams: transport, client: fetcher.client, clock, random: new SystemRandom(), logger,
+      streams: plain, client: fetcher.client, clock, random: new SystemRandom(), logger,
     });
     await fetcher.stop();
     const service = createService({ name: 'micromesh-cli', mesh: false, registry: view.registry, transport, logger, clock });

@@ -19,6 +19,11 @@ export interface Cli {
 
 export function createCli(program: Command): Cli {
   const flags = (): GlobalFlags => program.opts<GlobalFlags>();
+  // The command being run: client commands take --tls-* (withTlsOptions) to call a mutual-TLS mesh.
+  let running: Command | undefined;
+  program.hook('preAction', (_program, action) => {
+    running = action;
+  });
   const logger = async (): Promise<Logger> => {
     const { createLogger } = await import('../../src/log/pino.ts');
     return createLogger({ level: flags().logLevel as LogLevel });
@@ -29,7 +34,8 @@ export function createCli(program: Command): Cli {
     logger,
     async withMesh(fn) {
       const { connect } = await import('./connect.ts');
-      const c = await connect(meshFlags(flags()), await logger());
+      const { tlsOf } = await import('./member.ts');
+      const c = await connect(meshFlags(flags()), await logger(), tlsOf(running?.opts() ?? {}).tls);
       try {
         return await fn(c);
       } finally {

@@ -58,3 +58,35 @@ test('certs node checks its name and addresses; run wants all three --tls files'
   assert.equal(partial.code, 1);
   assert.match(partial.stderr, /INVALID_ARGUMENT: mutual TLS needs .*missing --tls-cert, --tls-key/);
 });
+
+test('client commands (call, keys list) reach a mutual-TLS mesh with --tls-* and are refused without', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'micromesh-certs-'));
+  try {
+    assert.equal((await cli(['certs', 'ca', '--out', join(dir, 'ca')])).code, 0);
+    for (const name of ['node', 'cli']) assert.equal((await cli(['certs', 'node', name, '--ca', join(dir, 'ca'), '--out', dir, '--ip', '127.0.0.1'])).code, 0);
+    const key = Buffer.alloc(32, 7);
+    const svc = createService({
+      name: 'greeter', address: '127.0.0.1:0', logger: silentLogger,
+      tls: { ca: await readFile(join(dir, 'ca', 'ca.crt'), 'utf8'), cert: await readFile(join(dir, 'node.crt'), 'utf8'), key: await readFile(join(dir, 'node.key'), 'utf8') },
+      mesh: { mdns: false, gossipAddress: '127.0.0.1:0', keys: [new Uint8Array(key)] },
+    }).handle('Greeter', { Hello: (r: { name: string }) => ({ msg: `Hello ${r.name}` }) });
+    await svc.start();
+    try {
+      const mesh = ['--no-mdns', '--join', svc.mesh!.swim.address, '--key', key.toString('base64')];
+      const tls = ['--tls-ca', join(dir, 'ca', 'ca.crt'), '--tls-cert', join(dir, 'cli.crt'), '--tls-key', join(dir, 'cli.key')];
+      const ok = await cli([...mesh, '--json', 'call', 'greeter', 'Greeter.Hello', '{"name":"Ada"}', ...tls]);
+      assert.equal(ok.code, 0, ok.stderr);
+      assert.deepEqual(JSON.parse(ok.stdout), { msg: 'Hello Ada' });
+      const plain = await cli([...mesh, 'call', 'greeter', 'Greeter.Hello', '{"name":"Ada"}']);
+      assert.equal(plain.code, 1);
+      assert.match(plain.stderr, /CONNECTION_LOST/, 'a plain connection is closed by the TLS server');
+      const keys = await cli([...mesh, '--json', 'keys', 'list', ...tls]);
+      assert.equal(keys.code, 0, keys.stderr);
+      assert.match(keys.stdout, new RegExp(svc.id));
+    } finally {
+      await svc.stop();
+    }
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
