@@ -84,10 +84,13 @@ export class Session implements CallHost {
   private dispatched = false;
   private closeWaiters: (() => void)[] = [];
   private readonly silence: SilenceWatch;
+  /** When this side took the connection (the dialer: connected), for the first round-trip sample. */
+  private readonly openedAt: number;
 
   constructor(socket: Socket, opts: SessionOptions) {
     this.socket = socket;
     this.opts = opts;
+    this.openedAt = opts.clock.now();
     this.nextId = opts.role === 'dialer' ? 1 : 2;
     this.writer = new FrameWriter(socket, opts.config.flushBytes, opts.config.flush);
     this.routes = new RouteTable(this.cbor, opts.config.maxRoutes, (payload) => this.writer.frame(FrameType.Route, 0, 0, payload));
@@ -319,6 +322,8 @@ export class Session implements CallHost {
       return this.protocolError('undecodable Hello');
     }
     if (h === null || typeof h !== 'object') return this.protocolError('Hello is not a map');
+    // The acceptor sends its Hello on accept: the dialer reads it about one round trip after connecting.
+    if (this.opts.role === 'dialer' && this.peer === undefined) this.silence.observeRtt(this.opts.clock.now() - this.openedAt);
     const m = h.maxFrameBytes;
     // A limit we could not honour (negative, fractional, NaN, under 1 KiB, over 4 GiB) is a broken peer, not a setting.
     if (m !== undefined && !(typeof m === 'number' && Number.isInteger(m) && m >= MIN_PEER_FRAME_BYTES && m <= 0xffffffff)) {

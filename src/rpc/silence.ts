@@ -13,6 +13,9 @@ export const SILENCE_ERROR_ID = 'micromesh.silence';
  */
 export const SILENCE_UNSENT_ID = 'micromesh.silence.unsent';
 
+/** A ping's answer may take this many times the peer's smallest round trip before it is late. */
+const RTT_FACTOR = 4;
+
 /** What a SilenceWatch needs of its connection. */
 export interface SilenceHost {
   isClosed(): boolean;
@@ -63,6 +66,8 @@ export class SilenceWatch {
   private pinged = false;
   private pingedAt = 0;
   private isSilent = false;
+  /** The smallest round trip seen to this peer (Hello, answered pings), ms; Infinity until one is. */
+  private minRttMs = Infinity;
 
   constructor(host: SilenceHost, clock: Clock, cfg: SilenceConfig) {
     this.host = host;
@@ -78,8 +83,19 @@ export class SilenceWatch {
     this.schedule(this.cfg.silenceProbeMs);
   }
 
+  /**
+   * A round trip to the peer took `ms` (or less). The verdict after a ping
+   * waits at least RTT_FACTOR × the smallest one seen, so a far peer (a WAN
+   * link) is not called silent for being far; the smallest, not an average,
+   * so a pause of our own that stretched one sample does not slow detection.
+   */
+  observeRtt(ms: number): void {
+    if (ms >= 0 && ms < this.minRttMs) this.minRttMs = ms;
+  }
+
   /** Bytes arrived at `at` (Clock time). */
   heard(at: number): void {
+    if (this.pinged) this.observeRtt(at - this.pingedAt);
     this.heardAt = at;
     this.pinged = false;
     if (this.isSilent) {
@@ -112,7 +128,8 @@ export class SilenceWatch {
       }
       return;
     }
-    const { silenceProbeMs, silenceSuspectMs, silenceTimeoutMs } = this.cfg;
+    const { silenceProbeMs } = this.cfg;
+    const { suspectWait, deadWait } = this.waits();
     const now = this.clock.now();
     const quiet = now - this.heardAt;
     if (!this.pinged) {
@@ -124,19 +141,26 @@ export class SilenceWatch {
       this.pinged = true;
       this.pingedAt = now;
       this.host.ping();
-      this.schedule(silenceSuspectMs - silenceProbeMs);
+      this.schedule(suspectWait);
       return;
     }
     const waited = now - this.pingedAt;
-    if (waited >= silenceTimeoutMs - silenceProbeMs) {
+    if (waited >= deadWait) {
       this.host.dead(quiet);
       return;
     }
-    if (waited >= silenceSuspectMs - silenceProbeMs && !this.isSilent) {
+    if (waited >= suspectWait && !this.isSilent) {
       this.isSilent = true;
       this.host.silent(true, quiet);
     }
-    this.schedule(Math.max(1, (this.isSilent ? silenceTimeoutMs : silenceSuspectMs) - silenceProbeMs - waited));
+    this.schedule(Math.max(1, (this.isSilent ? deadWait : suspectWait) - waited));
+  }
+
+  /** How long after a ping the peer is reported silent, and its connection ended: the settings, stretched for a far peer. */
+  private waits(): { suspectWait: number; deadWait: number } {
+    const { silenceProbeMs, silenceSuspectMs, silenceTimeoutMs } = this.cfg;
+    const suspectWait = Math.max(silenceSuspectMs - silenceProbeMs, this.minRttMs === Infinity ? 0 : RTT_FACTOR * this.minRttMs);
+    return { suspectWait, deadWait: Math.max(silenceTimeoutMs - silenceProbeMs, suspectWait + silenceTimeoutMs - silenceSuspectMs) };
   }
 
   private schedule(ms: number): void {

@@ -101,3 +101,30 @@ test('a check that fires late (this process was paused) looks again after the wa
   pending!();
   assert.deepEqual(log, ['ping', 'silent'], 'no answer 100 ms after the ping');
 });
+
+test('a far peer (its smallest round trip 150 ms) is judged 4 round trips after the ping, not at the setting', async () => {
+  const { clock, log, w } = rig();
+  w.observeRtt(400);
+  w.observeRtt(150); // the smallest counts: a sample stretched by our own pause does not
+  w.watch();
+  await clock.advance(5000);
+  // ping at 100; silent at 100 + max(150, 4 × 150); ended at 100 + max(1900, 600 + 1750).
+  assert.deepEqual(log, ['ping@100', 'silent@700', 'dead@2450:2450']);
+});
+
+test('an answered ping is a round-trip sample; a near peer keeps the settings', async () => {
+  const { clock, log, w } = rig();
+  w.watch();
+  await clock.advance(100);
+  await clock.advance(80);
+  w.heard(clock.now()); // answered 80 ms after the ping
+  w.watch();
+  await clock.advance(5000);
+  // Quiet from 180: ping at 280, silent at 280 + max(150, 320) = 600, ended at 280 + max(1900, 320 + 1750).
+  assert.deepEqual(log, ['ping@100', 'ping@280', 'silent@600', 'dead@2350:2170']);
+  const near = rig();
+  near.w.observeRtt(0.3);
+  near.w.watch();
+  await near.clock.advance(3000);
+  assert.deepEqual(near.log, ['ping@100', 'silent@250', 'dead@2000:2000']);
+});
