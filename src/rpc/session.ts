@@ -11,13 +11,9 @@ import { LocalCall, RemoteCall, UnaryCall, type UnarySink } from './calls.ts';
 import type { RpcStats } from './stats.ts';
 import { RouteTable, type Route } from './routes.ts';
 import { SILENCE_ERROR_ID, SilenceWatch } from './silence.ts';
+import { decodeHello, encodeHello, MIN_WINDOW_BYTES } from './hello.ts';
 import { FrameWriter } from './writer.ts';
 
-/** The smallest frame limit a peer may announce (rpc.maxFrameBytes' own minimum). */
-const MIN_PEER_FRAME_BYTES = 1024;
-
-/** Window a peer is assumed to grant before its Hello arrives (the smallest it may configure). */
-export const MIN_WINDOW_BYTES = 64 * 1024;
 const EMPTY = new Uint8Array(0);
 
 export interface SessionOptions {
@@ -130,9 +126,7 @@ export class Session implements CallHost {
       },
       close: (err) => this.onSocketClose(err),
     });
-    const hello: Record<string, unknown> = { v: 1, maxFrameBytes: opts.config.maxFrameBytes, windowBytes: opts.config.initialWindowBytes };
-    if (opts.advertiseAddress !== undefined) hello.address = opts.advertiseAddress;
-    this.writer.frame(FrameType.Hello, 0, 0, this.cbor.encode(hello));
+    this.writer.frame(FrameType.Hello, 0, 0, encodeHello(this.cbor, opts.config.maxFrameBytes, opts.config.initialWindowBytes, opts.advertiseAddress));
     this.schedulePing();
   }
 
@@ -315,23 +309,12 @@ export class Session implements CallHost {
   }
 
   private onHello(payload: Uint8Array): void {
-    let h: Record<string, unknown>;
-    try {
-      h = this.cbor.decode(payload) as Record<string, unknown>;
-    } catch {
-      return this.protocolError('undecodable Hello');
-    }
-    if (h === null || typeof h !== 'object') return this.protocolError('Hello is not a map');
+    const hello = decodeHello(this.cbor, payload, this.opts.config.maxFrameBytes);
+    if (typeof hello === 'string') return this.protocolError(hello);
     // The acceptor sends its Hello on accept: the dialer reads it about one round trip after connecting.
     if (this.opts.role === 'dialer' && this.peer === undefined) this.silence.observeRtt(this.opts.clock.now() - this.openedAt);
-    const m = h.maxFrameBytes;
-    // A limit we could not honour (negative, fractional, NaN, under 1 KiB, over 4 GiB) is a broken peer, not a setting.
-    if (m !== undefined && !(typeof m === 'number' && Number.isInteger(m) && m >= MIN_PEER_FRAME_BYTES && m <= 0xffffffff)) {
-      return this.protocolError(`Hello maxFrameBytes must be an integer in [${MIN_PEER_FRAME_BYTES}, 4294967295], got ${String(m).slice(0, 40)}`);
-    }
-    const maxFrameBytes = typeof m === 'number' ? m : this.opts.config.maxFrameBytes;
-    const windowBytes = typeof h.windowBytes === 'number' && h.windowBytes >= MIN_WINDOW_BYTES ? h.windowBytes : MIN_WINDOW_BYTES;
-    this.peer = { maxFrameBytes, windowBytes, address: typeof h.address === 'string' ? h.address : undefined };
+    this.peer = hello;
+    const windowBytes = hello.windowBytes;
     // Streams opened before Hello assumed the minimum window; top them up.
     for (const call of this.local.values()) call.grantInitial(windowBytes - MIN_WINDOW_BYTES);
     for (const call of this.remote.values()) call.grantInitial(windowBytes - MIN_WINDOW_BYTES);
