@@ -25,7 +25,7 @@ import * as top from './cli/commands/top.ts';
 import * as stream from './cli/commands/stream.ts';
 import * as subscribe from './cli/commands/subscribe.ts';
 import { createCli } from './cli/context.ts';
-import { withTlsOptions } from './cli/member.ts';
+import { withTlsOptions } from './cli/tls-flags.ts';
 import { parsePort } from './cli/options.ts';
 import { packageVersion } from './cli/version.ts';
 

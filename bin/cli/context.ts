@@ -34,7 +34,7 @@ export function createCli(program: Command): Cli {
     logger,
     async withMesh(fn) {
       const { connect } = await import('./connect.ts');
-      const { tlsOf } = await import('./member.ts');
+      const { tlsOf } = await import('./tls-flags.ts');
       const c = await connect(meshFlags(flags()), await logger(), tlsOf(running?.opts() ?? {}).tls);
       try {
         return await fn(c);

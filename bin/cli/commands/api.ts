@@ -1,6 +1,7 @@
 import { InvalidArgumentError, type Command } from 'commander';
 import type { Cli } from '../context.ts';
-import { adminAddressOption, adminOf, createMember, untilSignal, tlsOf, withTlsOptions } from '../member.ts';
+import { adminAddressOption, adminOf, createMember, untilSignal } from '../member.ts';
+import { tlsOf, withTlsOptions } from '../tls-flags.ts';
 import { parseDuration, parsePort } from '../options.ts';
 
 interface ApiOptions {

@@ -1,7 +1,8 @@
 import { Option, type Command } from 'commander';
 import type { SwimConfig, SwimProfile } from '../../../src/swim/config.ts';
 import type { Cli } from '../context.ts';
-import { adminAddressOption, adminOf, tlsOf, withTlsOptions } from '../member.ts';
+import { adminAddressOption, adminOf } from '../member.ts';
+import { tlsOf, withTlsOptions } from '../tls-flags.ts';
 import { parseJson, parsePort } from '../options.ts';
 
 interface RunOptions {

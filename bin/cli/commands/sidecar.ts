@@ -1,7 +1,8 @@
 import { Option, type Command } from 'commander';
 import type { SwimConfig, SwimProfile } from '../../../src/swim/config.ts';
 import type { Cli } from '../context.ts';
-import { adminAddressOption, adminOf, createMember, tlsOf, withTlsOptions } from '../member.ts';
+import { adminAddressOption, adminOf, createMember } from '../member.ts';
+import { tlsOf, withTlsOptions } from '../tls-flags.ts';
 import { parseDuration, parseJson, parseMetadata, parsePort } from '../options.ts';
 
 interface SidecarFlags {

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import type { Cli } from '../context.ts';
-import { createMember, tlsOf, withTlsOptions } from '../member.ts';
+import { createMember } from '../member.ts';
+import { tlsOf, withTlsOptions } from '../tls-flags.ts';
 
 /** `micromesh subscribe TOPIC`: a real member that prints each message as a JSON line until Ctrl-C. */
 export function register(program: Command, cli: Cli): void {
