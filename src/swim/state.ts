@@ -125,7 +125,7 @@ export class Membership {
   onSuspect(s: Accusation, nowMs: number): void {
     const m = this.table.get(s.id);
     if (m === undefined || s.incarnation < m.incarnation) return;
-    if (m.suspicion !== undefined) {
+    if (m.suspicion !== undefined && s.incarnation === m.incarnation) {
       // Already suspect: a new independent accuser shortens the timer, and we
       // re-gossip it so other nodes' timers shrink too.
       if (m.suspicion.confirm(s.from, nowMs)) {
@@ -135,7 +135,13 @@ export class Membership {
       }
       return;
     }
-    if (m.state !== WireState.Alive) return;
+    // A suspicion of a newer life than the one we suspect (ours): the member
+    // refuted ours and we missed the refutation. Ours is void; this one gets a
+    // timer of its own. (memberlist counts it as a confirmation of ours and
+    // may convict the old life: the simulator saw a member that had refuted
+    // declared dead that way, while stalling again.)
+    if (m.suspicion !== undefined) this.clearSuspicion(m);
+    else if (m.state !== WireState.Alive) return;
     if (m === this.self) {
       if (!this.leaving) this.refute(s.incarnation);
       return;

@@ -7,7 +7,7 @@ import { MemberRecord } from '../../../src/swim/members.ts';
 import { Membership, type MembershipEffects } from '../../../src/swim/state.ts';
 import { MAX_SUSPICION_CHECKS } from '../../../src/swim/suspicion.ts';
 import { SWIM_COUNTERS, type SwimCounter } from '../../../src/swim/stats.ts';
-import { SwimWire, type MemberEntry, type SwimMessage } from '../../../src/swim/wire.ts';
+import { SwimWire, WireState, type MemberEntry, type SwimMessage } from '../../../src/swim/wire.ts';
 
 const wire = new SwimWire();
 const EMPTY = new Uint8Array(0);
@@ -138,6 +138,24 @@ test('suspicion expiry short of k confirmations asks for one more check, then co
   assert.equal(t.s.suspicionExpired(b, 24_000), 'verify');
   b.suspicion!.deadlineMs = 25_000;
   assert.equal(t.s.suspicionExpired(b, 25_000), 'dead');
+});
+
+test('a suspicion of a newer incarnation replaces one we hold of an older life, with a timer of its own', () => {
+  const t = machine();
+  for (const id of ['a', 'b', 'c', 'd']) t.alive(id, 5);
+  t.s.onSuspect({ id: 'a', incarnation: 5, from: 'b' }, 0);
+  const a = t.s.table.get('a')!;
+  const old = a.suspicion!;
+  // a refuted (incarnation 6) and we missed it; now c suspects a at 6.
+  t.s.onSuspect({ id: 'a', incarnation: 6, from: 'c' }, 10_000);
+  assert.equal(a.incarnation, 6);
+  assert.equal(a.state, WireState.Suspect);
+  assert.notEqual(a.suspicion, old);
+  assert.equal(a.suspicion!.startMs, 10_000);
+  assert.equal(t.s.suspicionExpired(a, old.deadlineMs), 'wait', 'the old life\'s deadline convicts nobody');
+  // The same incarnation again is a confirmation, as before.
+  t.s.onSuspect({ id: 'a', incarnation: 6, from: 'd' }, 11_000);
+  assert.equal(a.suspicion!.confirmations, 1);
 });
 
 test('a suspect that answers the last check is checked again, not convicted, up to MAX_SUSPICION_CHECKS times', () => {
