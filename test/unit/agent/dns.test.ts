@@ -4,6 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as dnsPacket from 'dns-packet';
+import fc from 'fast-check';
 import type { Packet } from 'dns-packet';
 import { SeededRandom } from '../../../src/clock/seeded.ts';
 import { dnsAnswer } from '../../../src/agent/dns.ts';
@@ -133,4 +134,27 @@ test('the SRV targets Consul writes resolve: <node>.node.<dc>.<domain> and <hex>
   assert.deepEqual(parseDnsName('n1.node.dc1.consul', 'consul'), { kind: 'node', node: 'n1', dc: 'dc1' });
   assert.deepEqual(parseDnsName('web.service.dc1.consul', 'consul'), { kind: 'service', service: 'web', dc: 'dc1' });
   assert.deepEqual(ask('n2.node.dc1.consul', 'A').answers!.map((a) => (a as { data: string }).data), ['198.18.0.2']);
+});
+
+test('any query, however odd, gets an answer that encodes (never a throw): random names, types, classes and bytes', () => {
+  const types = ['A', 'AAAA', 'SRV', 'TXT', 'ANY', 'MX', 'SOA', 'PTR', 'CNAME', 'NS'];
+  const label = fc.stringMatching(/^[a-z0-9_-]{1,12}$/);
+  fc.assert(fc.property(
+    fc.array(label, { minLength: 0, maxLength: 6 }), fc.constantFrom(...types), fc.boolean(), fc.constantFrom('consul', 'mesh.local'),
+    (labels, type, udp, suffix) => {
+      const q = { type: 'query' as const, id: 1, questions: [{ name: [...labels, suffix].join('.'), type: type as 'A' }] };
+      const res = dnsAnswer(dnsPacket.decode(dnsPacket.encode(q)), snap, opts, new SeededRandom(3), udp);
+      dnsPacket.encode(res);
+    },
+  ), { numRuns: 2000 });
+  // Raw bytes: what dns-packet decodes at all is answered without a throw.
+  fc.assert(fc.property(fc.uint8Array({ maxLength: 80 }), (bytes) => {
+    let q: Packet;
+    try {
+      q = dnsPacket.decode(Buffer.from(bytes));
+    } catch {
+      return;
+    }
+    dnsPacket.encode(dnsAnswer(q, snap, opts, new SeededRandom(3), true));
+  }), { numRuns: 5000 });
 });
