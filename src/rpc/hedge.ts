@@ -59,14 +59,15 @@ export function hedgedCall(deps: InvocationDeps, windows: LatencyWindows, servic
     /** The first attempt's error is the call's (the hedge's own, e.g. no other node, only when it is all there is). */
     let mainError: unknown;
     let hedgeError: unknown;
-    let timer: TimerHandle | undefined;
+    /** The hedge's timer, armed after the first attempt is out. */
+    const hedge: { timer?: TimerHandle } = {};
     const onCallerAbort = (): void => {
       for (const a of attempts) a.ctl.abort(o.signal!.reason);
     };
     o.signal?.addEventListener('abort', onCallerAbort, { once: true });
     const finish = (): void => {
       settled = true;
-      clock.clearTimeout(timer);
+      clock.clearTimeout(hedge.timer);
       o.signal?.removeEventListener('abort', onCallerAbort);
     };
     const launch = (extra: Partial<CallOptions>, d: InvocationDeps): void => {
@@ -96,10 +97,9 @@ export function hedgedCall(deps: InvocationDeps, windows: LatencyWindows, servic
       });
     };
     launch({}, deps);
-    if (afterMs === undefined || settled) return;
-    timer = clock.setTimeout(() => {
-      timer = undefined;
-      if (settled) return;
+    if (afterMs === undefined) return;
+    // finish() clears this timer: it only fires while the first attempt is still out.
+    hedge.timer = clock.setTimeout(() => {
       const first = attempts[0]!.inv.currentNode;
       const notFirst: Filter = (services) => services.map((s) => ({ ...s, nodes: s.nodes.filter((n) => n.id !== first?.id) }));
       deps.stats.inc('hedges');

@@ -203,10 +203,9 @@ export class UnaryInvocation implements UnarySink {
     }
     if (this.node !== undefined) c.selector.mark(this.service, this.node, { error: err, latencyMs: c.clock.now() - this.start });
     const retries = this.o.retries ?? c.config.retries;
-    // A call cancelled on a peer gone silent never got an answer: when the caller allows retries at all, it goes to
-    // another node without using one up (at most SILENCE_RETRIES times), so two replicas silent at once (a
-    // partition) cost no failed call.
-    // A call never sent (its node's dial hung) may go elsewhere whatever the retries.
+    // Attempts ended by silence go to another node without using up a retry (at most SILENCE_RETRIES times), so two
+    // replicas silent at once (a partition) cost no failed call: one never sent (its node's dial hung) whatever the
+    // retries, one cancelled unanswered on a silent peer when the caller allows retries at all.
     const free = err.id === SILENCE_UNSENT_ID || (err.id === SILENCE_ERROR_ID && retries > 0);
     if (free && this.silenceRetries < SILENCE_RETRIES && !this.o.signal?.aborted) {
       this.silenceRetries++;

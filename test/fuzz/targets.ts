@@ -55,8 +55,21 @@ export interface FuzzTarget {
 
 const isMeshError = (err: unknown): boolean => err instanceof MeshError;
 const never = (): boolean => false;
-/** The membership's and the broker's CBOR settings. */
+
+/** The CBOR settings of RPC, the membership and the brokers. */
 const cbor = new Encoder({ useRecords: false, mapsAsObjects: true });
+
+/** Decodes `input` as CBOR and hands the value on; bytes that are not CBOR are the caller's codec error: rejected. */
+function fromCbor(input: Uint8Array, then: (value: unknown) => Verdict): Verdict {
+  let value: unknown;
+  try {
+    value = cbor.decode(input);
+  } catch {
+    return 'rejected';
+  }
+  return then(value);
+}
+
 const utf8 = new TextEncoder();
 const text = new TextDecoder();
 
@@ -65,29 +78,28 @@ class Uncounted extends Error {}
 
 // ---------------------------------------------------------------- RPC
 
-const rpcCbor = new Encoder({ useRecords: false, mapsAsObjects: true });
 const route = (id: number, s: string, e: string, ct: string): Uint8Array => {
-  const triple = rpcCbor.encode([s, e, ct]);
+  const triple = cbor.encode([s, e, ct]);
   return concat(Uint8Array.of(id >> 8, id & 0xff), triple);
 };
 /** A Request payload: route id, timeout, metadata, (inline route), body. */
 function request(routeId: number, timeoutMs: number, md: Record<string, string>, body: Uint8Array, inline?: Uint8Array): Uint8Array {
-  const meta = Object.keys(md).length > 0 ? rpcCbor.encode(md) : new Uint8Array(0);
+  const meta = Object.keys(md).length > 0 ? cbor.encode(md) : new Uint8Array(0);
   const head = Uint8Array.of(routeId >> 8, routeId & 0xff, timeoutMs >>> 24, (timeoutMs >>> 16) & 0xff, (timeoutMs >>> 8) & 0xff, timeoutMs & 0xff, meta.length >> 8, meta.length & 0xff);
   const inl = inline === undefined ? new Uint8Array(0) : concat(Uint8Array.of(inline.length >> 8, inline.length & 0xff), inline);
   return concat(head, meta, inl, body);
 }
-const hello = (o: Record<string, unknown>): Uint8Array => encodeFrame(FrameType.Hello, 0, 0, rpcCbor.encode(o));
+const hello = (o: Record<string, unknown>): Uint8Array => encodeFrame(FrameType.Hello, 0, 0, cbor.encode(o));
 const rpcSeeds: Uint8Array[] = [
   concat(hello({ v: 1, maxFrameBytes: 4 << 20, windowBytes: 1 << 20, address: '10.0.0.1:5050' }),
     encodeFrame(FrameType.Route, 0, 0, route(0, 'greeter', 'Greeter.Hello', 'application/cbor')),
-    encodeFrame(FrameType.Request, Flag.EndStream, 1, request(0, 2000, { traceparent: formatTraceParent('4bf92f3577b34da6a3ce929d0e0e4736', '00f067aa0ba902b7', 1) }, rpcCbor.encode({ name: 'x' })))),
+    encodeFrame(FrameType.Request, Flag.EndStream, 1, request(0, 2000, { traceparent: formatTraceParent('4bf92f3577b34da6a3ce929d0e0e4736', '00f067aa0ba902b7', 1) }, cbor.encode({ name: 'x' })))),
   concat(hello({ v: 1 }), encodeFrame(FrameType.Request, Flag.Streaming | Flag.InputStream, 3,
-    request(INLINE_ROUTE, 0, {}, new Uint8Array(0), rpcCbor.encode(['s', 'S.E', 'application/json']))),
+    request(INLINE_ROUTE, 0, {}, new Uint8Array(0), cbor.encode(['s', 'S.E', 'application/json']))),
   encodeFrame(FrameType.Data, 0, 3, utf8.encode('{"a":1}')), encodeFrame(FrameType.Credit, 0, 3, Uint8Array.of(0, 1, 0, 0)),
   encodeFrame(FrameType.End, 0, 3), encodeFrame(FrameType.Cancel, 0, 3)),
   concat(encodeFrame(FrameType.Ping, 0, 0, new Uint8Array(8)), encodeFrame(FrameType.Ping, Flag.Ack, 0, new Uint8Array(8)),
-    encodeFrame(FrameType.Error, 0, 2, rpcCbor.encode({ id: 'x', code: 'NOT_FOUND', detail: 'd', status: 404 })), encodeFrame(FrameType.GoAway, 0, 0)),
+    encodeFrame(FrameType.Error, 0, 2, cbor.encode({ id: 'x', code: 'NOT_FOUND', detail: 'd', status: 404 })), encodeFrame(FrameType.GoAway, 0, 0)),
   encodeFrame(FrameType.Hello, 0, 0, Uint8Array.of(0xa0)),
 ];
 
@@ -116,7 +128,7 @@ const rpcSession: FuzzTarget = {
     const session = new Session(socket, {
       role: 'acceptor', config: rpcConfig, clock: new VirtualClock(), logger: silentLogger, stats,
       onRequest: (call) => {
-        decodeMetadata(call.metadataBytes, rpcCbor);
+        decodeMetadata(call.metadataBytes, cbor);
         call.reject(new MeshError('NOT_FOUND', 'fuzz'));
       },
     });
@@ -148,16 +160,16 @@ const routeTable: FuzzTarget = {
   seeds: [route(0, 'greeter', 'Greeter.Hello', 'application/cbor'), route(15, '', '', ''), route(3, 'a'.repeat(300), 'b', 'c')],
   accepts: never,
   run(input) {
-    return new RouteTable(rpcCbor, 16, () => {}).define(input) === undefined ? 'accepted' : 'rejected';
+    return new RouteTable(cbor, 16, () => {}).define(input) === undefined ? 'accepted' : 'rejected';
   },
 };
 
 const metadata: FuzzTarget = {
   name: 'rpc.metadata',
-  seeds: [rpcCbor.encode({ traceparent: '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01', 'x-request-id': 'r1' }), rpcCbor.encode({ a: 1, b: 'x', c: [1] })],
+  seeds: [cbor.encode({ traceparent: '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01', 'x-request-id': 'r1' }), cbor.encode({ a: 1, b: 'x', c: [1] })],
   accepts: never,
   run(input) {
-    const md = decodeMetadata(input, rpcCbor);
+    const md = decodeMetadata(input, cbor);
     for (const v of Object.values(md)) if (typeof v !== 'string') throw new Error('metadata value not a string');
     return Object.keys(md).length > 0 ? 'accepted' : 'rejected';
   },
@@ -254,20 +266,15 @@ const mdnsPacket: FuzzTarget = {
   name: 'mdns.packet',
   seeds: mdnsSeeds,
   accepts: never,
-  run(input) {
-    let packet: unknown;
-    try {
-      packet = cbor.decode(input);
-    } catch {
-      return 'rejected'; // dns-packet's throw: multicast-dns reports it as a warning, counted malformedPackets
-    }
+  // Not CBOR stands for dns-packet's throw: multicast-dns reports it as a warning, counted malformedPackets.
+  run: (input) => fromCbor(input, (packet) => {
     const tally: Tally = {};
     classifyQuery(packet, { serviceType: MDNS_TYPE, nodeId: 'node-q', ttlS: 120 }, tally);
     const r = decodeResponse(packet, { serviceType: MDNS_TYPE, cluster: 'mesh', selfId: 'node-q', source: '10.0.0.9' }, tally);
     for (const p of [...r.peers, ...r.goodbyes]) if (p.cluster !== 'mesh' || p.nodeId === 'node-q') throw new Error('a foreign or own announcement was accepted');
     if ((tally.malformedRecords ?? 0) < malformedIn(packet)) throw new Uncounted('a malformed record went uncounted');
     return r.peers.length + r.goodbyes.length > 0 ? 'accepted' : 'rejected';
-  },
+  }),
 };
 
 // ---------------------------------------------------------------- pubsub
@@ -293,16 +300,11 @@ const deliverRequest: FuzzTarget = {
   name: 'pubsub.deliver-request',
   seeds: [cbor.encode({ n: 'node-a', p: 'abcd', m: batch }), cbor.encode({ n: 'node-a', p: 'abcd', m: [[1, 'q.t', { h: 'v' }, new Uint8Array(2), 'workers', 1]] })],
   accepts: isMeshError,
-  run(input) {
-    let req: unknown;
-    try {
-      req = cbor.decode(input);
-    } catch {
-      return 'rejected'; // the RPC server's codec error, counted decodeErrors
-    }
+  // Not CBOR stands for the RPC server's codec error, counted decodeErrors.
+  run: (input) => fromCbor(input, (req) => {
     decodeDeliver(req, cbor);
     return 'accepted';
-  },
+  }),
 };
 
 const held = (seq: number, topic: string, body: Uint8Array) => ({ seq, topic, headers: { k: 'v' }, body }) as unknown as Parameters<typeof encodeEnvelope>[3][number];
@@ -326,16 +328,10 @@ const subsRecord: FuzzTarget = {
     cbor.encode(encodeSubs([{ pattern: 'x', queue: undefined }, { pattern: 'y', queue: 'q' }], 10, () => 10)),
   ],
   accepts: isMeshError,
-  run(input) {
-    let v: unknown;
-    try {
-      v = cbor.decode(input);
-    } catch {
-      return 'rejected';
-    }
+  run: (input) => fromCbor(input, (v) => {
     decodeSubs(v);
     return 'accepted';
-  },
+  }),
 };
 
 const servicesRecord: FuzzTarget = {
@@ -343,15 +339,7 @@ const servicesRecord: FuzzTarget = {
   seeds: [cbor.encode([{ n: 'greeter', v: '1.0.0', i: 'node-a', a: '10.0.0.1:5050', m: { zone: 'eu' }, e: ['Greeter.Hello', ['Greeter.Stream', { stream: 'server' }]], nm: { w: '1' } }]),
     cbor.encode([{ n: 'a', v: '', i: 'b', a: 'c' }, { n: 'd', v: '2', i: 'b', a: 'c' }])],
   accepts: never,
-  run(input) {
-    let v: unknown;
-    try {
-      v = cbor.decode(input);
-    } catch {
-      return 'rejected';
-    }
-    return servicesOf({ id: 'node-a', version: 1, data: { services: v } }).length > 0 ? 'accepted' : 'rejected';
-  },
+  run: (input) => fromCbor(input, (v) => (servicesOf({ id: 'node-a', version: 1, data: { services: v } }).length > 0 ? 'accepted' : 'rejected')),
 };
 
 const memberDigest: FuzzTarget = {

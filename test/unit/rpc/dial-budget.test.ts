@@ -17,6 +17,29 @@ async function settle(clock: VirtualClock, ms: number): Promise<void> {
   }
 }
 
+/** `inner`, but every connection takes `ms` to open (a slow handshake). */
+function slowDialing(inner: Transport, clock: VirtualClock, ms: number): Transport {
+  return Object.assign(Object.create(inner) as Transport, {
+    dial: async (address: string, opts?: DialOptions) => {
+      await clock.sleep(ms);
+      return inner.dial(address, opts);
+    },
+  });
+}
+
+/** A greeter replica on host `live` and a registered one on host `gone`, which swallows connection attempts. */
+async function goneAndLive(clock: VirtualClock) {
+  const net = new MemoryNetwork({ clock });
+  net.setHostReachable('gone', false);
+  const live = makePeer(net.transport('live'), { name: 'greeter', address: 'live:0', clock });
+  live.server.handle('Greeter', { Hello: () => ({ msg: 'hi' }) });
+  await live.server.start();
+  const registry = new MemoryRegistry();
+  await registry.register({ name: 'greeter', version: '1', metadata: {}, endpoints: [], nodes: [
+    { id: 'gone', address: 'gone:1', metadata: {} }, { id: 'live', address: live.server.address!, metadata: {} }] });
+  return { net, live, registry };
+}
+
 test('a unary call to an unreachable host fails with TIMEOUT after the call timeout, not the dial timeout', async () => {
   const clock = new VirtualClock();
   const net = new MemoryNetwork({ clock });
@@ -42,14 +65,7 @@ test('the time spent dialling comes off the answer\'s wait: the attempt ends at 
   server.server.handle('Greeter', { Never: () => new Promise(() => {}) });
   await server.server.start();
   // Connecting takes 150 ms (a slow handshake); the handler never answers.
-  const inner = net.transport('caller');
-  const slow: Transport = Object.assign(Object.create(inner) as Transport, {
-    dial: async (address: string, opts?: DialOptions) => {
-      await clock.sleep(150);
-      return inner.dial(address, opts);
-    },
-  });
-  const client = makePeer(slow, { name: 'caller', address: 'caller:0', clock });
+  const client = makePeer(slowDialing(net.transport('caller'), clock, 150), { name: 'caller', address: 'caller:0', clock });
   let failedAt = -1;
   const p = client.client.call('greeter', 'Greeter.Never', {}, { address: server.server.address!, timeoutMs: 400, retries: 0 })
     .catch((e: unknown) => {
@@ -65,14 +81,7 @@ test('the time spent dialling comes off the answer\'s wait: the attempt ends at 
 
 test('a call whose first node cannot be reached within its timeout is retried on another node', async () => {
   const clock = new VirtualClock();
-  const net = new MemoryNetwork({ clock });
-  net.setHostReachable('gone', false);
-  const live = makePeer(net.transport('live'), { name: 'greeter', address: 'live:0', clock });
-  live.server.handle('Greeter', { Hello: () => ({ msg: 'hi' }) });
-  await live.server.start();
-  const registry = new MemoryRegistry();
-  await registry.register({ name: 'greeter', version: '1', metadata: {}, endpoints: [], nodes: [
-    { id: 'gone', address: 'gone:1', metadata: {} }, { id: 'live', address: live.server.address!, metadata: {} }] });
+  const { net, live, registry } = await goneAndLive(clock);
   const selector = new DefaultSelector({ registry, clock, options: { strategy: 'roundRobin' } });
   const client = makePeer(net.transport('caller'), { name: 'caller', address: 'caller:0', clock, selector });
   const answers: unknown[] = [];
@@ -89,14 +98,7 @@ test('a call whose first node cannot be reached within its timeout is retried on
 
 test('a dial still pending after silenceSuspectMs sends its calls to another node at once, even with retries: 0', async () => {
   const clock = new VirtualClock();
-  const net = new MemoryNetwork({ clock });
-  net.setHostReachable('gone', false);
-  const live = makePeer(net.transport('live'), { name: 'greeter', address: 'live:0', clock });
-  live.server.handle('Greeter', { Hello: () => ({ msg: 'hi' }) });
-  await live.server.start();
-  const registry = new MemoryRegistry();
-  await registry.register({ name: 'greeter', version: '1', metadata: {}, endpoints: [], nodes: [
-    { id: 'gone', address: 'gone:1', metadata: {} }, { id: 'live', address: live.server.address!, metadata: {} }] });
+  const { net, live, registry } = await goneAndLive(clock);
   const selector = new DefaultSelector({ registry, clock, options: { strategy: 'roundRobin', slowStartMs: 0 } });
   const client = makePeer(net.transport('caller'), { name: 'caller', address: 'caller:0', clock, selector, onSilence: (a, on) => selector.suspect(a, on) });
   const answeredAt: number[] = [];
@@ -117,13 +119,7 @@ test('a service whose only node connects slowly (300 ms) is still called: the ca
   const server = makePeer(net.transport('srv'), { name: 'greeter', address: 'srv:0', clock });
   server.server.handle('Greeter', { Hello: () => ({ msg: 'hi' }) });
   await server.server.start();
-  const inner = net.transport('caller');
-  const slow: Transport = Object.assign(Object.create(inner) as Transport, {
-    dial: async (address: string, opts?: DialOptions) => {
-      await clock.sleep(300);
-      return inner.dial(address, opts);
-    },
-  });
+  const slow = slowDialing(net.transport('caller'), clock, 300);
   const registry = new MemoryRegistry();
   await registry.register({ name: 'greeter', version: '1', metadata: {}, endpoints: [], nodes: [{ id: 'srv', address: server.server.address!, metadata: {} }] });
   const selector = new DefaultSelector({ registry, clock });
