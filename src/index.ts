@@ -9,7 +9,7 @@
  */
 export { createService } from './mesh/service.ts';
 export { callNodes, type NodeAnswer, type CallNodesOptions } from './mesh/nodes.ts';
-export type { Service, ServiceOptions, ServiceStopOptions, Hook, ServiceClient, ClientPublishOptions } from './mesh/types.ts';
+export type { Service, ServiceOptions, ServiceStopOptions, Hook, ServiceAddon, ServiceClient, ClientPublishOptions } from './mesh/types.ts';
 export type * from './rpc/types.ts';
 export type { RpcConfig } from './rpc/config.ts';
 export { STREAM_METADATA, streamKind, type StreamKind } from './rpc/endpoint-meta.ts';

@@ -92,6 +92,13 @@ export function parsePort(text: string): number {
 }
 
 
+/** A whole number flag (its range is checked where it is used, with the field named). */
+export function parseInteger(text: string): number {
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError(`must be a non-negative integer, got "${text}"`);
+  return n;
+}
+
 /** A duration flag: `250ms`, `5s`, `2m`, `1h`, or bare milliseconds. */
 export function parseDuration(text: string): number {
   const ms = parseDurationMs(text);

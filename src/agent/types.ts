@@ -8,18 +8,37 @@
 /** A check's state, as Consul names it. */
 export type CheckStatus = 'passing' | 'warning' | 'critical';
 
+/** Consul's CreateIndex/ModifyIndex of one entry. */
+export interface EntryIndex {
+  createIndex: number;
+  modifyIndex: number;
+}
+
 /** One mesh member, as Consul's catalog shows a node. */
-export interface CatalogNode {
+export interface CatalogNode extends EntryIndex {
   /** Consul's `Node`: the member's name (DNS-safe). */
   name: string;
   /** Consul's `ID`. */
   id: string;
   address: string;
   meta: Readonly<Record<string, string>>;
+  /** SWIM's verdict as the node's serfHealth check: alive passing, suspect warning. */
+  status: CheckStatus;
+}
+
+/** One health check of an instance (its node's serfHealth included). */
+export interface CatalogCheck {
+  id: string;
+  name: string;
+  status: CheckStatus;
+  notes: string;
+  output: string;
+  /** Consul's Type: `http`, `tcp`, `ttl`, `maintenance`, or empty for serfHealth. */
+  type: string;
 }
 
 /** One instance of a service on a node. */
-export interface CatalogInstance {
+export interface CatalogInstance extends EntryIndex {
   /** The node (CatalogNode.name) it runs on. */
   node: string;
   /** Consul's `ServiceID`, unique per node. */
@@ -30,7 +49,9 @@ export interface CatalogInstance {
   port: number;
   tags: readonly string[];
   meta: Readonly<Record<string, string>>;
-  /** The aggregate of its checks and its node's (worst wins). */
+  /** Its node's serfHealth first, then its own checks. */
+  checks: readonly CatalogCheck[];
+  /** The aggregate of its checks (worst wins). */
   status: CheckStatus;
 }
 
@@ -41,4 +62,10 @@ export interface CatalogSnapshot {
   index: number;
   nodes: readonly CatalogNode[];
   instances: readonly CatalogInstance[];
+  /**
+   * The index at which each part last changed: `services` (names and
+   * tags), `nodes`, `service:<name>`, `node:<name>`. A blocking query
+   * waits on its part only, so unrelated changes do not wake it.
+   */
+  scopes: ReadonlyMap<string, number>;
 }

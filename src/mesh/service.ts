@@ -300,10 +300,14 @@ class ServiceImpl implements Service {
     if (this.listed) await this.publishRecord(opts.signal);
     this.scheduleRefresh();
     await runHooks(this.opts.afterStart);
+    for (const addon of this.opts.addons ?? []) await addon.start(this, opts);
     this.p.logger.info('service started', { id: this.id, address: this.address });
   }
 
   private async doStop(opts: ServiceStopOptions): Promise<void> {
+    for (const addon of [...(this.opts.addons ?? [])].reverse()) {
+      await addon.stop().catch((err: unknown) => this.p.logger.warn('stopping an addon failed', { addon: addon.name, error: String(err) }));
+    }
     await runHooks(this.opts.beforeStop);
     this.p.clock.clearTimeout(this.refresh);
     this.refresh = undefined;

@@ -71,6 +71,20 @@ export interface MeshOptions {
 
 export type Hook = () => void | Promise<void>;
 
+/**
+ * A part that runs with a service: started once the service is (joined,
+ * listening, registered), stopped first when it stops. How the toolkit's
+ * parts plug into `createService` without the mesh importing them, e.g.
+ * `addons: [consulAgent({ httpAddress: '127.0.0.1:8500' })]` from
+ * `micromesh/agent`.
+ */
+export interface ServiceAddon {
+  readonly name: string;
+  start(service: Service, opts: { signal?: AbortSignal }): Promise<void>;
+  /** Idempotent. */
+  stop(): Promise<void>;
+}
+
 export type BrokerKind = 'direct' | 'gossip' | 'memory';
 
 /** What a broker factory gets: the running membership (on the mesh) and the service's RPC parts. */
@@ -185,6 +199,8 @@ export interface ServiceOptions {
    * nothing, and incoming sampled traces are still continued.
    */
   tracing?: boolean | { tracerProvider?: TracerProvider; sampleRatio?: number };
+  /** Parts that run with the service (the Consul agent...): started after it, stopped before it, in reverse order. */
+  addons?: ServiceAddon[];
   beforeStart?: Hook[];
   afterStart?: Hook[];
   beforeStop?: Hook[];

@@ -9,13 +9,13 @@ import { promisify } from 'node:util';
 import { SystemClock, SeededRandom, silentLogger } from 'micromesh';
 import { DnsServer } from '../../src/agent/dns-server.ts';
 import { dnsAnswer } from '../../src/agent/dns.ts';
-import type { CatalogSnapshot } from '../../src/agent/types.ts';
+import { snapshotOf } from '../support/agent-snapshot.ts';
 import { serverGate } from '../support/servers.ts';
 
 const gate = await serverGate('/usr/bin/dig', 'apt-get install dnsutils');
 const run = promisify(execFile);
 
-const snap: CatalogSnapshot = {
+const snap = snapshotOf({
   datacenter: 'dc1', index: 3,
   nodes: [
     { name: 'mm-1', id: 'a', address: '127.0.0.11', meta: { 'consul-network-segment': '' } },
@@ -27,7 +27,7 @@ const snap: CatalogSnapshot = {
     { node: 'mm-2', id: 'greeter-2', service: 'greeter', address: '', port: 18501, tags: [], meta: {}, status: 'passing' },
     ...Array.from({ length: 40 }, (_, i) => ({ node: `bulk-node-number-${i}`, id: `b${i}`, service: 'bulk', address: '', port: 9000 + i, tags: [], meta: {}, status: 'passing' as const })),
   ],
-};
+});
 let server: DnsServer;
 before(async () => {
   if (gate.skip) return;

@@ -78,6 +78,25 @@ console.log(JSON.stringify({ status: r.status, body, sidecar: typeof createSidec
   assert.deepEqual(JSON.parse(r.stdout), { status: 200, body: { dish: 'soup' }, sidecar: 'function' });
 });
 
+test('plain node runs a mesh member answering Consul\'s API from micromesh/agent (the createService addon form)', { skip }, async () => {
+  app.write({
+    'agent.mjs': `
+import { createService } from 'micromesh';
+import { consulAgent } from 'micromesh/agent';
+const agent = consulAgent({ httpAddress: '127.0.0.1:0', dnsAddress: '127.0.0.1:0' });
+const svc = createService({ name: 'kitchen', address: '127.0.0.1:0', mesh: { mdns: false, gossipAddress: '127.0.0.1:0' }, addons: [agent] });
+await svc.start();
+const r = await fetch('http://' + agent.agent.httpAddress + '/v1/catalog/services');
+const body = await r.json();
+await svc.stop();
+console.log(JSON.stringify({ status: r.status, index: Number(r.headers.get('x-consul-index')) >= 1, body }));
+`,
+  });
+  const r = await app.run(NODE, ['--no-experimental-strip-types', 'agent.mjs'], { timeoutMs: 30_000 });
+  assert.equal(r.code, 0, r.stderr);
+  assert.deepEqual(JSON.parse(r.stdout), { status: 200, index: true, body: { kitchen: [] } });
+});
+
 test('plain node serves the dashboard from micromesh/web with the built app (no bundler in the project)', { skip }, async () => {
   app.write({
     'web.mjs': `

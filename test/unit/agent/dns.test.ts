@@ -9,9 +9,9 @@ import type { Packet } from 'dns-packet';
 import { SeededRandom } from '../../../src/clock/seeded.ts';
 import { dnsAnswer } from '../../../src/agent/dns.ts';
 import { addrToHex, parseDnsName } from '../../../src/agent/dns-names.ts';
-import type { CatalogSnapshot } from '../../../src/agent/types.ts';
+import { snapshotOf } from '../../support/agent-snapshot.ts';
 
-const snap: CatalogSnapshot = {
+const snap = snapshotOf({
   datacenter: 'dc1', index: 7,
   nodes: [
     { name: 'n1', id: 'id-1', address: '198.18.0.1', meta: { rack: 'a' } },
@@ -26,7 +26,7 @@ const snap: CatalogSnapshot = {
     { node: 'n3', id: 'v6-1', service: 'v6', address: '', port: 1, tags: [], meta: {}, status: 'passing' },
     { node: 'n2', id: 'down-1', service: 'down', address: '', port: 1, tags: [], meta: {}, status: 'critical' },
   ],
-};
+});
 const opts = { domain: 'consul', ttlSeconds: 0 };
 
 /** Asks as dig does (RD, EDNS unless `edns` is false) and decodes the wire answer. */
@@ -105,11 +105,11 @@ test('names outside the domain are refused (no recursion, no amplification); a q
 });
 
 test('over UDP an answer larger than the client\'s buffer is cut and flagged TC; over TCP it is whole', () => {
-  const many: CatalogSnapshot = {
-    ...snap,
+  const many = snapshotOf({
+    datacenter: snap.datacenter, index: snap.index,
     nodes: Array.from({ length: 60 }, (_, i) => ({ name: `node-with-a-long-name-${i}`, id: `i${i}`, address: `198.18.1.${i + 1}`, meta: {} })),
     instances: Array.from({ length: 60 }, (_, i) => ({ node: `node-with-a-long-name-${i}`, id: `w${i}`, service: 'big', address: '', port: 9000 + i, tags: [], meta: {}, status: 'passing' as const })),
-  };
+  });
   const q = dnsPacket.decode(dnsPacket.encode({ type: 'query', id: 9, questions: [{ name: 'big.service.consul', type: 'SRV' }] }));
   const udp = dnsAnswer(q, many, opts, new SeededRandom(1), true);
   const wire = dnsPacket.encode(udp);
