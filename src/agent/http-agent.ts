@@ -1,4 +1,4 @@
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { MeshError } from '../index.ts';
 import { parseJson } from '../http/index.ts';
 import { agentServiceJson, checkJson, nodeIndex } from './consul-json.ts';
@@ -71,7 +71,18 @@ export function registerAgentRoutes(app: FastifyInstance, api: AgentApi, limits:
     await api.refresh();
     return reply.send('');
   });
-  app.put('/v1/agent/service/deregister/:id', async (req, reply) => {
+  // Consul before 1.0 took GET for these writes, and Debian's python3-consul 0.7.1 still sends it;
+  // a browser's GET (it carries Origin or Sec-Fetch-Mode) is refused, so a web page cannot make one.
+  const writeRoute = (url: string, handler: (req: FastifyRequest, reply: FastifyReply) => Promise<FastifyReply>): void => {
+    app.put(url, handler);
+    app.get(url, (req, reply) => {
+      if (req.headers.origin !== undefined || req.headers['sec-fetch-mode'] !== undefined) {
+        throw new MeshError('METHOD_NOT_ALLOWED', `${url.replace(/:id$/, '<id>')} takes PUT (GET only from non-browser clients)`, { id: AGENT_ERROR_ID });
+      }
+      return handler(req, reply);
+    });
+  };
+  writeRoute('/v1/agent/service/deregister/:id', async (req, reply) => {
     checkToken(api, req);
     await api.local.deregister(id(req));
     await api.refresh();
@@ -79,7 +90,7 @@ export function registerAgentRoutes(app: FastifyInstance, api: AgentApi, limits:
   });
   app.put('/v1/agent/service/maintenance/:id', async (req, reply) => {
     checkToken(api, req);
-    const enable = param(req, 'enable');
+    const enable = param(req, 'enable')?.toLowerCase();
     if (enable !== 'true' && enable !== 'false') throw new MeshError('BAD_REQUEST', 'Missing or invalid value for "enable": must be true or false', { id: AGENT_ERROR_ID });
     if (!(await api.local.maintenance(id(req), enable === 'true', param(req, 'reason') ?? ''))) {
       throw new MeshError('NOT_FOUND', `Unknown service ID "${id(req)}"`, { id: AGENT_ERROR_ID });
@@ -87,7 +98,7 @@ export function registerAgentRoutes(app: FastifyInstance, api: AgentApi, limits:
     await api.refresh();
     return reply.send('');
   });
-  const ttl = (status: CheckStatus) => async (req: FastifyRequest, reply: import('fastify').FastifyReply) => {
+  const ttl = (status: CheckStatus) => async (req: FastifyRequest, reply: FastifyReply) => {
     checkToken(api, req);
     if (!(await api.local.updateCheck(id(req), status, param(req, 'note') ?? ''))) {
       throw new MeshError('NOT_FOUND', `Unknown check ID "${id(req)}". Ensure that the check ID is passed, not the check name.`, { id: AGENT_ERROR_ID });
@@ -95,9 +106,9 @@ export function registerAgentRoutes(app: FastifyInstance, api: AgentApi, limits:
     await api.refresh();
     return reply.send('');
   };
-  app.put('/v1/agent/check/pass/:id', ttl('passing'));
-  app.put('/v1/agent/check/warn/:id', ttl('warning'));
-  app.put('/v1/agent/check/fail/:id', ttl('critical'));
+  writeRoute('/v1/agent/check/pass/:id', ttl('passing'));
+  writeRoute('/v1/agent/check/warn/:id', ttl('warning'));
+  writeRoute('/v1/agent/check/fail/:id', ttl('critical'));
   app.put('/v1/agent/check/update/:id', async (req, reply) => {
     checkToken(api, req);
     const u = parseCheckUpdate(body(req));
