@@ -11,6 +11,7 @@ import { registerAgentRoutes } from './http-agent.ts';
 import { registerCatalogRoutes } from './http-catalog.ts';
 import type { AgentApi } from './http-context.ts';
 import { LocalServices } from './local.ts';
+import { HttpCounts, agentFamilies } from './metrics.ts';
 import type { CatalogSnapshot } from './types.ts';
 
 export interface AgentOptions extends AgentConfigInput {
@@ -109,6 +110,14 @@ export function createAgent(o: AgentOptions): Agent {
   });
   const stops: (() => void)[] = [];
   const life = new Lifecycle();
+  const httpCounts = new HttpCounts();
+  const stats = (): AgentStats => {
+    const s = snapshot();
+    return {
+      ...(dns?.stats() ?? { udpQueries: 0, tcpQueries: 0, malformed: 0, tcpRefused: 0 }),
+      index: s.index, nodes: s.nodes.length, instances: s.instances.length, localServices: local.list().length, blockedQueries: blocking.blocked,
+    };
+  };
 
   return {
     get httpAddress() {
@@ -119,13 +128,7 @@ export function createAgent(o: AgentOptions): Agent {
     },
     config: cfg,
     snapshot,
-    stats: () => {
-      const s = snapshot();
-      return {
-        ...(dns?.stats() ?? { udpQueries: 0, tcpQueries: 0, malformed: 0, tcpRefused: 0 }),
-        index: s.index, nodes: s.nodes.length, instances: s.instances.length, localServices: local.list().length, blockedQueries: blocking.blocked,
-      };
-    },
+    stats,
     start: (opts = {}) => life.start(async () => {
       if (service.address === undefined) throw new MeshError('INVALID_CONFIG', 'the agent\'s service must be started before the agent');
       const watcher = service.registry.watch();
@@ -135,6 +138,7 @@ export function createAgent(o: AgentOptions): Agent {
       })().catch((err: unknown) => logger.warn('registry watch ended', { error: String(err) }));
       const swim = service.mesh?.swim;
       if (swim !== undefined) stops.push(swim.on('*', () => void refresh()));
+      stops.push(service.metrics.add(() => agentFamilies(stats(), httpCounts)));
       await refresh();
       const nodeName = cfg.nodeName ?? dnsLabel(service.id);
       if (http !== undefined) {
@@ -147,6 +151,10 @@ export function createAgent(o: AgentOptions): Agent {
           members: () => members().map((m) => ({ id: m.id, name: dnsLabel(m.id), host: hostOf(m.address), port: tryParseHostPort(m.address)?.port ?? 0, state: m.state })),
         };
         http.install((app) => {
+          app.addHook('onResponse', (_req, reply, done) => {
+            httpCounts.count(reply.statusCode);
+            done();
+          });
           registerCatalogRoutes(app, api);
           registerAgentRoutes(app, api, { maxChecksPerService: cfg.maxChecksPerService, maxMetaEntries: 64, maxTags: 64, maxNameLength: 256 });
         });
