@@ -173,7 +173,8 @@ test('bad input gets a coded error, never a crash; limits name themselves', asyn
   for (let i = 0; i < 3; i++) await put(`/v1/agent/service/deregister/n${i}`);
   assert.equal((await get('/v1/catalog/services')).status, 200, 'still serving');
   const counted = a.metrics.collect().find((f) => f.name === 'micromesh_agent_http_requests_total');
-  assert.ok((counted?.samples.find((x) => x.labels.status_class === '4xx')?.value ?? 0) >= 3, 'bad requests are counted');
+  assert.ok(counted?.type === 'counter');
+  assert.ok((counted.samples.find((x) => x.labels.status_class === '4xx')?.value ?? 0) >= 3, 'bad requests are counted');
 });
 
 test('binding beyond loopback must be asked for; the addon form starts and stops with its service', async () => {
