@@ -6,13 +6,13 @@ import { Blocking } from './blocking.ts';
 import { CatalogIndex, catalogOf, dnsLabel, type AgentMember } from './catalog.ts';
 import { isLoopback, resolveAgentConfig, type AgentConfig, type AgentConfigInput } from './config.ts';
 import { dnsAnswer } from './dns.ts';
-import { DnsServer, type DnsServerStats } from './dns-server.ts';
+import { DnsServer } from './dns-server.ts';
 import { registerAgentRoutes } from './http-agent.ts';
 import { registerCatalogRoutes } from './http-catalog.ts';
 import type { AgentApi } from './http-context.ts';
 import { LocalServices } from './local.ts';
 import { HttpCounts, agentFamilies } from './metrics.ts';
-import type { CatalogSnapshot } from './types.ts';
+import type { AgentStats, CatalogSnapshot } from './types.ts';
 
 export interface AgentOptions extends AgentConfigInput {
   /** The mesh member the agent answers for; it must be started before the agent. */
@@ -22,14 +22,6 @@ export interface AgentOptions extends AgentConfigInput {
   random?: Random;
   /** Test seam: the critical-check reaper's period, ms (Consul: 30 s). */
   reapIntervalMs?: number;
-}
-
-export interface AgentStats extends DnsServerStats {
-  index: number;
-  nodes: number;
-  instances: number;
-  localServices: number;
-  blockedQueries: number;
 }
 
 export interface Agent {

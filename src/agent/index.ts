@@ -7,6 +7,6 @@
  * import { consulAgent } from 'micromesh/agent';
  * createService({ name: 'shop', addons: [consulAgent({ httpAddress: '127.0.0.1:8500' })] });
  */
-export { createAgent, consulAgent, type Agent, type AgentOptions, type AgentStats } from './agent.ts';
+export { createAgent, consulAgent, type Agent, type AgentOptions } from './agent.ts';
 export { AGENT_DEFAULTS, resolveAgentConfig, type AgentConfig, type AgentConfigInput } from './config.ts';
-export type { CatalogSnapshot, CatalogNode, CatalogInstance, CatalogCheck, CheckStatus } from './types.ts';
+export type { AgentStats, CatalogSnapshot, CatalogNode, CatalogInstance, CatalogCheck, CheckStatus } from './types.ts';

@@ -1,5 +1,5 @@
 import type { MetricFamily } from '../index.ts';
-import type { AgentStats } from './agent.ts';
+import type { AgentStats } from './types.ts';
 
 /** HTTP answers by status class: a burst of 4xx is a misbehaving client, of 5xx a fault here. */
 export class HttpCounts {

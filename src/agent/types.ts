@@ -69,3 +69,18 @@ export interface CatalogSnapshot {
    */
   scopes: ReadonlyMap<string, number>;
 }
+
+/** What the agent counts (Agent.stats(), and its metrics). */
+export interface AgentStats {
+  /** DNS queries answered over UDP and TCP, malformed packets dropped, TCP connections refused. */
+  udpQueries: number;
+  tcpQueries: number;
+  malformed: number;
+  tcpRefused: number;
+  /** The catalog's index, nodes and instances now. */
+  index: number;
+  nodes: number;
+  instances: number;
+  localServices: number;
+  blockedQueries: number;
+}
