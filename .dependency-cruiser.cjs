@@ -15,15 +15,16 @@ const LAYERS = {
   selector: ['registry'],
   rpc: ['codec', 'transport', 'registry', 'selector'],
   pubsub: ['codec', 'rpc', 'membership', 'registry'],
+  kv: ['codec', 'rpc', 'membership', 'registry'],
   admin: [],
-  mesh: ['codec', 'transport', 'swim', 'mdns', 'membership', 'registry', 'selector', 'rpc', 'pubsub', 'admin'],
+  mesh: ['codec', 'transport', 'swim', 'mdns', 'membership', 'registry', 'selector', 'rpc', 'pubsub', 'kv', 'admin'],
 };
 
 /**
  * Toolkit parts: each in its own folder, on the public surface (src/index.ts)
  * only, plus the HTTP layer they share (src/http, through its index).
  */
-const TOOLKIT = ['http', 'api', 'sidecar', 'web', 'bot', 'agent', 'kv', 'observe'];
+const TOOLKIT = ['http', 'api', 'sidecar', 'web', 'bot', 'agent', 'observe', 'appconfig'];
 
 const any = (names) => `^src/(${names.join('|')})/`;
 

@@ -49,3 +49,4 @@ export {
 export type { DebugStats, DebugEndpointStats } from './mesh/health.ts';
 /** Config validation helpers (field, allowed range and value in every error), for toolkit parts and applications. */
 export * as config from './config/validate.ts';
+export * from './kv/index.ts';

@@ -65,6 +65,10 @@ export const ERROR_CODES = {
   MEMBERSHIP_RECORD_TOO_LARGE: { status: 413, retryable: false },
   /** A bounded queue (e.g. a registry watcher) overflowed. */
   QUEUE_OVERFLOW: { status: 503, retryable: false },
+  /** A store is full (the key/value store past its total size): nothing was written. */
+  STORAGE_FULL: { status: 507, retryable: false },
+  /** An operation this implementation cannot honestly offer (the mesh key/value store's cas: use etcd). */
+  NOT_IMPLEMENTED: { status: 501, retryable: false },
 } as const satisfies Record<string, { status: number; retryable: boolean }>;
 
 export type KnownErrorCode = keyof typeof ERROR_CODES;

@@ -19,6 +19,10 @@ import { CallScope } from '../rpc/scope.ts';
 import { RpcServer } from '../rpc/server.ts';
 import { createRpcStats } from '../rpc/stats.ts';
 import type { MessageHandler, SubscriberOptions } from '../pubsub/types.ts';
+import { MemoryKv } from '../kv/memory.ts';
+import { MeshKv } from '../kv/mesh.ts';
+import type { KeyValueStore } from '../kv/types.ts';
+import type { KvConfig } from '../kv/config.ts';
 import type { HandleOptions } from '../rpc/types.ts';
 import { DefaultSelector } from '../selector/selector.ts';
 import { TcpTransport } from '../transport/tcp.ts';
@@ -98,6 +102,7 @@ export function createService(options: ServiceOptions): Service {
     ...(mesh ? [noMeshFound(mesh.node, meshOptions!)] : []), ...(options.clientMiddleware ?? []),
   ];
   const client = new MeshClient({ pool, selector, codecs, clock, scope, config, stats, middleware, meter: clientCalls }, broker, tracing);
+  const kv = resolveKv(options, mesh === undefined ? undefined : () => mesh.node.members, { id, client, server, clock, random, logger });
   const metrics = new MetricsRegistry();
   if (options.metrics !== false) {
     registerServiceMetrics(metrics, {
@@ -108,7 +113,20 @@ export function createService(options: ServiceOptions): Service {
     });
   }
   return new ServiceImpl(options, {
-    id, clock, random, logger: scoped, tracing, registry, broker, selector, pool, server, client, codecs, stats, calls, metrics, mesh: mesh?.node, owned,
+    id, clock, random, logger: scoped, tracing, registry, broker, selector, pool, server, client, codecs, stats, calls, metrics, mesh: mesh?.node, owned, kv,
+  });
+}
+
+/** The key/value store: the one given, the mesh's (every node holds all of it), or one in memory off the mesh. */
+function resolveKv(o: ServiceOptions, membership: (() => MeshNode['members']) | undefined,
+  p: { id: string; client: MeshClient; server: RpcServer; clock: Parts['clock']; random: Parts['random']; logger: Parts['logger'] }): KeyValueStore {
+  const given = o.kv;
+  if (given !== undefined && typeof (given as Partial<KeyValueStore>).get === 'function') return given as KeyValueStore;
+  const cfg = (given ?? {}) as Partial<KvConfig>;
+  if (membership === undefined) return new MemoryKv({ clock: p.clock, valueMaxBytes: cfg.valueMaxBytes, totalMaxBytes: cfg.totalMaxBytes, keyMaxBytes: cfg.keyMaxBytes });
+  return new MeshKv({
+    ...cfg, node: p.id, membership, client: p.client, server: p.server, clock: p.clock, random: p.random,
+    logger: p.logger.child({ component: 'kv' }), dataDir: o.dataDir,
   });
 }
 
@@ -128,6 +146,7 @@ type Parts = Pick<Service, 'registry' | 'broker' | 'selector'> & {
   tracing: Tracing | undefined;
   /** A registry built from the options (etcd), closed on stop. */
   owned: { close(): void | Promise<void> } | undefined;
+  kv: KeyValueStore;
 };
 
 class ServiceImpl implements Service {
@@ -140,6 +159,7 @@ class ServiceImpl implements Service {
   readonly broker: Service['broker'];
   readonly selector: Service['selector'];
   readonly mesh: MeshNode | undefined;
+  readonly kv: KeyValueStore;
   readonly metrics: MetricsRegistry;
   readonly logger: Service['logger'];
   private readonly opts: ServiceOptions;
@@ -161,6 +181,7 @@ class ServiceImpl implements Service {
     this.version = opts.version ?? 'latest';
     this.id = parts.id;
     this.mesh = parts.mesh;
+    this.kv = parts.kv;
     this.client = parts.client;
     this.server = parts.server;
     this.registry = parts.registry;
@@ -296,6 +317,7 @@ class ServiceImpl implements Service {
     await this.mesh?.start({ client: this.client, server: this.server, address: this.server.address! }, opts);
     this.admin?.publish();
     await this.broker.start(opts);
+    if (this.kv instanceof MeshKv) await this.kv.start();
     await this.subscribers.start(this.broker, this.p.codecs, this.p.logger, opts.signal, this.p.tracing);
     if (this.listed) await this.publishRecord(opts.signal);
     this.scheduleRefresh();
@@ -317,6 +339,7 @@ class ServiceImpl implements Service {
     await this.subscribers.stop();
     await this.server.stop(opts);
     await this.broker.stop();
+    if (this.kv instanceof MeshKv) await this.kv.stop();
     // Leave the mesh gracefully: peers drop this node at once instead of suspecting it.
     await this.mesh?.stop();
     await this.p.pool.close();

@@ -25,6 +25,8 @@ import type { Membership } from '../membership/types.ts';
 import type { MeshError } from '../errors/errors.ts';
 import type { PacketNetwork, Transport } from '../transport/types.ts';
 import type { TlsOptions } from '../transport/tls.ts';
+import type { KeyValueStore } from '../kv/types.ts';
+import type { KvConfig } from '../kv/config.ts';
 
 /** A service's view of its mesh node. */
 export interface Mesh {
@@ -140,8 +142,14 @@ export interface ServiceOptions {
    * NATS servers (NatsBroker, loaded at start), on or off the mesh.
    */
   broker?: Broker | BrokerKind | BrokerFactory | { nats: NatsBrokerOptions };
-  /** Where a node keeps state across restarts (the gossip broker's libp2p key). Default none. */
+  /** Where a node keeps state across restarts (the key/value store, the gossip broker's libp2p key). Default none. */
   dataDir?: string;
+  /**
+   * The key/value store (`service.kv`): a store of your own, or settings of
+   * the mesh's (KvConfig: limits, copies per write, anti-entropy period...).
+   * On the mesh every node holds all of it; off the mesh it stays in memory.
+   */
+  kv?: KeyValueStore | Partial<KvConfig>;
   /** Default: DefaultSelector over the registry. */
   selector?: Selector;
   /** Default: TCP. */
@@ -278,4 +286,6 @@ export interface Service {
   stats(): Record<string, number>;
   /** The mesh node, when the service runs on the mesh. */
   readonly mesh: Mesh | undefined;
+  /** The key/value store: small shared values and configuration (docs/kv.md). */
+  readonly kv: KeyValueStore;
 }

@@ -35,3 +35,9 @@ export const KEYRING_INSTALL = internal('Keyring', 'Install');
 export const KEYRING_USE = internal('Keyring', 'Use');
 /** Uninstalls a gossip key other than the primary (idempotent). */
 export const KEYRING_REMOVE = internal('Keyring', 'Remove');
+/** Key/value versions pushed to a peer: a write's copies, rumor forwarding, anti-entropy repairs. */
+export const KV_REPLICATE = internal('Kv', 'Replicate');
+/** Key/value anti-entropy: bucket hashes in, the differing buckets' key stamps out. */
+export const KV_DIGEST = internal('Kv', 'Digest');
+/** Key/value anti-entropy: the versions of the keys asked for. */
+export const KV_FETCH = internal('Kv', 'Fetch');
