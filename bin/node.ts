@@ -19,6 +19,7 @@ import * as service from './cli/commands/service.ts';
 import * as services from './cli/commands/services.ts';
 import * as sidecar from './cli/commands/sidecar.ts';
 import * as agent from './cli/commands/agent.ts';
+import * as kv from './cli/commands/kv.ts';
 import * as web from './cli/commands/web.ts';
 import * as bot from './cli/commands/bot.ts';
 import * as stats from './cli/commands/stats.ts';
@@ -46,7 +47,7 @@ const program = new Command('micromesh')
     .choices(['debug', 'info', 'warn', 'error', 'silent']).default(process.env.MICROMESH_LOG_LEVEL ?? 'warn'));
 
 const cli = createCli(program);
-for (const command of [run, api, sidecar, agent, web, bot, services, service, members, call, stream, health, stats, top, publish, subscribe, keygen, keys, certs, newProject]) command.register(program, cli);
+for (const command of [run, api, sidecar, agent, web, bot, services, service, members, call, stream, health, stats, top, publish, subscribe, kv, keygen, keys, certs, newProject]) command.register(program, cli);
 // The commands that call into the mesh (through cli.withMesh) reach a mutual-TLS mesh with the member's flags.
 const CALLERS = new Set(['services', 'service', 'members', 'call', 'stream', 'health', 'stats', 'top', 'publish', 'keys']);
 for (const c of program.commands) {

@@ -10,6 +10,7 @@ import { resolveKvConfig, type KvConfig } from './config.ts';
 import { toBytes } from './core.ts';
 import { MemoryKv, checkSignal } from './memory.ts';
 import { KvSnapshots } from './persist.ts';
+import { serveKv } from './serve.ts';
 import { versionOf, type KvVersion } from './store.ts';
 import { bucketHashes, differing, reconcile, stampsIn, type KeyStamp } from './sync.ts';
 import {
@@ -70,6 +71,7 @@ export class MeshKv extends MemoryKv {
     o.server.handleInternal(KV_REPLICATE.handler, { [KV_REPLICATE.method]: (req: ReplicateRequest) => this.onReplicate(req) });
     o.server.handleInternal(KV_DIGEST.handler, { [KV_DIGEST.method]: (req: DigestRequest) => this.onDigest(req) });
     o.server.handleInternal(KV_FETCH.handler, { [KV_FETCH.method]: (req: FetchRequest) => this.onFetch(req) });
+    serveKv(o.server, this);
   }
 
   stats(): Readonly<Record<KvCounter, number>> & { keys: number; bytes: number; index: number } {

@@ -41,3 +41,8 @@ export const KV_REPLICATE = internal('Kv', 'Replicate');
 export const KV_DIGEST = internal('Kv', 'Digest');
 /** Key/value anti-entropy: the versions of the keys asked for. */
 export const KV_FETCH = internal('Kv', 'Fetch');
+/** Key/value operations for a client that is no member (the CLI): read, list, write, delete, wait on a prefix's index. */
+export const KV_GET = internal('Kv', 'Get');
+export const KV_PUT = internal('Kv', 'Put');
+export const KV_DELETE = internal('Kv', 'Delete');
+export const KV_WAIT = internal('Kv', 'Wait');
