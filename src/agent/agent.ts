@@ -9,6 +9,7 @@ import { dnsAnswer } from './dns.ts';
 import { DnsServer } from './dns-server.ts';
 import { registerAgentRoutes } from './http-agent.ts';
 import { registerCatalogRoutes } from './http-catalog.ts';
+import { registerKvRoutes } from './http-kv.ts';
 import type { AgentApi } from './http-context.ts';
 import { LocalServices } from './local.ts';
 import { HttpCounts, agentFamilies } from './metrics.ts';
@@ -135,7 +136,7 @@ export function createAgent(o: AgentOptions): Agent {
       const nodeName = cfg.nodeName ?? dnsLabel(service.id);
       if (http !== undefined) {
         const api: AgentApi = {
-          http, blocking, current: snapshot, refresh, local, token: cfg.token,
+          http, blocking, current: snapshot, refresh, local, token: cfg.token, clock, random,
           self: {
             id: service.id, nodeName, address: hostOf(swim?.address ?? service.address), gossip: swim?.address ?? service.address,
             datacenter: datacenter(), version: VERSION,
@@ -149,6 +150,7 @@ export function createAgent(o: AgentOptions): Agent {
           });
           registerCatalogRoutes(app, api);
           registerAgentRoutes(app, api, { maxChecksPerService: cfg.maxChecksPerService, maxMetaEntries: 64, maxTags: 64, maxNameLength: 256 });
+          registerKvRoutes(app, api, service.kv, cfg.kvValueMaxBytes);
         });
         await http.listen(opts.signal);
       }

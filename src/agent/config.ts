@@ -29,6 +29,8 @@ export interface AgentConfig {
   bodyLimitBytes: number;
   /** Check output kept, bytes. [64, 1048576], default 4096 (Consul's check_output_max_size). */
   checkOutputBytes: number;
+  /** Largest PUT /v1/kv body, bytes (the store has its own limit, kv.valueMaxBytes). [1, 16777216], default 524288 (Consul's). */
+  kvValueMaxBytes: number;
 }
 
 export type AgentConfigInput = Partial<AgentConfig>;
@@ -46,6 +48,7 @@ export const AGENT_DEFAULTS: AgentConfig = {
   maxChecksPerService: 16,
   bodyLimitBytes: 65_536,
   checkOutputBytes: 4096,
+  kvValueMaxBytes: 524_288,
 };
 
 const address = v.pipe(v.string('must be host:port'), v.check((a) => a === '' || tryParseHostPort(a) !== undefined, 'must be host:port with a port in [0, 65535], or empty for off'));
@@ -64,6 +67,7 @@ const schema = v.strictObject({
   maxChecksPerService: v.optional(intIn(1, 64)),
   bodyLimitBytes: v.optional(intIn(1024, 16_777_216)),
   checkOutputBytes: v.optional(intIn(64, 1_048_576)),
+  kvValueMaxBytes: v.optional(intIn(1, 16_777_216)),
 });
 
 /** Validates `input`; errors name the field (`agent.field`), what is allowed and the value. */

@@ -1,5 +1,5 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { MeshError } from '../index.ts';
+import { MeshError, type Clock, type Random } from '../index.ts';
 import type { HttpServer } from '../http/index.ts';
 import { parseBlocking, type Blocking } from './blocking.ts';
 import { scopeIndex } from './catalog.ts';
@@ -20,6 +20,8 @@ export interface AgentApi {
   members: () => { id: string; name: string; host: string; port: number; state: 'alive' | 'suspect' | 'dead' | 'left' }[];
   /** Writes need this token when set. */
   token: string | undefined;
+  clock: Clock;
+  random: Random;
 }
 
 export const AGENT_ERROR_ID = 'micromesh.agent';
