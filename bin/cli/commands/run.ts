@@ -51,8 +51,11 @@ export function register(program: Command, cli: Cli): void {
           profile: o.profile, swim: o.swim, rejoinIntervalMs: o.rejoinMs,
         },
       });
-      if (demo) svc.handle('Greeter', new demo.Greeter(), { schemas: demo.GREETER_SCHEMAS });
+      const greeter = demo === undefined ? undefined : new demo.Greeter();
+      if (greeter) svc.handle('Greeter', greeter, { schemas: demo!.GREETER_SCHEMAS });
       await svc.start();
+      // The demo's greeting word lives in the mesh's key/value store: `micromesh kv put greeter/greeting Hola`.
+      if (greeter) await demo!.watchGreeting(greeter, svc.kv, (err) => svc.logger.warn('greeter config refused', { error: String(err) }));
       if (svc.mesh === undefined) {
         console.log(JSON.stringify({ service: svc.name, id: svc.id, address: svc.address, ...adminLine(svc), registry: svc.registry.name, broker: svc.broker.name }));
         await svc.run();
@@ -62,7 +65,7 @@ export function register(program: Command, cli: Cli): void {
       console.log(JSON.stringify({ service: svc.name, id: svc.id, address: svc.address, ...adminLine(svc), gossip, cluster: m.cluster, mdns: svc.mesh.mdnsError ? 'unavailable' : m.mdns !== false }));
       if (!cli.flags().json) {
         if (svc.mesh!.mdnsError) console.error(`mDNS unavailable here (${svc.mesh!.mdnsError.detail}); peers must --join ${gossip}`);
-        console.error(`try: npx micromesh --join ${gossip} services${o.demo ? `   or   npx micromesh --join ${gossip} call greeter Greeter.Hello '{"name":"Ada"}'` : ''}`);
+        console.error(`try: npx micromesh --join ${gossip} services${o.demo ? `   or   npx micromesh --join ${gossip} call greeter Greeter.Hello '{"name":"Ada"}'   then   npx micromesh --join ${gossip} kv put greeter/greeting Hola` : ''}`);
       }
       await svc.run();
     });

@@ -18,6 +18,9 @@ import { badRequest } from 'micromesh';
 /** @typedef {{ msg: string }} HelloResponse */
 
 export class ${n.handler} {
+  /** The greeting word; main.js keeps it on the mesh config \`${n.service}/greeting\` (default Hello). */
+  greeting = 'Hello';
+
   /**
    * Unary: one request, one response. A bad request throws badRequest(): the
    * caller gets a MeshError with code 'BAD_REQUEST' (status 400), never retried.
@@ -28,7 +31,7 @@ export class ${n.handler} {
     const name = req?.name;
     if (typeof name !== 'string' || name.trim() === '') throw badRequest('name is required', '${n.service}');
     if (name.length > 100) throw badRequest('name must be at most 100 characters', '${n.service}');
-    return { msg: \`Hello \${name}\` };
+    return { msg: \`\${this.greeting} \${name}\` };
   }
 
   /**
@@ -64,7 +67,24 @@ export function mainJs(n: ProjectNames): string {
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { createService } from 'micromesh';
+import { loadConfig, mesh } from 'micromesh/config';
 import { ${n.handler} } from './handler.js';
+
+/**
+ * The config's schema (any Standard Schema works: zod, valibot...); this one
+ * needs no dependency: \`greeting\`, a non-empty string.
+ * @type {import('micromesh/config').StandardSchemaV1<unknown, { greeting: string }>}
+ */
+const greetingSchema = {
+  '~standard': {
+    version: 1,
+    vendor: '${n.service}',
+    validate: (value) => {
+      const g = /** @type {{ greeting?: unknown }} */ (value)?.greeting;
+      return typeof g === 'string' && g.length > 0 ? { value: { greeting: g } } : { issues: [{ message: 'must be a non-empty string', path: ['greeting'] }] };
+    },
+  },
+};
 
 const USAGE = 'usage: node main.js [--address HOST:PORT] [--gossip HOST:PORT] [--join HOST:PORT,...] [--no-mdns]';
 const options = /** @type {const} */ ({
@@ -82,14 +102,24 @@ try {
 }
 
 const { version } = JSON.parse(readFileSync(new URL('./package.json', import.meta.url), 'utf8'));
+const handler = new ${n.handler}();
 const service = createService({
   name: '${n.service}',
   version,
   address: flags.address,
   mesh: { join: flags.join.split(',').filter(Boolean), mdns: !flags['no-mdns'], gossipAddress: flags.gossip },
-}).handle('${n.handler}', new ${n.handler}());
+}).handle('${n.handler}', handler);
 
 await service.start();
+// The greeting lives in the mesh's key/value store, live:
+// \`npx micromesh kv put ${n.service}/greeting Hola\` changes what every node answers.
+const config = await loadConfig({
+  sources: [mesh(service.kv, '${n.service}', { default: { greeting: 'Hello' } })],
+  schema: greetingSchema,
+});
+handler.greeting = config.value.greeting;
+config.watch('greeting', (now) => { handler.greeting = /** @type {string} */ (now); });
+config.onError((err) => console.error(\`config refused: \${err}\`));
 const gossip = service.mesh?.swim.address;
 // One JSON line on stdout, as \`micromesh run\` prints: where the service listens.
 console.log(JSON.stringify({ service: service.name, id: service.id, address: service.address, gossip }));

@@ -50,6 +50,7 @@ ${commented([
     [`npx micromesh call ${n.service} ${n.handler}.Hello '{"name":"Ada"}'`, '{"msg": "Hello Ada"}'],
     [`npx micromesh stream ${n.service} ${n.handler}.Stream '{"name":"Ada","count":3}'`, 'three greetings'],
     ['npm run call -- --name Ada', 'client.js: the same from code'],
+    [`npx micromesh kv put ${n.service}/greeting Hola`, 'the greeting is mesh config: every node now says Hola'],
   ])}
 \`\`\`
 
@@ -62,7 +63,7 @@ reach, join through the gossip address \`npm start\` printed:
 | File | What it is |
 | --- | --- |
 | \`handler.js\` | the \`${n.handler}\` handler: each method is an endpoint |
-| \`main.js\` | the service: \`createService\`, \`handle\`, \`run\` (\`npm start\`) |
+| \`main.js\` | the service: \`createService\`, \`handle\`, its greeting from mesh config (\`loadConfig\`), \`run\` (\`npm start\`) |
 | \`client.js\` | calls the service by name through the mesh (\`npm run call\`) |
 | \`test/service.test.js\` | the tests (\`npm test\`) |
 `;
