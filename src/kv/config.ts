@@ -13,9 +13,13 @@ export interface KvConfig {
   writeCopies: number;
   /** How long a write waits for its copies, ms. [100, 600000], default 5000. */
   writeTimeoutMs: number;
-  /** Peers each node forwards a new version to (besides the writer's copies). [1, 64], default 3; 0 not allowed: anti-entropy alone is slow. */
-  fanout: number;
-  /** Each node compares its store with one random peer this often, ms. [100, 3600000], default 5000 (lan). */
+  /**
+   * Peers each node forwards a new version to. [1, 64], or `auto` (default):
+   * max(3, ⌈log2(live members + 1)⌉), so the share of nodes a rumor misses
+   * (about e^−fanout) shrinks as the mesh grows; anti-entropy repairs those.
+   */
+  fanout: number | 'auto';
+  /** Each node compares its store with one random peer this often, ms: what a rumor missed arrives within about this. [100, 3600000], default 2000. */
   antiEntropyIntervalMs: number;
   /** Tombstones (deleted keys) are forgotten after this long, ms. [60000, 31536000000], default 86400000 (24 h). */
   tombstoneTtlMs: number;
@@ -31,8 +35,8 @@ export const KV_DEFAULTS: KvConfig = {
   keyMaxBytes: 2048,
   writeCopies: 3,
   writeTimeoutMs: 5000,
-  fanout: 3,
-  antiEntropyIntervalMs: 5000,
+  fanout: 'auto',
+  antiEntropyIntervalMs: 2000,
   tombstoneTtlMs: 86_400_000,
   batchMaxBytes: 1_048_576,
   saveDelayMs: 200,
@@ -44,7 +48,7 @@ const schema = v.strictObject({
   keyMaxBytes: v.optional(intIn(1, 65_536)),
   writeCopies: v.optional(intIn(1, 16)),
   writeTimeoutMs: v.optional(intIn(100, 600_000)),
-  fanout: v.optional(intIn(1, 64)),
+  fanout: v.optional(v.union([intIn(1, 64), v.literal('auto')], 'must be an integer in [1, 64] or "auto"')),
   antiEntropyIntervalMs: v.optional(intIn(100, 3_600_000)),
   tombstoneTtlMs: v.optional(intIn(60_000, 31_536_000_000)),
   batchMaxBytes: v.optional(intIn(65_536, 16_777_216)),
@@ -56,4 +60,9 @@ export function resolveKvConfig(input: Partial<KvConfig> | undefined): KvConfig 
   const given = parseConfig(schema, definedOnly(input ?? {}), 'kv');
   const cfg = { ...KV_DEFAULTS, ...definedOnly(given) } as KvConfig;
   return cfg;
+}
+
+/** The fanout for a mesh of `live` members (this node included). */
+export function fanoutFor(fanout: KvConfig['fanout'], live: number): number {
+  return fanout === 'auto' ? Math.max(3, Math.ceil(Math.log2(live + 1))) : fanout;
 }

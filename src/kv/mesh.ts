@@ -6,7 +6,7 @@ import { RPC_KEY } from '../membership/keys.ts';
 import type { Membership, MemberView } from '../membership/types.ts';
 import { INTERNAL_SERVICE, KV_DIGEST, KV_FETCH, KV_REPLICATE } from '../rpc/internal.ts';
 import type { Client, Server } from '../rpc/types.ts';
-import { resolveKvConfig, type KvConfig } from './config.ts';
+import { fanoutFor, resolveKvConfig, type KvConfig } from './config.ts';
 import { toBytes } from './core.ts';
 import { MemoryKv, checkSignal } from './memory.ts';
 import { KvSnapshots } from './persist.ts';
@@ -148,7 +148,9 @@ export class MeshKv extends MemoryKv {
         return false;
       }
     };
-    const first = peers.slice(0, Math.max(this.cfg.fanout, need));
+    const fanout = fanoutFor(this.cfg.fanout, peers.length + 1);
+    // A small mesh gets every copy straight from the writer: a rumor's odds of missing a node are worst when few forward it.
+    const first = peers.length <= 2 * fanout ? peers : peers.slice(0, Math.max(fanout, need));
     let held = (await Promise.all(first.map(send))).filter(Boolean).length;
     for (const peer of peers.slice(first.length)) {
       if (held >= need || this.o.clock.now() >= deadline) break;
@@ -229,7 +231,10 @@ export class MeshKv extends MemoryKv {
 
   /** Rumor step: what was new here goes to `fanout` random peers, once. */
   private forward(versions: KvVersion[]): void {
-    const peers = this.o.random.shuffle(this.peers()).slice(0, this.cfg.fanout);
+    // Never back to the writer (it holds them): every copy goes to a node that may lack them.
+    const origins = new Set(versions.map((v) => v.hlc.node));
+    const all = this.peers();
+    const peers = this.o.random.shuffle(all.filter((p) => !origins.has(p.id))).slice(0, fanoutFor(this.cfg.fanout, all.length + 1));
     for (const peer of peers) {
       for (const e of this.batches(versions)) {
         this.counts.forwarded++;
