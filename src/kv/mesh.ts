@@ -151,7 +151,23 @@ export class MeshKv extends MemoryKv {
     const fanout = fanoutFor(this.cfg.fanout, peers.length + 1);
     // A small mesh gets every copy straight from the writer: a rumor's odds of missing a node are worst when few forward it.
     const first = peers.length <= 2 * fanout ? peers : peers.slice(0, Math.max(fanout, need));
-    let held = (await Promise.all(first.map(send))).filter(Boolean).length;
+    // Resolve once enough hold it; the other copies finish in the background (a slow or cut peer must not hold the write up).
+    let held = 0;
+    let onAbort = (): void => {};
+    await new Promise<void>((resolve) => {
+      onAbort = resolve;
+      let settled = 0;
+      if (need === 0 || first.length === 0) resolve();
+      for (const peer of first) {
+        void send(peer).then((ok) => {
+          settled++;
+          if (ok) held++;
+          if (held >= need || settled === first.length) resolve();
+        });
+      }
+      signal?.addEventListener('abort', onAbort, { once: true });
+    });
+    signal?.removeEventListener('abort', onAbort);
     for (const peer of peers.slice(first.length)) {
       if (held >= need || this.o.clock.now() >= deadline) break;
       if (await send(peer)) held++;
