@@ -11,7 +11,7 @@ import { ID, parseDocument, parseKvValue, utf8 } from './parse.ts';
 import type { ConfigSource, ConfigTree, SourceWatchContext } from './types.ts';
 
 /** What the source needs of a store: any KeyValueStore (`service.kv`, MemoryKv) has it. */
-export type ConfigKv = Pick<KeyValueStore, 'name' | 'list' | 'watch'>;
+export type ConfigKv = Pick<KeyValueStore, 'name' | 'scope' | 'list' | 'watch'>;
 
 export interface MeshSourceOptions {
   /** No key at or under the prefix reads as `{}` instead of failing. */
@@ -43,7 +43,7 @@ export function mesh(kv: ConfigKv, prefix: string, opts: MeshSourceOptions = {})
       if (entries.length === 0) {
         if (opts.default !== undefined) out.merge(opts.default, () => `mesh default for ${root}`);
         else if (opts.optional !== true) {
-          throw new MeshError('NOT_FOUND', `mesh config ${root}: no such key in the mesh's key/value store (${kv.name}), at or under ${root}/; ` +
+          throw new MeshError('NOT_FOUND', `mesh config ${root}: no such key in the key/value store of ${kv.scope}, at or under ${root}/; ` +
             `write one with \`micromesh kv put ${root}/<setting> <value>\`, or pass { optional: true } or { default }`, { id: ID });
         }
         return out.snapshot();

@@ -14,6 +14,7 @@ export interface MemoryKvOptions extends Partial<Pick<KvConfig, 'valueMaxBytes' 
 /** The key/value store in one process (tests, services off the mesh): the mesh store's semantics without replication. */
 export class MemoryKv implements KeyValueStore {
   readonly name: string = 'memory';
+  readonly scope: string = 'this process';
   protected readonly core: KvCore;
 
   constructor(o: MemoryKvOptions = {}, node = 'local') {

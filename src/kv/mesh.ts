@@ -24,6 +24,8 @@ const ID = 'micromesh.kv';
 export interface MeshKvOptions extends Partial<KvConfig> {
   /** This node's id (HLC tie-break). */
   node: string;
+  /** The cluster name, for messages. */
+  cluster?: string;
   /** The running membership (peers and their RPC addresses); undefined until the mesh started. */
   membership: () => Membership | undefined;
   client: Client;
@@ -49,6 +51,7 @@ export type KvCounter = 'writes' | 'copiesSent' | 'copiesFailed' | 'forwarded' |
  */
 export class MeshKv extends MemoryKv {
   override readonly name = 'mesh';
+  override readonly scope: string;
   private readonly o: MeshKvOptions;
   private readonly cfg: KvConfig;
   private readonly log: RateLimitedLog;
@@ -66,6 +69,7 @@ export class MeshKv extends MemoryKv {
     super({ clock: o.clock, valueMaxBytes: cfg.valueMaxBytes, totalMaxBytes: cfg.totalMaxBytes, keyMaxBytes: cfg.keyMaxBytes }, o.node);
     this.o = o;
     this.cfg = cfg;
+    this.scope = `the mesh "${o.cluster ?? 'micromesh'}"`;
     this.log = new RateLimitedLog(o.logger, o.clock);
     this.snapshots = o.dataDir === undefined ? undefined : new KvSnapshots({ dir: o.dataDir, core: this.core, clock: o.clock, delayMs: cfg.saveDelayMs, log: this.log });
     o.server.handleInternal(KV_REPLICATE.handler, { [KV_REPLICATE.method]: (req: ReplicateRequest) => this.onReplicate(req) });
@@ -352,6 +356,6 @@ interface Peer {
 }
 
 function pick(o: MeshKvOptions): Partial<KvConfig> {
-  const { node: _n, membership: _m, client: _c, server: _s, clock: _k, random: _r, logger: _l, dataDir: _d, ...cfg } = o;
+  const { node: _n, cluster: _cl, membership: _m, client: _c, server: _s, clock: _k, random: _r, logger: _l, dataDir: _d, ...cfg } = o;
   return cfg;
 }

@@ -17,6 +17,7 @@ const WAIT_SLICE_MS = 60_000;
  */
 export class KvRemote implements KeyValueStore {
   readonly name = 'remote';
+  readonly scope: string;
   private readonly client: Client;
   private readonly address: string;
   private readonly timeoutMs: number;
@@ -24,6 +25,7 @@ export class KvRemote implements KeyValueStore {
   constructor(o: { client: Client; address: string; timeoutMs?: number }) {
     this.client = o.client;
     this.address = o.address;
+    this.scope = `node ${o.address}`;
     this.timeoutMs = o.timeoutMs ?? 10_000;
   }
 

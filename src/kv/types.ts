@@ -45,6 +45,8 @@ export interface KvWatcher extends AsyncIterable<KvEvent> {
 export interface KeyValueStore {
   /** Implementation name: `memory`, `mesh`, ... */
   readonly name: string;
+  /** Where its data lives, for messages: `the mesh "micromesh"`, `this process`, `node 10.0.0.5:7000`. */
+  readonly scope: string;
   /** The entry, or undefined when the key does not exist. */
   get(key: string, opts?: KvReadOptions): Promise<KvEntry | undefined>;
   /** Sets `key`; resolves once the implementation's durability holds (mesh: min(3, live) nodes hold it). */

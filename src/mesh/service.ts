@@ -102,7 +102,7 @@ export function createService(options: ServiceOptions): Service {
     ...(mesh ? [noMeshFound(mesh.node, meshOptions!)] : []), ...(options.clientMiddleware ?? []),
   ];
   const client = new MeshClient({ pool, selector, codecs, clock, scope, config, stats, middleware, meter: clientCalls }, broker, tracing);
-  const kv = resolveKv(options, mesh === undefined ? undefined : () => mesh.node.members, { id, client, server, clock, random, logger });
+  const kv = resolveKv(options, mesh === undefined ? undefined : () => mesh.node.members, { id, client, server, clock, random, logger, cluster: meshOptions?.cluster });
   const metrics = new MetricsRegistry();
   if (options.metrics !== false) {
     registerServiceMetrics(metrics, {
@@ -119,13 +119,13 @@ export function createService(options: ServiceOptions): Service {
 
 /** The key/value store: the one given, the mesh's (every node holds all of it), or one in memory off the mesh. */
 function resolveKv(o: ServiceOptions, membership: (() => MeshNode['members']) | undefined,
-  p: { id: string; client: MeshClient; server: RpcServer; clock: Parts['clock']; random: Parts['random']; logger: Parts['logger'] }): KeyValueStore {
+  p: { id: string; client: MeshClient; server: RpcServer; clock: Parts['clock']; random: Parts['random']; logger: Parts['logger']; cluster: string | undefined }): KeyValueStore {
   const given = o.kv;
   if (given !== undefined && typeof (given as Partial<KeyValueStore>).get === 'function') return given as KeyValueStore;
   const cfg = (given ?? {}) as Partial<KvConfig>;
   if (membership === undefined) return new MemoryKv({ clock: p.clock, valueMaxBytes: cfg.valueMaxBytes, totalMaxBytes: cfg.totalMaxBytes, keyMaxBytes: cfg.keyMaxBytes });
   return new MeshKv({
-    ...cfg, node: p.id, membership, client: p.client, server: p.server, clock: p.clock, random: p.random,
+    ...cfg, node: p.id, cluster: p.cluster, membership, client: p.client, server: p.server, clock: p.clock, random: p.random,
     logger: p.logger.child({ component: 'kv' }), dataDir: o.dataDir,
   });
 }

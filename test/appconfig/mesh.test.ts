@@ -35,7 +35,7 @@ test('a missing prefix is NOT_FOUND naming the key, unless optional or given a d
   await kv.put('test/serverless', 'x');
   await assert.rejects(loadConfig({ sources: [mesh(kv, 'test/server')] }), (e: MeshError) => {
     assert.equal(e.code, 'NOT_FOUND');
-    assert.match(e.detail, /^mesh config test\/server: no such key in the mesh's key\/value store \(memory\)/);
+    assert.match(e.detail, /^mesh config test\/server: no such key in the key\/value store of this process/);
     return true;
   });
   const optional = await loadConfig({ sources: [mesh(kv, 'test/server', { optional: true })] });

@@ -63,6 +63,12 @@ test('a watch and a blocking index wait see a write made on another node', async
   }
 });
 
+test('a missing mesh config key is an error naming the key and the cluster', async () => {
+  const { loadConfig, mesh } = await import('../../src/appconfig/index.ts');
+  await assert.rejects(loadConfig({ sources: [mesh(nodes[0]!.kv, 'test/server')] }),
+    (e: unknown) => e instanceof MeshError && e.code === 'NOT_FOUND' && /test\/server: no such key in the key\/value store of the mesh "micromesh"/.test(e.detail));
+});
+
 test('limits are errors with codes, naming the limit', async () => {
   const a = nodes[0]!;
   await assert.rejects(a.kv.put('big', new Uint8Array(600_000)), (e: unknown) => e instanceof MeshError && e.code === 'PAYLOAD_TOO_LARGE' && /valueMaxBytes/.test(e.detail));
