@@ -57,6 +57,10 @@ export function adminAddressOption(): Option {
     });
 }
 
+/** `--data-dir <path>`: where the node keeps its key/value store (and the gossip broker's key) across restarts. */
+export const DATA_DIR_FLAGS = '--data-dir <path>';
+export const DATA_DIR_HELP = 'keep this node\'s copy of the key/value store (and the gossip broker\'s key) here across restarts';
+
 /** The `admin` service option from `--admin-address`. */
 export function adminOf(o: { adminAddress?: string }): Pick<ServiceOptions, 'admin'> {
   return o.adminAddress === undefined ? {} : { admin: { address: o.adminAddress } };

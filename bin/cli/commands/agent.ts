@@ -1,7 +1,7 @@
 import { Option, type Command } from 'commander';
 import type { SwimConfig, SwimProfile } from '../../../src/swim/config.ts';
 import type { Cli } from '../context.ts';
-import { adminAddressOption, adminOf, createMember, untilSignal } from '../member.ts';
+import { DATA_DIR_FLAGS, DATA_DIR_HELP, adminAddressOption, adminOf, createMember, untilSignal } from '../member.ts';
 import { tlsOf, withTlsOptions } from '../tls-flags.ts';
 import { parseInteger, parseJson, parsePort } from '../options.ts';
 
@@ -18,6 +18,7 @@ interface AgentFlags {
   port: number;
   gossipPort: number;
   adminAddress?: string;
+  dataDir?: string;
   profile: SwimProfile;
   swim?: Partial<SwimConfig>;
 }
@@ -43,13 +44,14 @@ export function register(program: Command, cli: Cli): void {
     .option('--port <port>', 'RPC port of this member', parsePort, 0)
     .option('--gossip-port <port>', 'SWIM port (UDP and TCP)', parsePort, 0)
     .addOption(adminAddressOption())
+    .option(DATA_DIR_FLAGS, DATA_DIR_HELP)
     .addOption(new Option('--profile <lan|wan|local>', 'SWIM profile').choices(['lan', 'wan', 'local']).default('lan'))
     .addOption(new Option('--swim <json>', 'SWIM settings overriding the profile, as JSON').argParser((v) => parseJson(v) as Partial<SwimConfig>).hideHelp())
     .action(async (o: AgentFlags) => {
       const { createAgent } = await import('../../../src/agent/index.ts');
       const logger = await cli.logger();
       const service = await createMember(cli, {
-        name: o.name, port: o.port, gossipPort: o.gossipPort, logger, ...adminOf(o), ...tlsOf(o), mesh: { profile: o.profile, swim: o.swim },
+        name: o.name, port: o.port, gossipPort: o.gossipPort, logger, ...adminOf(o), ...tlsOf(o), dataDir: o.dataDir, mesh: { profile: o.profile, swim: o.swim },
       });
       const token = process.env.MICROMESH_AGENT_TOKEN;
       const agent = createAgent({

@@ -1,7 +1,7 @@
 import { Option, type Command } from 'commander';
 import type { SwimConfig, SwimProfile } from '../../../src/swim/config.ts';
 import type { Cli } from '../context.ts';
-import { adminAddressOption, adminOf } from '../member.ts';
+import { DATA_DIR_FLAGS, DATA_DIR_HELP, adminAddressOption, adminOf } from '../member.ts';
 import { tlsOf, withTlsOptions } from '../tls-flags.ts';
 import { parseJson, parsePort } from '../options.ts';
 
@@ -15,6 +15,7 @@ interface RunOptions {
   rejoinMs?: number;
   mdnsBrowseMs?: number;
   adminAddress?: string;
+  dataDir?: string;
 }
 
 /** `micromesh run`: a peer on the mesh until SIGINT/SIGTERM; with --demo it serves the greeter. */
@@ -26,6 +27,7 @@ export function register(program: Command, cli: Cli): void {
     .option('--gossip-port <port>', 'SWIM port (UDP and TCP)', parsePort, 0)
     .option('--demo', 'serve the greeter example')
     .addOption(adminAddressOption())
+    .option(DATA_DIR_FLAGS, DATA_DIR_HELP)
     .addOption(new Option('--profile <lan|wan|local>', 'SWIM profile').choices(['lan', 'wan', 'local']).default('lan'))
     .addOption(new Option('--swim <json>', 'SWIM settings overriding the profile, as JSON').argParser((v) => parseJson(v) as Partial<SwimConfig>).hideHelp())
     .addOption(new Option('--rejoin-ms <ms>', 're-join seeds and mDNS peers this often').argParser(Number).hideHelp())
@@ -43,7 +45,7 @@ export function register(program: Command, cli: Cli): void {
         name: o.name ?? (o.demo ? 'greeter' : 'micromesh'),
         address: `${host}:${o.port}`,
         logger: await cli.logger(),
-        ...adminOf(o), ...tlsOf(o),
+        ...adminOf(o), ...tlsOf(o), dataDir: o.dataDir,
         // --registry etcd://…: listed in etcd, no SWIM and no mDNS; --broker nats://…: messages through NATS.
         ...serviceBackends(m),
         mesh: m.registry.kind !== 'mesh' ? false : {
