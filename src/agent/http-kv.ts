@@ -8,9 +8,10 @@ import { AGENT_ERROR_ID, checkToken, flag, param, sendJson, type AgentApi } from
  * `recurse`, `keys` (+ `separator`), `raw`, blocking `index`/`wait` with
  * X-Consul-Index the highest ModifyIndex under the key; PUT (raw body,
  * `flags`) answering `true`; DELETE (`recurse`). A missing key is 404, as
- * in Consul. `cas`, `acquire` and `release` need a linearizable store,
- * which an eventually consistent mesh is not: they are refused (501
- * NOT_IMPLEMENTED) with the way to get them, not faked.
+ * in Consul. `cas` is passed to the store: a failed check answers `false`
+ * as in Consul; the mesh store, eventually consistent, refuses it (501
+ * NOT_IMPLEMENTED) with the way to get it (etcd) rather than faking it.
+ * `acquire`/`release` (Consul's sessions) are refused on every store.
  */
 export function registerKvRoutes(app: FastifyInstance, api: AgentApi, kv: KeyValueStore, valueMaxBytes: number): void {
   // From the raw URL: the router ignores trailing slashes, and in a key prefix (`app/`) the slash matters.
@@ -22,12 +23,28 @@ export function registerKvRoutes(app: FastifyInstance, api: AgentApi, kv: KeyVal
       throw new MeshError('BAD_REQUEST', 'the key is not valid percent-encoding', { id: AGENT_ERROR_ID });
     }
   };
-  const refuseLinearizable = (req: FastifyRequest): void => {
-    for (const p of ['cas', 'acquire', 'release']) {
+  const refuseLocks = (req: FastifyRequest): void => {
+    for (const p of ['acquire', 'release']) {
       if (param(req, p) !== undefined) {
-        throw new MeshError('NOT_IMPLEMENTED', `?${p} needs linearizable storage, which the mesh's eventually consistent key/value store is not; run the service on etcd (--registry etcd://...) for check-and-set and locks (docs/kv.md)`, { id: AGENT_ERROR_ID });
+        throw new MeshError('NOT_IMPLEMENTED', `?${p} needs Consul's sessions, which micromesh does not have (on any store); for locks use etcd directly (docs/kv.md)`, { id: AGENT_ERROR_ID });
       }
     }
+  };
+  /** `?cas=N` as a number; a failed check answers `false`, as Consul does (an eventually consistent store refuses it: 501). */
+  const casOf = (req: FastifyRequest): number | undefined => {
+    const cas = param(req, 'cas');
+    if (cas === undefined) return undefined;
+    if (!/^\d{1,16}$/.test(cas)) throw new MeshError('BAD_REQUEST', `cas must be an unsigned integer, got "${cas}"`, { id: AGENT_ERROR_ID });
+    return Number(cas);
+  };
+  const conflictIsFalse = async (reply: FastifyReply, write: () => Promise<unknown>): Promise<FastifyReply> => {
+    try {
+      await write();
+    } catch (err) {
+      if (err instanceof MeshError && err.code === 'CONFLICT') return sendJson(reply, false);
+      throw err;
+    }
+    return sendJson(reply, true);
   };
 
   const get = async (req: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> => {
@@ -52,19 +69,19 @@ export function registerKvRoutes(app: FastifyInstance, api: AgentApi, kv: KeyVal
 
   app.put('/v1/kv/*', { bodyLimit: valueMaxBytes + 1 }, async (req, reply) => {
     checkToken(api, req);
-    refuseLinearizable(req);
+    refuseLocks(req);
     const raw = req.body as Buffer | undefined;
     const flags = param(req, 'flags');
     if (flags !== undefined && !/^\d{1,16}$/.test(flags)) throw new MeshError('BAD_REQUEST', `flags must be an unsigned integer, got "${flags}"`, { id: AGENT_ERROR_ID });
-    await kv.put(keyOf(req), raw === undefined ? new Uint8Array() : new Uint8Array(raw), { flags: flags === undefined ? 0 : Number(flags) });
-    return sendJson(reply, true);
+    const cas = casOf(req);
+    return conflictIsFalse(reply, () => kv.put(keyOf(req), raw === undefined ? new Uint8Array() : new Uint8Array(raw), { flags: flags === undefined ? 0 : Number(flags), cas }));
   });
 
   const remove = async (req: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> => {
     checkToken(api, req);
-    refuseLinearizable(req);
-    await kv.delete(keyOf(req), { recurse: flag(req, 'recurse') });
-    return sendJson(reply, true);
+    refuseLocks(req);
+    const cas = casOf(req);
+    return conflictIsFalse(reply, () => kv.delete(keyOf(req), { recurse: flag(req, 'recurse'), cas }));
   };
   app.delete('/v1/kv', remove);
   app.delete('/v1/kv/*', remove);

@@ -31,6 +31,8 @@ export class MemoryKv implements KeyValueStore {
 
   async put(key: string, value: Uint8Array | string, opts: KvWriteOptions = {}): Promise<KvEntry> {
     checkSignal(opts.signal);
+    // One process is linearizable: check-and-set is honest here.
+    if (opts.cas !== undefined) this.checkCas(key, opts.cas);
     const { change } = this.core.write(key, toBytes(value), opts.flags ?? 0);
     return change?.type === 'put' ? change.entry : this.core.state.get(key)!;
   }
@@ -38,6 +40,10 @@ export class MemoryKv implements KeyValueStore {
   async delete(key: string, opts: KvDeleteOptions = {}): Promise<number> {
     checkSignal(opts.signal);
     this.core.checkKey(key, opts.recurse === true);
+    if (opts.cas !== undefined) {
+      if (opts.recurse === true) throw new MeshError('INVALID_ARGUMENT', 'cas applies to one key, not with recurse', { id: ID });
+      this.checkCas(key, opts.cas);
+    }
     const keys = opts.recurse === true ? this.core.state.list(key).map((e) => e.key) : this.core.state.get(key) === undefined ? [] : [key];
     for (const k of keys) this.core.write(k, null, 0);
     return keys.length;
@@ -46,6 +52,13 @@ export class MemoryKv implements KeyValueStore {
   async list(prefix: string, opts: KvReadOptions = {}): Promise<KvEntry[]> {
     checkSignal(opts.signal);
     return this.core.state.list(prefix);
+  }
+
+  /** Throws CONFLICT unless the key's ModifyIndex is `cas` (0: the key does not exist). */
+  protected checkCas(key: string, cas: number): void {
+    if (!Number.isInteger(cas) || cas < 0) throw new MeshError('INVALID_ARGUMENT', `cas must be an index ≥ 0 (0: only if the key does not exist), got ${cas}`, { id: ID });
+    const now = this.core.state.get(key)?.modifyIndex ?? 0;
+    if (now !== cas) throw new MeshError('CONFLICT', cas === 0 ? `${key} already exists (cas 0: create only)` : `${key} changed: its ModifyIndex is ${now}, not ${cas}`, { id: ID });
   }
 
   watch(prefix: string, opts: KvReadOptions = {}): KvWatcher {

@@ -109,6 +109,7 @@ export class MeshKv extends MemoryKv {
   override async put(key: string, value: Uint8Array | string, opts: KvWriteOptions = {}): Promise<KvEntry> {
     checkSignal(opts.signal);
     this.checkRunning();
+    if (opts.cas !== undefined) throw noCas();
     const { version } = this.core.write(key, toBytes(value), opts.flags ?? 0);
     this.counts.writes++;
     this.snapshots?.changed();
@@ -119,6 +120,7 @@ export class MeshKv extends MemoryKv {
   override async delete(key: string, opts: KvDeleteOptions = {}): Promise<number> {
     checkSignal(opts.signal);
     this.checkRunning();
+    if (opts.cas !== undefined) throw noCas();
     this.core.checkKey(key, opts.recurse === true);
     const keys = opts.recurse === true ? this.core.state.list(key).map((e) => e.key) : this.core.state.get(key) === undefined ? [] : [key];
     const versions = keys.map((k) => this.core.write(k, null, 0).version);
@@ -358,4 +360,9 @@ interface Peer {
 function pick(o: MeshKvOptions): Partial<KvConfig> {
   const { node: _n, cluster: _cl, membership: _m, client: _c, server: _s, clock: _k, random: _r, logger: _l, dataDir: _d, ...cfg } = o;
   return cfg;
+}
+
+/** Check-and-set on an eventually consistent store would let two writers both win: refused, with where to get it. */
+export function noCas(): MeshError {
+  return new MeshError('NOT_IMPLEMENTED', 'check-and-set needs linearizable storage, which the mesh\'s eventually consistent key/value store is not; use an etcd-backed store (createService({ kv: { etcd: {...} } }) or --registry etcd://...) for cas and locks (docs/kv.md)', { id: ID });
 }

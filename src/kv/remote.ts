@@ -39,11 +39,11 @@ export class KvRemote implements KeyValueStore {
   }
 
   async put(key: string, value: Uint8Array | string, opts: KvWriteOptions = {}): Promise<KvEntry> {
-    return fromWireEntry(await this.call<WireEntry>(KV_PUT.endpoint, { k: key, v: toBytes(value), f: opts.flags ?? 0 }, opts.signal));
+    return fromWireEntry(await this.call<WireEntry>(KV_PUT.endpoint, { k: key, v: toBytes(value), f: opts.flags ?? 0, c: opts.cas }, opts.signal));
   }
 
   async delete(key: string, opts: KvDeleteOptions = {}): Promise<number> {
-    return (await this.call<{ n: number }>(KV_DELETE.endpoint, { k: key, r: opts.recurse === true }, opts.signal)).n;
+    return (await this.call<{ n: number }>(KV_DELETE.endpoint, { k: key, r: opts.recurse === true, c: opts.cas }, opts.signal)).n;
   }
 
   async list(prefix: string, opts: KvReadOptions = {}): Promise<KvEntry[]> {

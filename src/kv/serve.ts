@@ -23,8 +23,8 @@ export function fromWireEntry(w: unknown): KvEntry {
 
 export interface GetRequest { k: string; p?: boolean }
 export interface GetAnswer { e: WireEntry[]; i: number }
-export interface PutRequest { k: string; v: Uint8Array; f?: number }
-export interface DeleteRequest { k: string; r?: boolean }
+export interface PutRequest { k: string; v: Uint8Array; f?: number; c?: number }
+export interface DeleteRequest { k: string; r?: boolean; c?: number }
 export interface WaitRequest { p: string; a: number }
 
 const str = (v: unknown, what: string): string => {
@@ -44,11 +44,11 @@ export function serveKv(server: Server, kv: KeyValueStore): void {
   server.handleInternal(KV_PUT.handler, {
     [KV_PUT.method]: async (r: PutRequest, ctx: HandlerContext): Promise<WireEntry> => {
       if (!(r?.v instanceof Uint8Array)) throw new MeshError('BAD_REQUEST', 'v must be bytes', { id: 'micromesh.kv' });
-      return toWireEntry(await kv.put(str(r.k, 'k'), new Uint8Array(r.v), { flags: r.f ?? 0, signal: ctx.signal }));
+      return toWireEntry(await kv.put(str(r.k, 'k'), new Uint8Array(r.v), { flags: r.f ?? 0, cas: r.c ?? undefined, signal: ctx.signal }));
     },
   });
   server.handleInternal(KV_DELETE.handler, {
-    [KV_DELETE.method]: async (r: DeleteRequest, ctx: HandlerContext) => ({ n: await kv.delete(str(r?.k, 'k'), { recurse: r.r === true, signal: ctx.signal }) }),
+    [KV_DELETE.method]: async (r: DeleteRequest, ctx: HandlerContext) => ({ n: await kv.delete(str(r?.k, 'k'), { recurse: r.r === true, cas: r.c ?? undefined, signal: ctx.signal }) }),
   });
   server.handleInternal(KV_WAIT.handler, {
     [KV_WAIT.method]: async (r: WaitRequest, ctx: HandlerContext) => ({ i: await kv.waitIndex(str(r?.p, 'p'), Number(r.a) || 0, { signal: ctx.signal }) }),

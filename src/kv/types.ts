@@ -21,12 +21,20 @@ export interface KvWriteOptions {
   signal?: AbortSignal;
   /** Flags stored with the value. Default 0. */
   flags?: number;
+  /**
+   * Check-and-set: write only if the key's ModifyIndex is this (0: only if
+   * the key does not exist), else fail with CONFLICT. Needs a linearizable
+   * store (memory, etcd); the mesh store refuses it with NOT_IMPLEMENTED.
+   */
+  cas?: number;
 }
 
 export interface KvDeleteOptions {
   signal?: AbortSignal;
   /** Delete every key under `key` as a prefix. */
   recurse?: boolean;
+  /** Check-and-set: delete only if the key's ModifyIndex is this (see KvWriteOptions.cas). */
+  cas?: number;
 }
 
 export interface KvReadOptions {

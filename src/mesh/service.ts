@@ -21,6 +21,7 @@ import { createRpcStats } from '../rpc/stats.ts';
 import type { MessageHandler, SubscriberOptions } from '../pubsub/types.ts';
 import { MemoryKv } from '../kv/memory.ts';
 import { MeshKv } from '../kv/mesh.ts';
+import { EtcdKv } from '../kv/etcd.ts';
 import type { KeyValueStore } from '../kv/types.ts';
 import type { KvConfig } from '../kv/config.ts';
 import type { HandleOptions } from '../rpc/types.ts';
@@ -122,6 +123,10 @@ function resolveKv(o: ServiceOptions, membership: (() => MeshNode['members']) | 
   p: { id: string; client: MeshClient; server: RpcServer; clock: Parts['clock']; random: Parts['random']; logger: Parts['logger']; cluster: string | undefined }): KeyValueStore {
   const given = o.kv;
   if (given !== undefined && typeof (given as Partial<KeyValueStore>).get === 'function') return given as KeyValueStore;
+  // On etcd (asked for, or the registry's cluster): the linearizable store, with cas.
+  const etcd = given !== undefined && 'etcd' in given ? given.etcd
+    : given === undefined && typeof o.registry === 'object' && o.registry !== null && 'etcd' in o.registry ? { hosts: o.registry.etcd.hosts } : undefined;
+  if (etcd !== undefined) return new EtcdKv({ ...etcd, clock: p.clock });
   const cfg = (given ?? {}) as Partial<KvConfig>;
   if (membership === undefined) return new MemoryKv({ clock: p.clock, valueMaxBytes: cfg.valueMaxBytes, totalMaxBytes: cfg.totalMaxBytes, keyMaxBytes: cfg.keyMaxBytes });
   return new MeshKv({
@@ -340,6 +345,8 @@ class ServiceImpl implements Service {
     await this.server.stop(opts);
     await this.broker.stop();
     if (this.kv instanceof MeshKv) await this.kv.stop();
+    // An etcd store built from the options is the service's to close; one passed in is the caller's.
+    if (this.kv instanceof EtcdKv && this.kv !== this.opts.kv) await this.kv.close();
     // Leave the mesh gracefully: peers drop this node at once instead of suspecting it.
     await this.mesh?.stop();
     await this.p.pool.close();

@@ -27,6 +27,7 @@ import type { PacketNetwork, Transport } from '../transport/types.ts';
 import type { TlsOptions } from '../transport/tls.ts';
 import type { KeyValueStore } from '../kv/types.ts';
 import type { KvConfig } from '../kv/config.ts';
+import type { EtcdKvOptions } from '../kv/etcd.ts';
 
 /** A service's view of its mesh node. */
 export interface Mesh {
@@ -145,11 +146,13 @@ export interface ServiceOptions {
   /** Where a node keeps state across restarts (the key/value store, the gossip broker's libp2p key). Default none. */
   dataDir?: string;
   /**
-   * The key/value store (`service.kv`): a store of your own, or settings of
-   * the mesh's (KvConfig: limits, copies per write, anti-entropy period...).
-   * On the mesh every node holds all of it; off the mesh it stays in memory.
+   * The key/value store (`service.kv`): a store of your own, `{ etcd }` (a
+   * linearizable one, with check-and-set), or settings of the mesh's
+   * (KvConfig: limits, copies per write, anti-entropy period...). Default:
+   * the mesh's, where every node holds all of it; on an etcd registry, etcd;
+   * otherwise in memory.
    */
-  kv?: KeyValueStore | Partial<KvConfig>;
+  kv?: KeyValueStore | Partial<KvConfig> | { etcd: EtcdKvOptions };
   /** Default: DefaultSelector over the registry. */
   selector?: Selector;
   /** Default: TCP. */

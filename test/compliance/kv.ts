@@ -7,6 +7,8 @@ import { MeshError } from '../../src/errors/index.ts';
 import type { KeyValueStore, KvEvent } from '../../src/kv/types.ts';
 
 export interface KvHarness {
+  /** Whether the store is linearizable and does check-and-set (memory, etcd); the mesh store refuses it. */
+  cas: boolean;
   writer: KeyValueStore;
   /** Where reads happen: the writer itself, or another node's store. */
   reader: KeyValueStore;
@@ -112,5 +114,20 @@ export function kvCompliance(name: string, setup: () => Promise<KvHarness>): voi
     }
     await assert.rejects(writer.put(`${prefix()}big`, new Uint8Array(600_000)), (e: unknown) => e instanceof MeshError && e.code === 'PAYLOAD_TOO_LARGE');
     await assert.rejects(writer.put(`${prefix()}f`, 'x', { flags: -1 }), (e: unknown) => e instanceof MeshError && ['INVALID_ARGUMENT', 'BAD_REQUEST'].includes(e.code));
+  });
+
+  run('check-and-set: honoured by a linearizable store, refused (NOT_IMPLEMENTED) by one that is not', async ({ writer, cas }) => {
+    const p = prefix();
+    if (!cas) {
+      await assert.rejects(writer.put(`${p}c`, 'x', { cas: 0 }), (e: unknown) => e instanceof MeshError && e.code === 'NOT_IMPLEMENTED' && /etcd/.test(e.detail));
+      return;
+    }
+    const created = await writer.put(`${p}c`, 'first', { cas: 0 });
+    await assert.rejects(writer.put(`${p}c`, 'again', { cas: 0 }), (e: unknown) => e instanceof MeshError && e.code === 'CONFLICT');
+    const next = await writer.put(`${p}c`, 'second', { cas: created.modifyIndex });
+    await assert.rejects(writer.put(`${p}c`, 'stale', { cas: created.modifyIndex }), (e: unknown) => e instanceof MeshError && e.code === 'CONFLICT');
+    assert.equal(text((await writer.get(`${p}c`))?.value), 'second');
+    await assert.rejects(writer.delete(`${p}c`, { cas: created.modifyIndex }), (e: unknown) => e instanceof MeshError && e.code === 'CONFLICT');
+    assert.equal(await writer.delete(`${p}c`, { cas: next.modifyIndex }), 1);
   });
 }

@@ -21,20 +21,21 @@ after(async () => {
 
 kvCompliance('memory', async () => {
   const kv = new MemoryKv();
-  return { writer: kv, reader: kv };
+  return { cas: true, writer: kv, reader: kv };
 });
 kvCompliance('mesh, one node', async () => {
   const [a] = await mesh();
-  return { writer: a.kv, reader: a.kv };
+  return { cas: false, writer: a.kv, reader: a.kv };
 });
 kvCompliance('mesh, written on one node and read on another', async () => {
   const [a, b] = await mesh();
-  return { writer: a.kv, reader: b.kv };
+  return { cas: false, writer: a.kv, reader: b.kv };
 });
 kvCompliance('remote (a non-member through $mesh Kv.*)', async () => {
   const [a, b] = await mesh();
   const client = createService({ name: 'kv-remote-client', mesh: false, logger: silentLogger });
   return {
+    cas: false,
     writer: new KvRemote({ client: client.client, address: a.address! }),
     reader: new KvRemote({ client: client.client, address: b.address! }),
     teardown: () => client.stop(),

@@ -33,9 +33,10 @@ export function register(program: Command, cli: Cli): void {
     }));
   kv.command('put').description('set a key (value "-" reads stdin)').argument('<key>').argument('[value]', 'the value; empty when left out', '')
     .option('--flags <n>', 'Consul flags stored with it', parseInteger, 0)
-    .action((key: string, value: string, o: { flags: number }) => withKv(cli, async (store) => {
+    .option('--cas <index>', 'write only if the key\'s ModifyIndex is this (0: only if absent); etcd-backed stores only', parseInteger)
+    .action((key: string, value: string, o: { flags: number; cas?: number }) => withKv(cli, async (store) => {
       const bytes = value === '-' ? await stdin() : Buffer.from(value, 'utf8');
-      const e = await store.put(key, bytes, { flags: o.flags });
+      const e = await store.put(key, bytes, { flags: o.flags, cas: o.cas });
       if (cli.flags().json) print(true, json(e), () => []);
       else console.log(`Success! Data written to: ${key}`);
     }));
