@@ -4,7 +4,7 @@ import type { Connected } from '../connect.ts';
 import { MeshError } from '../../../src/errors/index.ts';
 import { RPC_KEY } from '../../../src/membership/keys.ts';
 import { KvRemote } from '../../../src/kv/remote.ts';
-import type { KvEntry } from '../../../src/kv/types.ts';
+import type { KeyValueStore, KvEntry } from '../../../src/kv/types.ts';
 import { parseInteger } from '../options.ts';
 import { print } from '../print.ts';
 
@@ -14,7 +14,8 @@ const json = (e: KvEntry) => ({ key: e.key, value: text(e.value), flags: e.flags
 /**
  * `micromesh kv get|put|delete|list|watch`: the mesh's key/value store (Consul's
  * `consul kv`), through one live member: reads are its copy, writes return
- * once the store's durability holds (min(3, live) nodes).
+ * once the store's durability holds (min(3, live) nodes). With
+ * `--registry etcd://...`, the etcd-backed store (with `--cas`).
  */
 export function register(program: Command, cli: Cli): void {
   const kv = program.command('kv').description('read and write the mesh\'s key/value store (docs/kv.md)');
@@ -65,10 +66,19 @@ export function register(program: Command, cli: Cli): void {
     }));
 }
 
-/** The store of one live member (picked at random): reads are its copy, writes go through it. */
-async function withKv(cli: Cli, fn: (kv: KvRemote) => Promise<void>): Promise<void> {
+/** The store of one live member (picked at random): reads are its copy, writes go through it. On etcd, etcd itself. */
+async function withKv(cli: Cli, fn: (kv: KeyValueStore) => Promise<void>): Promise<void> {
+  const m = cli.mesh();
+  if (m.registry.kind === 'etcd') {
+    const { EtcdKv } = await import('../../../src/kv/etcd.ts');
+    const kv = new EtcdKv({ hosts: m.registry.hosts });
+    try {
+      return await fn(kv);
+    } finally {
+      await kv.close();
+    }
+  }
   await cli.withMesh(async (c: Connected) => {
-    if (cli.mesh().registry.kind !== 'mesh') throw new MeshError('INVALID_CONFIG', 'kv reads the mesh\'s key/value store: with --registry etcd there is no mesh to reach');
     const live = new Set(c.view.members.filter((m) => m.state === 'alive' || m.state === 'suspect').map((m) => m.id));
     const addresses = c.view.records.filter((r) => live.has(r.id)).map((r) => r.data[RPC_KEY]).filter((a): a is string => typeof a === 'string');
     if (addresses.length === 0) throw new MeshError('NO_MESH_FOUND', 'no live member to read the key/value store from', { id: 'micromesh.cli' });
