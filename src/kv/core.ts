@@ -113,4 +113,17 @@ export function toBytes(value: Uint8Array | string): Uint8Array {
   throw new MeshError('INVALID_ARGUMENT', 'value must be a Uint8Array or a string', { id: ID });
 }
 
+/** A cas index as given: an integer ≥ 0 (0: the key must not exist). */
+export function checkCas(cas: number): number {
+  if (!Number.isInteger(cas) || cas < 0) throw new MeshError('INVALID_ARGUMENT', `cas must be an index ≥ 0 (0: only if the key does not exist), got ${cas}`, { id: ID });
+  return cas;
+}
+
+/** A failed check-and-set. */
+export function casConflict(key: string, cas: number, now?: number): MeshError {
+  const detail = cas === 0 ? `${key} already exists (cas 0: create only)`
+    : now === undefined ? `${key} changed: its ModifyIndex is no longer ${cas}` : `${key} changed: its ModifyIndex is ${now}, not ${cas}`;
+  return new MeshError('CONFLICT', detail, { id: ID });
+}
+
 export type { Hlc };

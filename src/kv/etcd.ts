@@ -3,7 +3,7 @@ import type { Clock } from '../clock/types.ts';
 import { SystemClock } from '../clock/system.ts';
 import { MeshError } from '../errors/index.ts';
 import { AsyncQueue } from '../registry/watcher.ts';
-import { MAX_FLAGS, toBytes } from './core.ts';
+import { MAX_FLAGS, casConflict, checkCas, toBytes } from './core.ts';
 import { checkKey } from './store.ts';
 import { resolveKvConfig } from './config.ts';
 import { checkSignal } from './memory.ts';
@@ -79,7 +79,7 @@ export class EtcdKv implements KeyValueStore {
     } else {
       const cas = checkCas(opts.cas);
       const r = await this.call(() => c.if(k, cas === 0 ? 'Create' : 'Mod', '==', cas).then(c.put(k).value(stored)).commit());
-      if (!r.succeeded) throw casFailed(key, cas);
+      if (!r.succeeded) throw casConflict(key, cas);
       revision = r.header.revision;
     }
     // The entry as of that write (its CreateIndex), even if another write follows at once.
@@ -96,7 +96,7 @@ export class EtcdKv implements KeyValueStore {
       if (opts.recurse === true) throw new MeshError('INVALID_ARGUMENT', 'cas applies to one key, not with recurse', { id: ID });
       const cas = checkCas(opts.cas);
       const r = await this.call(() => c.if(k, 'Mod', '==', cas).then(c.delete().key(k)).commit());
-      if (!r.succeeded) throw casFailed(key, cas);
+      if (!r.succeeded) throw casConflict(key, cas);
       return Number(r.responses[0]?.response_delete_range?.deleted ?? 0);
     }
     const r = await this.call(() => (opts.recurse === true ? c.delete().prefix(k) : c.delete().key(k)).exec());
@@ -187,15 +187,6 @@ export class EtcdKv implements KeyValueStore {
       throw err instanceof MeshError ? err : new MeshError('UNAVAILABLE', `etcd (${this.hosts.join(', ')}): ${(err as Error).message}`, { id: ID, cause: err });
     }
   }
-}
-
-function checkCas(cas: number): number {
-  if (!Number.isInteger(cas) || cas < 0) throw new MeshError('INVALID_ARGUMENT', `cas must be an index ≥ 0 (0: only if the key does not exist), got ${cas}`, { id: ID });
-  return cas;
-}
-
-function casFailed(key: string, cas: number): MeshError {
-  return new MeshError('CONFLICT', cas === 0 ? `${key} already exists (cas 0: create only)` : `${key} changed: its ModifyIndex is no longer ${cas}`, { id: ID });
 }
 
 function encode(value: Uint8Array, flags: number): Buffer {

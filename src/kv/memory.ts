@@ -1,7 +1,7 @@
 import type { Clock } from '../clock/types.ts';
 import { SystemClock } from '../clock/system.ts';
 import { MeshError } from '../errors/index.ts';
-import { KvCore, toBytes } from './core.ts';
+import { KvCore, casConflict, checkCas, toBytes } from './core.ts';
 import { resolveKvConfig, type KvConfig } from './config.ts';
 import type { KeyValueStore, KvDeleteOptions, KvEntry, KvReadOptions, KvWatcher, KvWriteOptions } from './types.ts';
 
@@ -56,9 +56,8 @@ export class MemoryKv implements KeyValueStore {
 
   /** Throws CONFLICT unless the key's ModifyIndex is `cas` (0: the key does not exist). */
   protected checkCas(key: string, cas: number): void {
-    if (!Number.isInteger(cas) || cas < 0) throw new MeshError('INVALID_ARGUMENT', `cas must be an index ≥ 0 (0: only if the key does not exist), got ${cas}`, { id: ID });
     const now = this.core.state.get(key)?.modifyIndex ?? 0;
-    if (now !== cas) throw new MeshError('CONFLICT', cas === 0 ? `${key} already exists (cas 0: create only)` : `${key} changed: its ModifyIndex is ${now}, not ${cas}`, { id: ID });
+    if (now !== checkCas(cas)) throw casConflict(key, cas, now);
   }
 
   watch(prefix: string, opts: KvReadOptions = {}): KvWatcher {
