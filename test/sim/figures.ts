@@ -64,6 +64,8 @@ export interface RunResult {
   heapBytesPerMember: number | null;
   /** Scenario-specific extras (counts, not samples). */
   extra: Record<string, number | string | boolean | null>;
+  /** Scenario-specific samples, pooled across seeds by the scenario's report (kv). */
+  samples?: Record<string, number[]>;
   /** sha256 of the observed event log, for determinism checks. */
   digest: string;
   wallMs: number;

@@ -3,7 +3,7 @@
 import { parseArgs } from 'node:util';
 import type { SwimProfile } from '../../src/swim/config.ts';
 
-export const SCENARIOS = ['join', 'crash', 'loss', 'stall', 'partition', 'restart', 'update'] as const;
+export const SCENARIOS = ['join', 'crash', 'loss', 'stall', 'partition', 'restart', 'update', 'kv'] as const;
 export type ScenarioName = (typeof SCENARIOS)[number];
 
 export interface SimOptions {
@@ -59,6 +59,12 @@ export interface SimOptions {
   joinSeeds: number;
   joinBatch: number;
   joinEveryMs: number;
+  // kv
+  kvWrites: number;
+  kvEveryMs: number;
+  kvValueBytes: number;
+  kvFanout: number | undefined;
+  kvAntiEntropyMs: number | undefined;
 }
 
 export const USAGE = `npm run sim -- [options]
@@ -91,6 +97,8 @@ prints the measured figures (one JSON object with --json). Times are simulated.
  restart:   --restarts K (5) --down-ms D (1000) --restart-gap D (10s) --graceful
  update:    --updates K (20) --update-every D (3s)
  join:      --join-seeds K (3) --join-batch B (100) --join-every D (100ms)
+ kv:        --kv-writes K (1) --kv-every D (10s) --kv-value-bytes B (64) --kv-fanout F (kv's, 3)
+            --kv-anti-entropy D (kv's, 5s); real MeshKv + RPC per node, static membership (no SWIM)
 `;
 
 /** A bad option; the message names it. */
@@ -100,6 +108,7 @@ const STRINGS = [
   'scenario', 'nodes', 'seed', 'seeds', 'runs', 'loss', 'latency', 'jitter', 'cpu-cores', 'cpu-packet-ms', 'profile', 'duration', 'warmup', 'step', 'bootstrap',
   'crash-fraction', 'stall-fraction', 'stall-ms', 'stall-every', 'stall-mode', 'lag-ms', 'partition-fraction', 'partition-ms', 'rejoin-ms',
   'restarts', 'down-ms', 'restart-gap', 'updates', 'update-every', 'join-seeds', 'join-batch', 'join-every',
+  'kv-writes', 'kv-every', 'kv-value-bytes', 'kv-fanout', 'kv-anti-entropy',
 ] as const;
 const FLAGS = ['json', 'host', 'no-lifeguard', 'no-stall-aware', 'no-watch-refusals', 'no-coordinated-probes', 'no-compare', 'reap', 'graceful', 'help'] as const;
 
@@ -151,6 +160,7 @@ export function parseOptions(argv: readonly string[]): SimOptions | 'help' {
   for (const k of ['restarts', 'down-ms', 'restart-gap', 'graceful']) only(k, 'restart');
   for (const k of ['updates', 'update-every']) only(k, 'update');
   for (const k of ['join-seeds', 'join-batch', 'join-every']) only(k, 'join');
+  for (const k of ['kv-writes', 'kv-every', 'kv-value-bytes', 'kv-fanout', 'kv-anti-entropy']) only(k, 'kv');
 
   const cpu = (): SimOptions['cpu'] => {
     if (str('cpu-cores') === undefined && str('cpu-packet-ms') === undefined) return undefined;
@@ -198,6 +208,11 @@ export function parseOptions(argv: readonly string[]): SimOptions | 'help' {
     joinSeeds: num('join-seeds', 1, 100, Math.min(3, nodes), true),
     joinBatch: num('join-batch', 1, 10_000, 100, true),
     joinEveryMs: dur('join-every', 0, 3_600_000, 100)!,
+    kvWrites: num('kv-writes', 1, 10_000, 1, true),
+    kvEveryMs: dur('kv-every', 100, 3_600_000, 10_000)!,
+    kvValueBytes: num('kv-value-bytes', 1, 524_288, 64, true),
+    kvFanout: str('kv-fanout') === undefined ? undefined : num('kv-fanout', 1, 64, 3, true),
+    kvAntiEntropyMs: dur('kv-anti-entropy', 100, 3_600_000, undefined),
   };
   if (scenario === 'restart' && o.restarts > o.nodes - 3) throw new OptionError(`--restarts must be in [1, nodes − 3 = ${o.nodes - 3}] (three seeds stay up), got ${o.restarts}`);
   if (o.joinSeeds > o.nodes) throw new OptionError(`--join-seeds must be in [1, nodes = ${o.nodes}], got ${o.joinSeeds}`);

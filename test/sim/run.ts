@@ -6,13 +6,14 @@ import type { ScenarioName, SimOptions } from './options.ts';
 import { Sim, heapMethod } from './sim.ts';
 import { crash } from './scenarios/crash.ts';
 import { join } from './scenarios/join.ts';
+import { kv, kvReport } from './scenarios/kv.ts';
 import { loss } from './scenarios/loss.ts';
 import { partition } from './scenarios/partition.ts';
 import { restart } from './scenarios/restart.ts';
 import { stall } from './scenarios/stall.ts';
 import { update } from './scenarios/update.ts';
 
-const SCENARIO: Record<ScenarioName, (sim: Sim) => Promise<void>> = { join, crash, loss, stall, partition, restart, update };
+const SCENARIO: Record<ScenarioName, (sim: Sim) => Promise<void>> = { join, crash, loss, stall, partition, restart, update, kv };
 
 /** One run of `o.scenario` with one seed. */
 export async function runOnce(o: SimOptions, seed: number, lifeguard = o.lifeguard): Promise<RunResult> {
@@ -62,6 +63,7 @@ export async function simulate(o: SimOptions, progress?: (r: RunResult) => void)
     coordinated_probes: o.coordinatedProbes,
     bootstrap: o.scenario === 'join' ? 'cold start' : o.bootstrap,
     ...aggregate(main),
+    ...(o.scenario === 'kv' ? kvReport(main, o.nodes) : {}),
     heap_method: heapMethod(),
     rss_peak_bytes: process.resourceUsage().maxRSS * 1024,
     wall_ms: Math.round(performance.now() - t0),

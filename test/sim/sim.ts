@@ -47,6 +47,8 @@ export class Sim {
   bootstrapWallMs = 0;
   /** Extra samples a scenario computes itself (the restart scenario polls its news). */
   readonly disseminate: number[] = [];
+  /** Scenario-specific samples (RunResult.samples). */
+  readonly samples: Record<string, number[]> = {};
   private readonly everyHost: SimHost[] = [];
   private watch: readonly SwimEventType[] = ['dead'];
   private baseline = new Map<SimHost, Tally>();
@@ -212,6 +214,7 @@ export class Sim {
       measuredMs: m.ms,
       heapBytesPerMember: this.heapBytesPerMember,
       extra: this.extra,
+      samples: this.samples,
       digest: this.observer.digest(),
       wallMs: performance.now() - this.started,
       bootstrapWallMs: this.bootstrapWallMs,
