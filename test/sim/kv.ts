@@ -282,6 +282,8 @@ export async function startKvNodes(sim: Sim, kv: Partial<KvConfig>, tally: CallT
 export async function runEvents(clock: VirtualClock, until: () => boolean, limitMs: number): Promise<boolean> {
   const end = clock.now() + limitMs;
   for (;;) {
+    // First what is pending now (a write queued for the end of this tick arms its delivery timer).
+    await flush();
     if (until()) return true;
     const next = clock.nextDue();
     if (next === undefined || next > end) {
@@ -290,7 +292,6 @@ export async function runEvents(clock: VirtualClock, until: () => boolean, limit
       return until();
     }
     clock.runUntilTime(next);
-    await flush();
   }
 }
 

@@ -97,8 +97,8 @@ prints the measured figures (one JSON object with --json). Times are simulated.
  restart:   --restarts K (5) --down-ms D (1000) --restart-gap D (10s) --graceful
  update:    --updates K (20) --update-every D (3s)
  join:      --join-seeds K (3) --join-batch B (100) --join-every D (100ms)
- kv:        --kv-writes K (1) --kv-every D (10s) --kv-value-bytes B (64) --kv-fanout F (kv's, 3)
-            --kv-anti-entropy D (kv's, 5s); real MeshKv + RPC per node, static membership (no SWIM)
+ kv:        --kv-writes K (1) --kv-every D (10s) --kv-value-bytes B (64) --kv-fanout F
+            --kv-anti-entropy D (both: the store's defaults); real MeshKv + RPC per node, static membership (no SWIM)
 `;
 
 /** A bad option; the message names it. */
