@@ -62,7 +62,8 @@ export function checkKey(key: unknown, limits: KvLimits, allowEmpty = false): as
 export class KvState {
   private readonly records = new Map<string, KvRecord>();
   private readonly limits: KvLimits;
-  private index = 0;
+  /** Starts at 1, the index an empty prefix reports: the first write (2) then moves it, and a blocking wait on 1 wakes. */
+  private index = 1;
   private bytes = 0;
   /** The highest ModifyIndex of a reaped tombstone: prefix indexes never go below it. */
   private reapedIndex = 0;
@@ -81,7 +82,7 @@ export class KvState {
     return this.bytes;
   }
 
-  /** The highest index handed out (0 when empty). */
+  /** The highest index handed out (1 when nothing was). */
   get lastIndex(): number {
     return this.index;
   }

@@ -134,7 +134,8 @@ export class SilenceWatch {
     const quiet = now - this.heardAt;
     if (!this.pinged) {
       if (quiet < silenceProbeMs) {
-        this.schedule(silenceProbeMs - quiet);
+        // At least 1 ms: on fractional times the rest can be a rounding residue (2e-13) that never moves a virtual clock.
+        this.schedule(Math.max(1, silenceProbeMs - quiet));
         return;
       }
       // Judged only against a ping it had time to answer: quiet that includes our own pause proves nothing.

@@ -88,6 +88,14 @@ export function kvCompliance(name: string, setup: () => Promise<KvHarness>): voi
     assert.ok((await pending) >= 1, 'an aborted wait answers with the index then');
   });
 
+  run('a wait on an empty prefix\'s index wakes on its first write (a Consul blocking GET before any key exists)', async ({ writer, reader }) => {
+    const p = prefix();
+    const empty = await reader.index(p);
+    const waiting = reader.waitIndex(p, empty);
+    await writer.put(`${p}first`, 'x');
+    assert.ok((await waiting) > empty);
+  });
+
   run('watch sees puts and deletes under its prefix, in order', async ({ writer, reader }) => {
     const p = prefix();
     const w = reader.watch(p);
