@@ -20,6 +20,8 @@ import {
 import type { KvDeleteOptions, KvEntry, KvWriteOptions } from './types.ts';
 
 const ID = 'micromesh.kv';
+/** A writer with at most this many peers sends to all of them; beyond, to `fanout` and the rumor does the rest. */
+const DIRECT_PEERS = 32;
 
 export interface MeshKvOptions extends Partial<KvConfig> {
   /** This node's id (HLC tie-break). */
@@ -155,8 +157,9 @@ export class MeshKv extends MemoryKv {
       }
     };
     const fanout = fanoutFor(this.cfg.fanout, peers.length + 1);
-    // A small mesh gets every copy straight from the writer: a rumor's odds of missing a node are worst when few forward it.
-    const first = peers.length <= 2 * fanout ? peers : peers.slice(0, Math.max(fanout, need));
+    // Up to DIRECT_PEERS peers get every copy straight from the writer: a rumor misses about e^-fanout of the
+    // nodes (at 15 nodes, 7 % of writes waited for anti-entropy), and a few dozen calls per write cost little.
+    const first = peers.length <= DIRECT_PEERS ? peers : peers.slice(0, Math.max(fanout, need));
     // Resolve once enough hold it; the other copies finish in the background (a slow or cut peer must not hold the write up).
     let held = 0;
     let onAbort = (): void => {};
