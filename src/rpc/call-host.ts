@@ -44,4 +44,6 @@ export interface CallHost {
   decodeError(payload: Uint8Array): MeshError;
   /** A stream finished: a draining connection may close. */
   streamDone(): void;
+  /** A stream's reader caught up: it waits on the peer again, so the silence watch looks at the peer again. */
+  awaitingPeer(): void;
 }

@@ -164,7 +164,11 @@ export class LocalCall extends Outgoing {
   constructor(session: CallHost, id: number) {
     super(session, id);
     this.preHello = session.peer === undefined;
-    this.incoming = new MessageQueue(creditReturner(session, id), () => this.cancel('CANCELLED', 'consumer stopped reading'));
+    const credit = creditReturner(session, id);
+    this.incoming = new MessageQueue((bytes) => {
+      credit(bytes);
+      if (this.incoming.buffered === 0) session.awaitingPeer();
+    }, () => this.cancel('CANCELLED', 'consumer stopped reading'));
     this.sendGate = new CreditGate(session.peerWindowBytes);
   }
 

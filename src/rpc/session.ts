@@ -93,7 +93,7 @@ export class Session implements CallHost {
     this.wheel = new DeadlineWheel<Expiring>(opts.clock, opts.config.deadlineResolutionMs, (item) => item.expire());
     this.silence = new SilenceWatch({
       isClosed: () => this.closed,
-      pendingCalls: () => this.local.size,
+      pendingCalls: () => this.waitingOnPeer(),
       ping: () => this.writer.frame(FrameType.Ping, 0, 0, new Uint8Array(8)),
       silent: (on, quietMs) => {
         this.opts.onSilence?.(this, on);
@@ -146,6 +146,21 @@ export class Session implements CallHost {
 
   get peerWindowBytes(): number {
     return this.peer?.windowBytes ?? MIN_WINDOW_BYTES;
+  }
+
+  /**
+   * Calls waiting on the peer: a stream whose consumer has unread messages
+   * is waiting on us (the peer is out of credit and rightly quiet), so a
+   * paused reader never gets its stream cancelled as silent.
+   */
+  private waitingOnPeer(): number {
+    let n = 0;
+    for (const c of this.local.values()) if (!(c instanceof LocalCall && c.incoming.buffered > 0)) n++;
+    return n;
+  }
+
+  awaitingPeer(): void {
+    this.silence.watch();
   }
 
   /** Streams open in either direction. */
