@@ -34,6 +34,11 @@ export function parseBlocking(query: Record<string, string | undefined>): Blocki
   return { index, waitMs };
 }
 
+/** How long a blocking query may wait: its `wait` plus up to wait/16 of jitter, as Consul adds, so many clients do not return together. */
+export function jitteredWaitMs(q: BlockingQuery, random: Random): number {
+  return q.waitMs + Math.floor(random.next() * (q.waitMs / 16));
+}
+
 interface Waiter {
   scope: string;
   index: number;
@@ -43,8 +48,7 @@ interface Waiter {
 
 /**
  * Blocked requests, woken by a new snapshot whose scope moved past the
- * index they sent, or by their wait (plus up to wait/16 of jitter, as
- * Consul adds, so many clients do not return together). A query whose
+ * index they sent, or by their wait (jitteredWaitMs). A query whose
  * index is behind, or 0, answers at once.
  */
 export class Blocking {
@@ -72,7 +76,7 @@ export class Blocking {
         resolve(this.current());
       };
       w.resolve = done;
-      w.timer = this.clock.setTimeout(done, q.waitMs + Math.floor(this.random.next() * (q.waitMs / 16)));
+      w.timer = this.clock.setTimeout(done, jitteredWaitMs(q, this.random));
       signal?.addEventListener('abort', done, { once: true });
       this.waiters.add(w);
     });

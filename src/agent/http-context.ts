@@ -47,7 +47,7 @@ export function flag(req: FastifyRequest, name: string): boolean {
 }
 
 /** `dc` other than ours: Consul answers 500 "No path to datacenter"; the mesh knows one. */
-function checkDc(api: AgentApi, req: FastifyRequest): void {
+export function checkDc(api: AgentApi, req: FastifyRequest): void {
   const dc = param(req, 'dc');
   if (dc !== undefined && dc !== '' && dc !== api.self.datacenter) {
     throw new MeshError('NOT_FOUND', `No path to datacenter "${dc}" (this mesh is "${api.self.datacenter}")`, { id: AGENT_ERROR_ID });
@@ -62,17 +62,33 @@ function checkDc(api: AgentApi, req: FastifyRequest): void {
 export async function blockingAnswer(api: AgentApi, req: FastifyRequest, reply: FastifyReply, scope: string, body: (snap: CatalogSnapshot) => unknown): Promise<FastifyReply> {
   checkDc(api, req);
   const q = parseBlocking({ index: param(req, 'index'), wait: param(req, 'wait') });
-  const gone = new AbortController();
-  const onClose = (): void => gone.abort();
-  req.raw.once('close', onClose);
-  const forget = api.http.track({ close: onClose });
+  const gone = clientGone(api, req);
   try {
     const snap = await api.blocking.wait(scope, q, gone.signal);
     return sendJson(reply, body(snap), scopeIndex(snap, scope));
   } finally {
-    forget();
-    req.raw.off('close', onClose);
+    gone.release();
   }
+}
+
+/**
+ * What ends a blocking wait besides its own timer: the client leaving, or
+ * the server stopping (blocked requests then answer at once). `abort()`
+ * ends it too; `release()` when the wait is over.
+ */
+export function clientGone(api: AgentApi, req: FastifyRequest): { signal: AbortSignal; abort(): void; release(): void } {
+  const c = new AbortController();
+  const abort = (): void => c.abort();
+  req.raw.once('close', abort);
+  const forget = api.http.track({ close: abort });
+  return {
+    signal: c.signal,
+    abort,
+    release: () => {
+      forget();
+      req.raw.off('close', abort);
+    },
+  };
 }
 
 export function sendJson(reply: FastifyReply, body: unknown, index?: number): FastifyReply {

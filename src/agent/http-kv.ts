@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { MeshError, type KeyValueStore, type KvEntry } from '../index.ts';
-import { parseBlocking } from './blocking.ts';
-import { AGENT_ERROR_ID, checkToken, flag, param, sendJson, type AgentApi } from './http-context.ts';
+import { jitteredWaitMs, parseBlocking } from './blocking.ts';
+import { AGENT_ERROR_ID, checkDc, checkToken, clientGone, flag, param, sendJson, type AgentApi } from './http-context.ts';
 
 /**
  * Consul's `/v1/kv` over the mesh's key/value store (service.kv): GET with
@@ -52,8 +52,7 @@ export function registerKvRoutes(app: FastifyInstance, api: AgentApi, kv: KeyVal
     const recurse = flag(req, 'recurse');
     const keysOnly = param(req, 'keys') !== undefined;
     const q = parseBlocking({ index: param(req, 'index'), wait: param(req, 'wait') });
-    const dc = param(req, 'dc');
-    if (dc !== undefined && dc !== '' && dc !== api.self.datacenter) throw new MeshError('NOT_FOUND', `No path to datacenter "${dc}"`, { id: AGENT_ERROR_ID });
+    checkDc(api, req);
     const index = await waitFor(api, req, kv, key, q);
     const entries = recurse || keysOnly ? await kv.list(key) : [await kv.get(key)].filter((e): e is KvEntry => e !== undefined);
     reply.header('x-consul-index', String(index));
@@ -90,17 +89,13 @@ export function registerKvRoutes(app: FastifyInstance, api: AgentApi, kv: KeyVal
 /** The prefix's index, after waiting (blocking query) until it passes `q.index`, the wait runs out, or the client leaves. */
 async function waitFor(api: AgentApi, req: FastifyRequest, kv: KeyValueStore, key: string, q: { index: number; waitMs: number }): Promise<number> {
   if (q.index === 0) return kv.index(key);
-  const done = new AbortController();
-  const timer = api.clock.setTimeout(() => done.abort(), q.waitMs + Math.floor(api.random.next() * (q.waitMs / 16)));
-  const onClose = (): void => done.abort();
-  req.raw.once('close', onClose);
-  const forget = api.http.track({ close: onClose });
+  const gone = clientGone(api, req);
+  const timer = api.clock.setTimeout(gone.abort, jitteredWaitMs(q, api.random));
   try {
-    return await kv.waitIndex(key, q.index, { signal: done.signal });
+    return await kv.waitIndex(key, q.index, { signal: gone.signal });
   } finally {
     api.clock.clearTimeout(timer);
-    req.raw.off('close', onClose);
-    forget();
+    gone.release();
   }
 }
 

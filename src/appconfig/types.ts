@@ -3,7 +3,7 @@
  * (file, env, flags, the mesh's key/value store) merged in order, validated
  * by any Standard Schema, typed, frozen and watched.
  */
-import type { Clock, Logger, MeshError } from '../index.ts';
+import type { Clock, Logger, MeshError, StandardIssue, StandardResult, StandardSchemaV1 } from '../index.ts';
 
 /** A config tree: what a source yields and what the sources merge into. */
 export type ConfigTree = Record<string, unknown>;
@@ -39,24 +39,8 @@ export interface ConfigSource {
   watch?(ctx: SourceWatchContext): void;
 }
 
-/** The Standard Schema v1 interface (standardschema.dev), which zod 4, valibot and arktype implement. */
-export interface StandardSchemaV1<Input = unknown, Output = Input> {
-  readonly '~standard': {
-    readonly version: 1;
-    readonly vendor: string;
-    readonly validate: (value: unknown) => StandardResult<Output> | Promise<StandardResult<Output>>;
-    readonly types?: { readonly input: Input; readonly output: Output } | undefined;
-  };
-}
-
-export type StandardResult<Output> =
-  | { readonly value: Output; readonly issues?: undefined }
-  | { readonly issues: readonly StandardIssue[] };
-
-export interface StandardIssue {
-  readonly message: string;
-  readonly path?: ReadonlyArray<PropertyKey | { readonly key: PropertyKey }> | undefined;
-}
+/** The Standard Schema v1 types (zod 4, valibot, arktype): the RPC layer's, from the public surface. */
+export type { StandardIssue, StandardResult, StandardSchemaV1 };
 
 /** A schema's output type. */
 export type InferOutput<S> = S extends StandardSchemaV1<unknown, infer O> ? O : ConfigTree;

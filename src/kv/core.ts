@@ -41,9 +41,9 @@ export class KvCore {
   }
 
   /** A version from a peer: applied when newer. Throws (STORAGE_FULL, PAYLOAD_TOO_LARGE) when it breaks this node's limits. */
-  merge(v: KvVersion): KvChange | undefined {
+  merge(v: KvVersion, deletedAtMs?: number): KvChange | undefined {
     this.hlc.observe(v.hlc);
-    return this.commit(v);
+    return this.commit(v, deletedAtMs);
   }
 
   checkKey(key: unknown, allowEmpty = false): asserts key is string {
@@ -89,8 +89,9 @@ export class KvCore {
     return n;
   }
 
-  private commit(v: KvVersion): KvChange | undefined {
-    const change = this.state.apply(v, this.clock.wallTime());
+  /** `deletedAtMs`: when a tombstone was made, if not now (a snapshot's, so its age survives a restart). */
+  private commit(v: KvVersion, deletedAtMs?: number): KvChange | undefined {
+    const change = this.state.apply(v, deletedAtMs ?? this.clock.wallTime());
     if (change === undefined) return undefined;
     const key = change.type === 'put' ? change.entry.key : change.key;
     for (const w of this.watchers) if (key.startsWith(w.prefix)) w.queue.push(change);

@@ -3,6 +3,7 @@ import type { Clock } from '../clock/types.ts';
 import { SystemClock } from '../clock/system.ts';
 import { MeshError } from '../errors/index.ts';
 import { AsyncQueue } from '../registry/watcher.ts';
+import { connectEtcd } from '../registry/etcd-util.ts';
 import { MAX_FLAGS, casConflict, checkCas, toBytes } from './core.ts';
 import { checkKey } from './store.ts';
 import { resolveKvConfig } from './config.ts';
@@ -117,18 +118,23 @@ export class EtcdKv implements KeyValueStore {
   }
 
   async waitIndex(prefix: string, after: number, opts: KvReadOptions = {}): Promise<number> {
+    if (opts.signal?.aborted) return this.index(prefix);
     const c = await this.etcd();
-    const now = Number(await this.revision(c));
-    if (opts.signal?.aborted) return now;
+    // From the revision after `after`: a change made since is replayed at once.
     const w = await c.watch().prefix(this.root + prefix).startRevision(String(after + 1)).create();
+    let onAbort = (): void => {};
     try {
       return await new Promise<number>((resolve) => {
         const done = (kv: IKeyValue): void => resolve(Number(kv.mod_revision));
         w.on('put', done);
         w.on('delete', done);
-        opts.signal?.addEventListener('abort', () => resolve(after), { once: true });
+        onAbort = () => resolve(after);
+        // It may have aborted while the watch was being created.
+        if (opts.signal?.aborted) onAbort();
+        else opts.signal?.addEventListener('abort', onAbort, { once: true });
       });
     } finally {
+      opts.signal?.removeEventListener('abort', onAbort);
       await w.cancel().catch(() => {});
     }
   }
@@ -164,19 +170,10 @@ export class EtcdKv implements KeyValueStore {
   }
 
   private etcd(): Promise<Etcd3> {
-    this.client ??= (async () => {
-      try {
-        const { Etcd3 } = await import('etcd3');
-        const deadlineMs = this.callTimeoutMs;
-        return new Etcd3({
-          hosts: this.hosts,
-          defaultCallOptions: (ctx) => (ctx.isStream ? {} : { deadline: new Date(this.clock.wallTime() + deadlineMs) }),
-        });
-      } catch (err) {
-        this.client = undefined;
-        throw new MeshError('UNAVAILABLE', 'EtcdKv needs the etcd3 package (npm install etcd3@1.1.2)', { id: ID, cause: err });
-      }
-    })();
+    this.client ??= connectEtcd(this.hosts, this.clock, this.callTimeoutMs, 'EtcdKv').catch((err: unknown) => {
+      this.client = undefined;
+      throw err;
+    });
     return this.client;
   }
 

@@ -39,14 +39,20 @@ export class MemoryKv implements KeyValueStore {
 
   async delete(key: string, opts: KvDeleteOptions = {}): Promise<number> {
     checkSignal(opts.signal);
-    this.core.checkKey(key, opts.recurse === true);
     if (opts.cas !== undefined) {
       if (opts.recurse === true) throw new MeshError('INVALID_ARGUMENT', 'cas applies to one key, not with recurse', { id: ID });
       this.checkCas(key, opts.cas);
     }
-    const keys = opts.recurse === true ? this.core.state.list(key).map((e) => e.key) : this.core.state.get(key) === undefined ? [] : [key];
+    const keys = this.keysToDelete(key, opts.recurse === true);
     for (const k of keys) this.core.write(k, null, 0);
     return keys.length;
+  }
+
+  /** The keys a delete of `key` (a prefix with `recurse`) removes: those that exist. */
+  protected keysToDelete(key: string, recurse: boolean): string[] {
+    this.core.checkKey(key, recurse);
+    if (recurse) return this.core.state.list(key).map((e) => e.key);
+    return this.core.state.get(key) === undefined ? [] : [key];
   }
 
   async list(prefix: string, opts: KvReadOptions = {}): Promise<KvEntry[]> {

@@ -123,8 +123,7 @@ export class MeshKv extends MemoryKv {
     checkSignal(opts.signal);
     this.checkRunning();
     if (opts.cas !== undefined) throw noCas();
-    this.core.checkKey(key, opts.recurse === true);
-    const keys = opts.recurse === true ? this.core.state.list(key).map((e) => e.key) : this.core.state.get(key) === undefined ? [] : [key];
+    const keys = this.keysToDelete(key, opts.recurse === true);
     const versions = keys.map((k) => this.core.write(k, null, 0).version);
     this.counts.writes += versions.length;
     this.snapshots?.changed();

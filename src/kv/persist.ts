@@ -53,9 +53,9 @@ export class KvSnapshots {
     }
     const { core } = this.o;
     if (typeof file.index === 'number') core.state.raiseIndexTo(file.index);
-    for (const [w] of Array.isArray(file.records) ? file.records : []) {
+    for (const [w, deletedAtMs] of Array.isArray(file.records) ? file.records : []) {
       const v = fromWireVersion(w);
-      if (v !== undefined) core.merge(v);
+      if (v !== undefined) core.merge(v, typeof deletedAtMs === 'number' ? deletedAtMs : undefined);
     }
   }
 

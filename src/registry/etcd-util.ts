@@ -1,4 +1,5 @@
-import type { Random } from '../clock/types.ts';
+import type { Etcd3 } from 'etcd3';
+import type { Clock, Random } from '../clock/types.ts';
 import { MeshError } from '../errors/index.ts';
 
 /** Shared by the EtcdRegistry's parts: error shapes, abortable waits and retry pacing. */
@@ -37,5 +38,27 @@ export function abortable<T>(p: Promise<T>, signal: AbortSignal | undefined): Pr
       (v) => { signal.removeEventListener('abort', onAbort); resolve(v); },
       (e: unknown) => { signal.removeEventListener('abort', onAbort); reject(e); },
     );
+  });
+}
+
+/**
+ * An etcd client as micromesh's etcd parts use it (the registry, the
+ * key/value store): etcd3 loaded here, on first use; unary calls get a
+ * deadline (etcd3 1.1.2 ignores its own dialTimeout), streams live on; no
+ * per-host circuit breaker (it would refuse calls for 5 s after etcd
+ * returns; our retries pace themselves).
+ */
+export async function connectEtcd(hosts: string[], clock: Clock, deadlineMs: number, who: string): Promise<Etcd3> {
+  let mods: [typeof import('etcd3'), typeof import('cockatiel')];
+  try {
+    mods = await Promise.all([import('etcd3'), import('cockatiel')]);
+  } catch (err) {
+    throw new MeshError('UNAVAILABLE', `${who} needs the etcd3 package (npm install etcd3@1.1.2)`, { id: ETCD_ERROR_ID, cause: err });
+  }
+  const [{ Etcd3 }, { noop }] = mods;
+  return new Etcd3({
+    hosts,
+    defaultCallOptions: (ctx) => (ctx.isStream ? {} : { deadline: new Date(clock.wallTime() + deadlineMs) }),
+    faultHandling: { host: () => noop },
   });
 }

@@ -9,7 +9,7 @@ import { EtcdCache } from './etcd-cache.ts';
 import { decodeRecord, encodeRecord, nodeKey } from './etcd-codec.ts';
 import { ETCD_MIN_TTL_MS, resolveEtcdConfig, type EtcdRegistryConfig, type EtcdRegistryOptions } from './etcd-config.ts';
 import { EtcdLeases } from './etcd-leases.ts';
-import { abortable, ETCD_ERROR_ID as ID, jitter, notRunning, RETRY_MAX_MS, RETRY_MIN_MS, unavailable } from './etcd-util.ts';
+import { abortable, connectEtcd, ETCD_ERROR_ID as ID, jitter, notRunning, RETRY_MAX_MS, RETRY_MIN_MS, unavailable } from './etcd-util.ts';
 import type { QueryOptions, RegisterOptions, Registry, Service, WatchOptions, Watcher } from './types.ts';
 import { checkSignal, copyService, validateService } from './util.ts';
 
@@ -270,23 +270,13 @@ export class EtcdRegistry implements Registry {
   }
 
   private async createClient(): Promise<Etcd3> {
-    let mods: [typeof import('etcd3'), typeof import('cockatiel')];
-    try {
-      mods = await Promise.all([import('etcd3'), import('cockatiel')]);
-    } catch (err) {
-      throw new MeshError('UNAVAILABLE', 'EtcdRegistry needs the etcd3 package (npm install etcd3@1.1.2)', { id: ID, cause: err });
+    const client = await connectEtcd(this.cfg.hosts, this.clock, this.cfg.dialTimeoutMs, 'EtcdRegistry');
+    if (this.closing !== undefined) {
+      client.close();
+      throw notRunning();
     }
-    if (this.closing !== undefined) throw notRunning();
-    const [{ Etcd3 }, { noop }] = mods;
-    const deadlineMs = this.cfg.dialTimeoutMs;
-    this.client = new Etcd3({
-      hosts: this.cfg.hosts,
-      // Unary calls get a deadline (etcd3 1.1.2 ignores its own dialTimeout); streams live on.
-      defaultCallOptions: (ctx) => (ctx.isStream ? {} : { deadline: new Date(this.clock.wallTime() + deadlineMs) }),
-      // No per-host circuit breaker: it would refuse calls for 5 s after etcd returns; our retries pace themselves.
-      faultHandling: { host: () => noop },
-    });
-    return this.client;
+    this.client = client;
+    return client;
   }
 
   private async shutdown(): Promise<void> {

@@ -10,7 +10,8 @@ import { Flag, FrameParser, FrameType, INLINE_ROUTE } from './frame.ts';
 import { LocalCall, RemoteCall, UnaryCall, type UnarySink } from './calls.ts';
 import type { RpcStats } from './stats.ts';
 import { RouteTable, type Route } from './routes.ts';
-import { SILENCE_ERROR_ID, SilenceWatch } from './silence.ts';
+import type { SilenceWatch } from './silence.ts';
+import { watchSilence } from './session-silence.ts';
 import { decodeHello, encodeHello, MIN_WINDOW_BYTES } from './hello.ts';
 import { FrameWriter } from './writer.ts';
 
@@ -91,24 +92,17 @@ export class Session implements CallHost {
     this.writer = new FrameWriter(socket, opts.config.flushBytes, opts.config.flush);
     this.routes = new RouteTable(this.cbor, opts.config.maxRoutes, (payload) => this.writer.frame(FrameType.Route, 0, 0, payload));
     this.wheel = new DeadlineWheel<Expiring>(opts.clock, opts.config.deadlineResolutionMs, (item) => item.expire());
-    this.silence = new SilenceWatch({
+    this.silence = watchSilence({
+      remoteAddress: socket.remoteAddress,
+      local: this.local,
       isClosed: () => this.closed,
-      pendingCalls: () => this.waitingOnPeer(),
       ping: () => this.writer.frame(FrameType.Ping, 0, 0, new Uint8Array(8)),
-      silent: (on, quietMs) => {
-        this.opts.onSilence?.(this, on);
-        if (!on) return;
-        this.opts.stats.inc('silentPeers');
-        // Calls waiting here would each wait out their deadline: they fail now with a retryable code and go elsewhere.
-        const err = new MeshError('UNAVAILABLE', `no answer from ${this.socket.remoteAddress} for ${Math.round(quietMs)} ms (rpc.silenceSuspectMs); the call was cancelled there`, { id: SILENCE_ERROR_ID });
-        for (const call of [...this.local.values()]) call.giveUp(err);
-      },
-      dead: (quietMs) => {
-        this.opts.stats.inc('silenceTimeouts');
+      onSilence: (on) => this.opts.onSilence?.(this, on),
+      kill: (err) => {
         this.socket.destroy(new Error('peer silent'));
-        this.teardown(new MeshError('CONNECTION_LOST', `connection to ${this.socket.remoteAddress}: nothing received for ${Math.round(quietMs)} ms with calls waiting (rpc.silenceTimeoutMs)`));
+        this.teardown(err);
       },
-    }, opts.clock, opts.config);
+    }, opts);
     this.parser = new FrameParser(opts.config.maxFrameBytes, {
       frame: (type, flags, stream, payload) => this.onFrame(type, flags, stream, payload),
       oversized: (type, _flags, stream, bytes) => this.onOversized(type, stream, bytes),
@@ -146,17 +140,6 @@ export class Session implements CallHost {
 
   get peerWindowBytes(): number {
     return this.peer?.windowBytes ?? MIN_WINDOW_BYTES;
-  }
-
-  /**
-   * Calls waiting on the peer: a stream whose consumer has unread messages
-   * is waiting on us (the peer is out of credit and rightly quiet), so a
-   * paused reader never gets its stream cancelled as silent.
-   */
-  private waitingOnPeer(): number {
-    let n = 0;
-    for (const c of this.local.values()) if (!(c instanceof LocalCall && c.incoming.buffered > 0)) n++;
-    return n;
   }
 
   awaitingPeer(): void {
