@@ -47,6 +47,8 @@ export interface TracingOptions {
   tracerProvider?: TracerProvider;
   /** Share of new traces to make spans for, before the SDK's own sampler; see ServiceOptions.tracing. Default 1. */
   sampleRatio?: number;
+  /** Follow a valid parent's sampled flag without asking the SDK (its default sampler does the same). Default true. */
+  parentBased?: boolean;
   /** Draws for `sampleRatio` (required below 1). */
   random?: Random;
 }

@@ -66,6 +66,7 @@ class TracingImpl implements Tracing {
   private tracer: Otel.Tracer | undefined;
   private invalid = 0;
   private readonly ratio: number;
+  private readonly parentBased: boolean;
   /** Client span names and start options by callee service, then endpoint; bounded like the call metrics. */
   private readonly starts = new Map<string, Map<string, SpanStart>>();
   private startsSize = 0;
@@ -75,6 +76,7 @@ class TracingImpl implements Tracing {
     if (!(ratio >= 0 && ratio <= 1)) throw new MeshError('INVALID_CONFIG', `tracing.sampleRatio must be a number in [0, 1], got ${String(o.sampleRatio)}`);
     if (ratio < 1 && o.random === undefined) throw new MeshError('INVALID_CONFIG', 'tracing.sampleRatio below 1 needs a Random');
     this.ratio = ratio;
+    this.parentBased = o.parentBased ?? true;
     this.o = o;
     this.clientMiddleware = (next) => (call) => this.outgoing(next, call);
     // Node plumbing ($mesh: broker batches, record fetches) is not the application's work.
@@ -109,13 +111,16 @@ class TracingImpl implements Tracing {
    * (traces stay whole); a new trace is started for that share of roots.
    * When it says no, the SDK is not asked at all, which is what makes
    * sampling off nearly free (the SDK makes ids for every span it is asked for).
+   * With `parentBased` (the default) a span whose parent is unsampled is
+   * never asked for at any ratio, as the SDK's default ParentBased sampler
+   * would decide.
    */
   private admit(api: Api, parent: Otel.Context): boolean {
     const ratio = this.ratio;
-    if (ratio >= 1) return true;
+    if (ratio >= 1 && !this.parentBased) return true;
     const sc = api.trace.getSpanContext(parent);
-    if (sc !== undefined && api.trace.isSpanContextValid(sc)) return (sc.traceFlags & api.TraceFlags.SAMPLED) !== 0;
-    return ratio > 0 && this.o.random!.next() < ratio;
+    if (sc !== undefined && api.trace.isSpanContextValid(sc)) return !this.parentBased || (sc.traceFlags & api.TraceFlags.SAMPLED) !== 0;
+    return ratio >= 1 || (ratio > 0 && this.o.random!.next() < ratio);
   }
 
   stats(): { invalidTraceContext: number } {
@@ -189,12 +194,13 @@ class TracingImpl implements Tracing {
     if (!this.admit(api, parent)) return next(call);
     const start = this.clientStart(api, call.service, call.endpoint);
     const span = tracer.startSpan(start.name, start.options, parent);
-    // Unsampled: no header to format; what the scope inherited passes on as is.
-    if (!span.isRecording()) return next(call);
+    // Unsampled: the callee learns the decision (flags 00), so its side
+    // neither asks its SDK nor starts an orphan trace of its own.
+    if (!span.isRecording()) return next(withTraceContext(api, call, span));
     const target = o.address === undefined ? undefined : tryParseHostPort(o.address);
     if (target !== undefined) span.setAttributes({ [ATTR.serverAddress]: target.host, [ATTR.serverPort]: target.port });
     const finish = this.finisher(api, span, true);
-    const traced = { ...call, options: { ...o, metadata: { ...o.metadata, ...spanMetadata(span) } } };
+    const traced = withTraceContext(api, call, span);
     // A stream's span ends with the stream, not when it opens.
     const opened = call.kind === 'unary' ? undefined : (s: unknown) => new TracedClientStream(s as ClientStream, finish);
     return settle(finish, () => next(traced), opened);
@@ -209,6 +215,8 @@ class TracingImpl implements Tracing {
       kind: api.SpanKind.SERVER,
       attributes: Object.freeze({ [ATTR.rpcSystem]: SYSTEM, [ATTR.rpcService]: info.service, [ATTR.rpcMethod]: info.endpoint }),
     };
+    // The caller decided not to sample (most calls, under a ratio sampler): nothing to parse or ask.
+    if (this.parentBased && unsampled(ctx.metadata)) return next(req, ctx);
     // A server span's parent is the caller's, never whatever context the connection was opened in.
     const parent = this.remote(api, api.ROOT_CONTEXT, ctx.metadata);
     if (!this.admit(api, parent)) return next(req, ctx);
@@ -255,9 +263,10 @@ class TracingImpl implements Tracing {
         [ATTR.operationName]: 'publish', [ATTR.bodySize]: bodySize,
       },
     }, parent);
-    if (!span.isRecording()) return send();
     if (headers[TRACESTATE] !== undefined) delete headers[TRACESTATE];
-    Object.assign(headers, spanMetadata(span));
+    // Unsampled too: subscribers follow the publisher's decision.
+    if (api.trace.isSpanContextValid(span.spanContext())) Object.assign(headers, spanMetadata(span));
+    if (!span.isRecording()) return send();
     return settle(this.finisher(api, span, false), send);
   }
 
@@ -266,6 +275,7 @@ class TracingImpl implements Tracing {
     const tracer = this.current();
     const api = this.api;
     if (tracer === undefined || api === undefined) return this.passOn(m, run);
+    if (this.parentBased && unsampled(m.headers)) return this.passOn(m, run);
     const parent = this.remote(api, api.ROOT_CONTEXT, m.headers);
     if (!this.admit(api, parent)) return this.passOn(m, run);
     const attributes: Otel.Attributes = {
@@ -335,4 +345,21 @@ function settle<T, R = T>(finish: Finish, run: () => Promise<T>, done?: (v: T) =
     finish({ error });
     throw error;
   });
+}
+
+/** `call` carrying `span`'s trace context; unchanged when the span has none (tracing suppressed). */
+function withTraceContext(api: Api, call: OutgoingCall, span: Otel.Span): OutgoingCall {
+  if (!api.trace.isSpanContextValid(span.spanContext())) return call;
+  const o = call.options;
+  return { ...call, options: { ...o, metadata: { ...o.metadata, ...spanMetadata(span) } } };
+}
+
+/**
+ * A version-00 `traceparent` whose flags say unsampled, read from its last
+ * characters only: the common case under a ratio sampler skips parsing.
+ * (A malformed one that ends the same way is passed on as is, unsampled.)
+ */
+function unsampled(md: Readonly<Record<string, string>>): boolean {
+  const tp = md[TRACEPARENT];
+  return tp !== undefined && tp.length === 55 && tp.charCodeAt(54) === 0x30 && tp.charCodeAt(53) === 0x30 && tp.startsWith('00-');
 }

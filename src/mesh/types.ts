@@ -208,8 +208,12 @@ export interface ServiceOptions {
    * trace without a parent is started at that ratio. An SDK sampler that
    * says no still costs a span's ids on every call; a ratio of 0 here costs
    * nothing, and incoming sampled traces are still continued.
+   * `parentBased` (default true): a span whose parent is unsampled (a
+   * caller's `traceparent` with flags 00) is not asked of the SDK at all,
+   * as the SDK's default ParentBased sampler decides; set false for an SDK
+   * sampler that overrides its callers' decisions.
    */
-  tracing?: boolean | { tracerProvider?: TracerProvider; sampleRatio?: number };
+  tracing?: boolean | { tracerProvider?: TracerProvider; sampleRatio?: number; parentBased?: boolean };
   /** Parts that run with the service (the Consul agent...): started after it, stopped before it, in reverse order. */
   addons?: ServiceAddon[];
   beforeStart?: Hook[];
