@@ -10,16 +10,56 @@ export interface Codec {
   encode(value: unknown): Uint8Array;
   /** Decodes bytes. Throws MeshError `DECODE_FAILED` on malformed input; never crashes. */
   decode(bytes: Uint8Array): unknown;
+  /** Other content types naming this codec (`application/x-protobuf`). */
+  readonly aliases?: readonly string[];
+  /**
+   * How this codec carries messages that have a type (an endpoint's
+   * protobuf schema): `binary` writes the type's own encoding (protobuf);
+   * without it the codec carries the type's JSON form. A codec with
+   * `binary` and no `encode` of untyped values sets `typedOnly`.
+   */
+  readonly binary?: boolean;
+  /** Needs a message type: endpoints without one can't be served in it (UNSUPPORTED_CODEC). */
+  readonly typedOnly?: boolean;
+  /**
+   * Codecs whose framing carries per-call state (JSON-RPC's `id`): a fresh
+   * copy per call and side, so a response echoes its own request.
+   */
+  perCall?(endpoint: string, side: 'client' | 'server'): Codec;
+}
+
+/**
+ * A message type: the schema a typed endpoint's request or response has
+ * (a protobuf message, adapted by `micromesh/proto`). Library-agnostic, so
+ * the core never loads a protobuf runtime itself.
+ */
+export interface MessageType<T = unknown> {
+  /** Fully qualified name, `greeter.v1.HelloRequest`. */
+  readonly typeName: string;
+  /** The binary encoding (protobuf wire format) of a message or of its init shape. */
+  toBinary(value: unknown): Uint8Array;
+  /** Parses the binary encoding; unknown fields are kept. */
+  fromBinary(bytes: Uint8Array): T;
+  /** The canonical JSON form (proto3 JSON mapping) of a message or of its init shape. */
+  toJson(value: unknown): unknown;
+  /** Parses the JSON form. */
+  fromJson(json: unknown): T;
+}
+
+/** The message types of one endpoint's two sides. */
+export interface EndpointTypes {
+  request: MessageType;
+  response: MessageType;
 }
 
 /** The set of codecs a client or server understands. */
 export interface Codecs {
   /** Content type used when the caller names none. */
   readonly defaultContentType: string;
-  /** The codec for `contentType`; throws MeshError `UNSUPPORTED_CONTENT_TYPE` naming the supported ones. */
+  /** The codec for `contentType` (or an alias); throws MeshError `UNSUPPORTED_CODEC` naming the supported ones. */
   get(contentType: string): Codec;
   /** Whether `contentType` is supported. */
   has(contentType: string): boolean;
-  /** Every supported content type. */
+  /** Every supported content type (aliases not included). */
   list(): string[];
 }

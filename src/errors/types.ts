@@ -33,6 +33,8 @@ export const ERROR_CODES = {
   TOO_MANY_REQUESTS: { status: 429, retryable: true },
   FRAME_TOO_LARGE: { status: 413, retryable: false },
   UNSUPPORTED_CONTENT_TYPE: { status: 415, retryable: false },
+  /** The called endpoint can't be served in the request's codec (unknown here, or protobuf without a schema); the detail names the ones it can. */
+  UNSUPPORTED_CODEC: { status: 415, retryable: false },
   DECODE_FAILED: { status: 400, retryable: false },
   ENCODE_FAILED: { status: 500, retryable: false },
   CANCELLED: { status: 499, retryable: false },

@@ -25,6 +25,7 @@ import { EtcdKv } from '../kv/etcd.ts';
 import type { KeyValueStore } from '../kv/types.ts';
 import type { KvConfig } from '../kv/config.ts';
 import type { HandleOptions } from '../rpc/types.ts';
+import type { ServiceDefinition } from '../rpc/definition.ts';
 import { DefaultSelector } from '../selector/selector.ts';
 import { TcpTransport } from '../transport/tcp.ts';
 import { buildMesh } from './build.ts';
@@ -233,8 +234,8 @@ class ServiceImpl implements Service {
     return this.server.address;
   }
 
-  handle(name: string, handlers: object, opts?: HandleOptions): this {
-    this.server.handle(name, handlers, opts);
+  handle(name: string | ServiceDefinition, handlers: object, opts?: HandleOptions): this {
+    this.server.handle(name as string, handlers, opts);
     return this;
   }
 

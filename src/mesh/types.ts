@@ -13,6 +13,7 @@ import type { Registry } from '../registry/types.ts';
 import type { EtcdRegistryOptions } from '../registry/etcd-config.ts';
 import type { NatsBrokerOptions } from '../pubsub/nats.ts';
 import type { RpcConfig } from '../rpc/config.ts';
+import type { ServiceDefinition } from '../rpc/definition.ts';
 import type {
   Client, ClientMiddleware, HandleOptions, HandlerMiddleware, Metadata, Server,
 } from '../rpc/types.ts';
@@ -271,6 +272,8 @@ export interface Service {
   readonly logger: Logger;
   /** Exposes each method of `handlers` as endpoint `name.method`, with optional registry metadata per method. Chainable. */
   handle(name: string, handlers: object, opts?: HandleOptions): this;
+  /** Serves `impl` as the endpoints `definition` describes (generated from `.proto`, or `defineService`). Chainable. */
+  handle<Impl extends object>(definition: ServiceDefinition<Impl>, impl: Impl, opts?: HandleOptions): this;
   subscribe<T = unknown>(topic: string, handler: MessageHandler<T>, opts?: SubscriberOptions): this;
   /**
    * Lists this node in the registry again after `deregister` (Go Micro's

@@ -1,4 +1,5 @@
 import { Encoder } from 'cbor-x';
+import { CodecBinding } from '../codec/bind.ts';
 import type { Codec, Codecs } from '../codec/types.ts';
 import { MeshError, toMeshError } from '../errors/index.ts';
 import type { Node } from '../registry/types.ts';
@@ -48,6 +49,16 @@ export class RpcClient implements Client {
     return this.opts.codecs.get(contentType ?? this.opts.codecs.defaultContentType);
   }
 
+  /** The codec one call encodes its request and decodes its response with: bound to the endpoint's types when given. */
+  private callCodec(o: CallOptions, endpoint: string): Codec {
+    const c = this.codec(o.contentType);
+    if (o.types === undefined && c.perCall === undefined && c.typedOnly !== true) return c;
+    if (!CodecBinding.supports(c, o.types)) {
+      throw new MeshError('UNSUPPORTED_CODEC', `${c.contentType} carries typed messages only: pass the endpoint's types (CallOptions.types; generated clients do)`, { id: 'micromesh.client' });
+    }
+    return new CodecBinding(c, endpoint, o.types, 'client').forCall();
+  }
+
   /** Caller metadata over inherited metadata, CBOR-encoded once per call (undefined when empty). */
   private metadata(inherited: Readonly<Metadata> | undefined, own: Metadata | undefined): Uint8Array | undefined {
     const hasInherited = inherited !== undefined && Object.keys(inherited).length > 0;
@@ -61,7 +72,7 @@ export class RpcClient implements Client {
     let codec: Codec;
     let body: Uint8Array;
     try {
-      codec = this.codec(o.contentType);
+      codec = this.callCodec(o, call.endpoint);
       body = codec.encode(call.request);
     } catch (err) {
       return Promise.reject(err);
@@ -93,7 +104,7 @@ export class RpcClient implements Client {
   private async openStream(call: OutgoingCall): Promise<ClientStream> {
     const { clock, config, selector } = this.opts;
     const o = call.options;
-    const codec = this.codec(o.contentType);
+    const codec = this.callCodec(o, call.endpoint);
     const body = call.request === undefined ? undefined : codec.encode(call.request);
     const parent = this.opts.scope.current();
     const meta = this.metadata(parent?.metadata, o.metadata);

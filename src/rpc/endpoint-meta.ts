@@ -37,3 +37,11 @@ export const RESPONSE_SCHEMA_METADATA = 'response-schema';
  * through `$mesh` `Endpoint.Schemas` (`endpointSchemas()` does it).
  */
 export const SCHEMA_REF_METADATA = 'schema-ref';
+
+/**
+ * The fully qualified message type names of an endpoint declared with
+ * `types` (`greeter.v1.HelloRequest`): it speaks `application/protobuf`,
+ * and its JSON form is the proto3 JSON mapping of these types.
+ */
+export const REQUEST_TYPE_METADATA = 'request-type';
+export const RESPONSE_TYPE_METADATA = 'response-type';

@@ -1,5 +1,6 @@
 import type { Encoder } from 'cbor-x';
-import type { Codec } from '../codec/types.ts';
+import type { CodecBinding } from '../codec/bind.ts';
+import type { EndpointTypes } from '../codec/types.ts';
 import type { MeshError } from '../errors/index.ts';
 import type { EndpointInfo, Handler } from './types.ts';
 
@@ -9,6 +10,8 @@ export interface HandlerEntry {
   info: EndpointInfo;
   /** Registry metadata of the endpoint (`stream`, and what `handle` was given). */
   metadata: Record<string, string>;
+  /** Its message types, when `handle` was given some. */
+  types: EndpointTypes | undefined;
 }
 
 /** What the server resolved a route to: a handler and its codec, or why the route can't be served. */
@@ -16,7 +19,7 @@ export interface RouteTarget {
   /** The version of the server's handler table it was resolved against; stale once handlers change. */
   version: number;
   entry: HandlerEntry | undefined;
-  codec: Codec | undefined;
+  codec: CodecBinding | undefined;
   error: MeshError | undefined;
 }
 

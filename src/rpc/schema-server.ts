@@ -23,12 +23,12 @@ export class ServerSchemas {
     this.serve = serve;
   }
 
-  /** The handler to register for `endpoint` (validating when it has a request schema) and the metadata to publish. */
-  apply(opt: HandleOptions['schemas'], method: string, endpoint: string, handler: Handler): { handler: Handler; metadata: Record<string, string> } {
+  /** The handler to register for `endpoint` (validating when it has a request schema and `validate`) and the metadata to publish. */
+  apply(opt: HandleOptions['schemas'], method: string, endpoint: string, handler: Handler, validate = true): { handler: Handler; metadata: Record<string, string> } {
     const given = typeof opt === 'function' ? opt(method) : opt?.[method];
     const schemas = checkSchemas(given, endpoint);
     if (schemas === undefined) return { handler, metadata: {} };
-    const h = schemas.request === undefined ? handler : validating(handler, requestCheck(schemas.request, this.id, this.compiler, endpoint));
+    const h = schemas.request === undefined || !validate ? handler : validating(handler, requestCheck(schemas.request, this.id, this.compiler, endpoint));
     const published = publishSchemas(schemas, this.inlineBytes);
     if (published.ref !== undefined) {
       if (this.refs.size === 0) this.serve(ENDPOINT_SCHEMAS.handler, schemaFetchHandler(this.refs, this.id));

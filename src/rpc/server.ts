@@ -1,4 +1,5 @@
 import type { Clock } from '../clock/types.ts';
+import { CodecBinding } from '../codec/bind.ts';
 import type { Codec, Codecs } from '../codec/types.ts';
 import { MeshError, toMeshError } from '../errors/index.ts';
 import type { Logger } from '../log/types.ts';
@@ -16,7 +17,9 @@ import type { HandlerEntry, Route, RouteTarget } from './routes.ts';
 import type { CallScope } from './scope.ts';
 import type { RpcStats } from './stats.ts';
 import { streamResponse, decodeInput, isAsyncIterable } from './server-streams.ts';
-import { STREAM_METADATA } from './endpoint-meta.ts';
+import { REQUEST_TYPE_METADATA, RESPONSE_TYPE_METADATA, STREAM_METADATA } from './endpoint-meta.ts';
+import { checkTypes } from './endpoint-types.ts';
+import { fromDefinition, isServiceDefinition, type ServiceDefinition } from './definition.ts';
 import { checkPerMethod, ServerSchemas } from './schema-server.ts';
 import type {
   HandleOptions, Handler, HandlerMiddleware, Server, ServerStartOptions, ServerStopOptions,
@@ -67,8 +70,11 @@ export class RpcServer implements Server, Dispatcher {
     return adv.endsWith(':0') ? `${adv.slice(0, -2)}:${parseHostPort(l.address).port}` : adv;
   }
 
-  handle(name: string, handlers: object, opts: HandleOptions = {}): void {
-    this.register(this.handlers, this.opts.name, name, handlers, opts);
+  handle(name: string | ServiceDefinition, handlers: object, opts: HandleOptions = {}): void {
+    if (typeof name === 'string') return this.register(this.handlers, this.opts.name, name, handlers, opts);
+    if (!isServiceDefinition(name)) throw new MeshError('INVALID_ARGUMENT', 'handle() takes a handler name or a service definition');
+    const d = fromDefinition(name, handlers, opts);
+    this.register(this.handlers, this.opts.name, name.name, d.handlers, d.opts);
   }
 
   /**
@@ -88,18 +94,24 @@ export class RpcServer implements Server, Dispatcher {
     if (methods.length === 0) throw new MeshError('INVALID_ARGUMENT', `handler "${name}" has no methods to expose`);
     checkPerMethod('metadata', meta, methods, name);
     checkPerMethod('schemas', opts.schemas, methods, name);
+    checkPerMethod('types', opts.types, methods, name);
     // All or nothing: a bad schema of one method registers none of them.
     const entries: HandlerEntry[] = [];
     for (const method of methods) {
       const fn = (handlers as Record<string, unknown>)[method] as (...args: unknown[]) => unknown;
       const info = { service, endpoint: `${name}.${method}` };
-      // Request validation is the innermost layer: middleware sees the request as sent.
-      const declared = this.schemas.apply(opts.schemas, method, info.endpoint, fn.bind(handlers) as Handler);
+      const types = checkTypes(typeof opts.types === 'function' ? opts.types(method) : opts.types?.[method], info.endpoint);
+      // Request validation is the innermost layer: middleware sees the request as sent. A typed request was checked by its type.
+      const declared = this.schemas.apply(opts.schemas, method, info.endpoint, fn.bind(handlers) as Handler, types === undefined);
       let h = declared.handler;
       for (let i = this.middleware.length - 1; i >= 0; i--) h = this.middleware[i]!(h, info);
       const given = typeof meta === 'function' ? meta(method) : meta?.[method];
       const metadata: Record<string, string> = isAsyncGeneratorFunction(fn) ? { [STREAM_METADATA]: 'true' } : {};
-      entries.push({ handler: h, info, metadata: { ...metadata, ...given, ...declared.metadata } });
+      if (types !== undefined) {
+        metadata[REQUEST_TYPE_METADATA] = types.request.typeName;
+        metadata[RESPONSE_TYPE_METADATA] = types.response.typeName;
+      }
+      entries.push({ handler: h, info, metadata: { ...metadata, ...given, ...declared.metadata }, types });
     }
     for (const e of entries) table.set(e.info.endpoint, e);
     this.version++;
@@ -163,10 +175,16 @@ export class RpcServer implements Server, Dispatcher {
       r.error = new MeshError('NOT_FOUND', `service "${route.service}" is not served here (this is "${this.opts.name}")`, { id: this.opts.name });
     } else if ((r.entry = table.get(route.endpoint)) === undefined) {
       r.error = new MeshError('NOT_FOUND', `unknown endpoint "${route.endpoint}" on service "${this.opts.name}"`, { id: this.opts.name });
-    } else if (!this.opts.codecs.has(route.contentType)) {
-      r.error = new MeshError('UNSUPPORTED_CONTENT_TYPE', `unsupported content type "${route.contentType}"; supported: ${this.opts.codecs.list().join(', ')}`, { id: this.opts.name });
     } else {
-      r.codec = this.opts.codecs.get(route.contentType);
+      const { codecs } = this.opts;
+      const types = r.entry.types;
+      const codec = codecs.has(route.contentType) ? codecs.get(route.contentType) : undefined;
+      if (codec === undefined || !CodecBinding.supports(codec, types)) {
+        const can = codecs.list().filter((t) => CodecBinding.supports(codecs.get(t), types));
+        r.error = new MeshError('UNSUPPORTED_CODEC', `${route.endpoint} can't be served in "${route.contentType}"${codec === undefined ? '' : ' (it has no message types)'}; it speaks ${can.join(', ')}`, { id: this.opts.name });
+      } else {
+        r.codec = new CodecBinding(codec, route.endpoint, types, 'server');
+      }
     }
     route.target = r;
     return r;
@@ -183,7 +201,7 @@ export class RpcServer implements Server, Dispatcher {
     if (this.draining) return call.reject(new MeshError('SERVER_STOPPING', 'server is stopping', { id: this.opts.name }));
     const r = this.resolve(call.route);
     if (r.error !== undefined) return call.reject(r.error);
-    const codec = r.codec!;
+    const codec = r.codec!.forCall();
     const entry = r.entry!;
     stats.inc('requestsServed');
     // Requests are dispatched as they are parsed, so their arrival is the session's read time.

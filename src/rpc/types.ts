@@ -2,6 +2,7 @@
  * Client and Server: request/response and streaming RPC over direct,
  * multiplexed connections (Go Micro's client and server packages).
  */
+import type { EndpointTypes } from '../codec/types.ts';
 import type { Metadata } from '../registry/types.ts';
 import type { SelectOptions } from '../selector/types.ts';
 
@@ -26,6 +27,12 @@ export interface CallOptions {
   address?: string;
   /** Content type of the request; the response comes back in the same. Default: the client's default (CBOR). */
   contentType?: string;
+  /**
+   * The endpoint's message types (what generated protobuf clients pass):
+   * the request is encoded as its type and the response decoded into its
+   * type, in any codec; needed for `application/protobuf`.
+   */
+  types?: EndpointTypes;
   /** Node selection: strategy and filters. */
   select?: SelectOptions;
   /** Delay before retry `attempt` (1-based), ms. Default: 0 for the first retry, then 100, 200, ... capped at 2000. */
@@ -140,6 +147,14 @@ export interface HandleOptions {
    * with the endpoint. Responses are not validated. See src/rpc/schema.ts.
    */
   schemas?: Record<string, EndpointSchemas> | ((method: string) => EndpointSchemas | undefined);
+  /**
+   * Message types per method (protobuf messages, adapted by
+   * `micromesh/proto`): the handler gets its request as that type whatever
+   * the caller's codec, its response is encoded as its type, and the
+   * endpoint can be called with `application/protobuf`. The request is
+   * then checked by its type, not by `schemas` (published only).
+   */
+  types?: Record<string, EndpointTypes> | ((method: string) => EndpointTypes | undefined);
 }
 
 /**
@@ -188,6 +203,8 @@ export interface Server {
   readonly address: string | undefined;
   /** Exposes every method of `handlers` as endpoint `name.method`. */
   handle(name: string, handlers: object, opts?: HandleOptions): void;
+  /** Serves `impl` as the endpoints `definition` describes (generated from `.proto`, or `defineService`). */
+  handle<Impl extends object>(definition: ServiceDefinition<Impl>, impl: Impl, opts?: HandleOptions): void;
   /**
    * Exposes `handlers` as node-level endpoints under the reserved service
    * name `$mesh` (every server answers them; they are not registered).
@@ -199,4 +216,31 @@ export interface Server {
   start(opts?: ServerStartOptions): Promise<void>;
   /** Stops accepting, drains in-flight calls (bounded), then closes. Idempotent. */
   stop(opts?: ServerStopOptions): Promise<void>;
+}
+
+// ---------------------------------------------------------------- definitions
+
+/** How a method streams: Go Micro's and gRPC's four kinds. */
+export type MethodKind = 'unary' | 'server' | 'client' | 'bidi';
+
+export interface MethodDefinition {
+  /** The implementation's property that serves it (`hello` for endpoint method `Hello`). */
+  readonly local: string;
+  readonly kind: MethodKind;
+  /** Message types: typed requests and responses in every codec, and `application/protobuf`. */
+  readonly types?: EndpointTypes;
+  /** Validation (without types) and the JSON Schemas published with the endpoint. */
+  readonly schemas?: EndpointSchemas;
+  /** Extra registry metadata of the endpoint. */
+  readonly metadata?: Metadata;
+}
+
+/** A handler's endpoints `name.Method`, and (at the type level only) the implementation that serves them. */
+export interface ServiceDefinition<Impl = unknown> {
+  /** The handler's name: endpoints are `name.Method` (`Greeter.Hello`). */
+  readonly name: string;
+  /** By endpoint method name (`Hello`). */
+  readonly methods: Readonly<Record<string, MethodDefinition>>;
+  /** Never set: carries the implementation's type for `handle` and typed clients. */
+  readonly '~impl'?: Impl;
 }

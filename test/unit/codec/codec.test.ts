@@ -19,7 +19,7 @@ test('CBOR is the default', () => {
 test('an unknown content type is a clear typed error naming the supported ones', () => {
   assert.throws(() => defaultCodecs().get('application/x-protobuf'), (err: unknown) => {
     assert.ok(err instanceof MeshError);
-    assert.equal(err.code, 'UNSUPPORTED_CONTENT_TYPE');
+    assert.equal(err.code, 'UNSUPPORTED_CODEC');
     assert.match(err.detail, /application\/cbor, application\/json/);
     return true;
   });

@@ -93,7 +93,7 @@ export function rpcBehaviour(name: string, kit: TransportKit): void {
     await assert.rejects(c.call('greeter', 'Greeter.Nope', {}, { address }), code('NOT_FOUND'));
     await assert.rejects(c.call('other', 'Greeter.Hello', {}, { address }), code('NOT_FOUND'));
     assert.deepEqual(await c.call('greeter', 'Greeter.Hello', { name: 'J' }, { address, contentType: 'application/json' }), { msg: 'Hello J' });
-    await assert.rejects(c.call('greeter', 'Greeter.Hello', {}, { address, contentType: 'text/plain' }), code('UNSUPPORTED_CONTENT_TYPE'));
+    await assert.rejects(c.call('greeter', 'Greeter.Hello', {}, { address, contentType: 'text/plain' }), code('UNSUPPORTED_CODEC'));
     await assert.rejects(c.call('greeter', 'Greeter.Count', { n: 1 }, { address }), code('BAD_REQUEST'));
     // Internal endpoints answer under $mesh whatever the service name, and only there.
     server.server.handleInternal('Node', { Id: () => 'node-1' });
