@@ -49,6 +49,8 @@ class JsonRpcCall implements Codec {
   }
 
   encode(value: unknown): Uint8Array {
+    // Inside the envelope JSON.stringify would write null for these: refuse, as the JSON codec does.
+    if (typeof value === 'function' || typeof value === 'symbol') throw new MeshError('ENCODE_FAILED', `cannot encode a ${typeof value} as JSON`, { status: 500 });
     const params = value === undefined ? [] : [value];
     return this.json.encode(this.side === 'client'
       ? { jsonrpc: VERSION, method: this.endpoint, params, id: this.id }

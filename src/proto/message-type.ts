@@ -14,11 +14,18 @@ import type { MessageType } from '../index.ts';
  * and writes them back.
  */
 export function protoType<Desc extends DescMessage>(schema: Desc): MessageType<MessageShape<Desc>> {
-  const message = (v: unknown): MessageShape<Desc> => (isMessage(v, schema) ? v : create(schema, v as MessageInitShape<Desc>));
+  const message = (v: unknown): MessageShape<Desc> => {
+    if (isMessage(v, schema)) return v;
+    // create() would quietly make an empty message of anything else (a string, another message type).
+    if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new Error(`expected ${schema.typeName}, got ${Array.isArray(v) ? 'an array' : typeof v}`);
+    if (isMessage(v)) throw new Error(`expected ${schema.typeName}, got ${v.$typeName}`);
+    return create(schema, v as MessageInitShape<Desc>);
+  };
   return Object.freeze({
     typeName: schema.typeName,
     toBinary: (v: unknown) => toBinary(schema, message(v)),
-    fromBinary: (bytes: Uint8Array) => fromBinary(schema, bytes),
+    // A copy: bytes fields are views into the input, the transport's read buffer (a Node Buffer).
+    fromBinary: (bytes: Uint8Array) => fromBinary(schema, new Uint8Array(bytes)),
     toJson: (v: unknown) => toJson(schema, message(v), { alwaysEmitImplicit: true }),
     fromJson: (json: unknown) => fromJson(schema, json as JsonValue),
   });

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { CborCodec, CodecSet, JsonCodec, defaultCodecs } from '../../../src/codec/index.ts';
+import { CborCodec, CodecSet, JsonCodec, JsonRpcCodec, defaultCodecs } from '../../../src/codec/index.ts';
 import { MeshError } from '../../../src/errors/index.ts';
 import { codecCompliance, codecsCompliance } from '../../compliance/codec.ts';
 
@@ -8,6 +8,12 @@ codecCompliance('cbor', { make: () => new CborCodec(), capabilities: { binary: t
 codecCompliance('json', {
   make: () => new JsonCodec(),
   capabilities: { binary: false, bigint: false },
+});
+codecCompliance('json-rpc', {
+  make: () => new JsonRpcCodec(),
+  capabilities: { binary: false, bigint: false },
+  // The shapes' round trip runs in json-rpc.test.ts.
+  todo: { roundTrip: 'by design: a JSON-RPC message is always an envelope (undefined is "params": [], the id must travel), so there is no empty body, and an empty body is DECODE_FAILED' },
 });
 codecsCompliance('default', { make: () => defaultCodecs() });
 codecsCompliance('json only', { make: () => new CodecSet([new JsonCodec()]) });
@@ -17,7 +23,7 @@ test('CBOR is the default', () => {
 });
 
 test('an unknown content type is a clear typed error naming the supported ones', () => {
-  assert.throws(() => defaultCodecs().get('application/x-protobuf'), (err: unknown) => {
+  assert.throws(() => defaultCodecs().get('application/xml'), (err: unknown) => {
     assert.ok(err instanceof MeshError);
     assert.equal(err.code, 'UNSUPPORTED_CODEC');
     assert.match(err.detail, /application\/cbor, application\/json/);
