@@ -8,6 +8,7 @@ import { createService, silentLogger, StaticRegistry, type ClientMiddleware } fr
 import { connectMinimal } from './minimal-rpc.ts';
 import { observability } from './observed.ts';
 import { tlsFor } from './tls.ts';
+import { codecRow } from './codecs.ts';
 
 const [mode, address, concurrencyArg, warmupArg, secondsArg] = process.argv.slice(2);
 const concurrency = Number(concurrencyArg);
@@ -90,11 +91,13 @@ async function runMicromesh(): Promise<void> {
   const registry = new StaticRegistry({ services: { bench: [address] } });
   const svc = createService({ name: 'bench-client', registry, logger: silentLogger, clientMiddleware: [passThrough], ...(await observability(mode!)), ...(await tlsFor(mode!)) });
   const client = svc.client;
-  const req = { p: PAYLOAD };
+  const row = codecRow(mode!);
+  const req = row?.request ?? { p: PAYLOAD };
+  const opts = row?.call ?? {};
   const worker = async (): Promise<void> => {
     while (!stop) {
       const t = process.hrtime.bigint();
-      await client.call('bench', 'Bench.Echo', req);
+      await client.call('bench', 'Bench.Echo', req, opts);
       record(t);
     }
   };

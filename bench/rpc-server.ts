@@ -9,6 +9,7 @@ import { createService, silentLogger } from 'micromesh';
 import { serveMinimal } from './minimal-rpc.ts';
 import { observability } from './observed.ts';
 import { tlsFor } from './tls.ts';
+import { codecRow } from './codecs.ts';
 
 const mode = process.argv[2]!;
 let address: string;
@@ -33,7 +34,8 @@ if (mode === 'raw') {
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   address = `127.0.0.1:${(server.address() as net.AddressInfo).port}`;
 } else if (mode.startsWith('micromesh')) {
-  const svc = createService({ name: 'bench', logger: silentLogger, mesh: false, ...(await observability(mode)), ...(await tlsFor(mode)) }).handle('Bench', { Echo: (req: unknown) => req });
+  const svc = createService({ name: 'bench', logger: silentLogger, mesh: false, ...(await observability(mode)), ...(await tlsFor(mode)) })
+    .handle('Bench', { Echo: (req: unknown) => req }, codecRow(mode)?.handle);
   await svc.start();
   address = svc.address!;
 } else if (mode === 'minimal') {

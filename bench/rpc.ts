@@ -10,6 +10,7 @@ import { once } from 'node:events';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { CODEC_ROWS, requestBytes } from './codecs.ts';
 
 const { values } = parseArgs({
   options: {
@@ -85,10 +86,12 @@ const concurrencies = values.concurrency!.split(',').map(Number);
 // minimal-rpc: a promise per call and CBOR bodies and nothing else (bench/rpc-server.ts), what the framework's features are measured against.
 // micromesh-off / micromesh-observed / micromesh-sampled-out: the cost of metrics plus a registered tracer (sampling off in the SDK, or in micromesh), bench/observed.ts.
 // micromesh-tls: the defaults over mutual TLS 1.3 (bench/tls.ts); rps_vs_micromesh is its cost.
+// micromesh-order-cbor / -json / -protobuf: one Order message in each codec (bench/codecs.ts); rps_vs_cbor and bytes per request compare them.
 const rows = concurrencies.flatMap((c) => [
   { name: 'raw-tcp', mode: 'raw', c }, { name: 'minimal-rpc', mode: 'minimal', c }, { name: 'micromesh', mode: 'micromesh', c },
   { name: 'micromesh-off', mode: 'micromesh-off', c }, { name: 'micromesh-observed', mode: 'micromesh-observed', c },
   { name: 'micromesh-sampled-out', mode: 'micromesh-sampled-out', c }, { name: 'micromesh-tls', mode: 'micromesh-tls', c },
+  ...Object.keys(CODEC_ROWS).map((name) => ({ name, mode: name, c })),
 ]);
 const only = values.only?.split(',');
 if (only) rows.splice(0, rows.length, ...rows.filter((r) => only.includes(r.name)));
@@ -137,11 +140,23 @@ for (const r of results.filter((x) => x.name !== 'raw-tcp')) {
 /** The figure: throughput with metrics and a tracer on over the same build with both off, per round and overall. */
 function addObserved(r: (typeof results)[number]): void {
   if (r.name === 'micromesh-tls') addTls(r);
+  if (CODEC_ROWS[r.name] !== undefined) addCodec(r);
   if (r.name !== 'micromesh-observed' && r.name !== 'micromesh-sampled-out') return;
   const off = results.find((x) => x.name === 'micromesh-off' && x.concurrency === r.concurrency);
   if (off === undefined) return;
   const pairedOff = r.rps_rounds.map((v, i) => v / off.rps_rounds[i]!);
   Object.assign(r, { rps_vs_off: +(r.rps / off.rps).toFixed(2), rps_vs_off_paired: +median(pairedOff).toFixed(2) });
+}
+/** A codec row against the CBOR row of the same message: throughput, CPU per call, and the request's size. */
+function addCodec(r: (typeof results)[number]): void {
+  Object.assign(r, { request_bytes: requestBytes(r.name) });
+  const cbor = results.find((x) => x.name === 'micromesh-order-cbor' && x.concurrency === r.concurrency);
+  if (cbor === undefined || cbor === r) return;
+  const paired = r.rps_rounds.map((v, i) => v / cbor.rps_rounds[i]!);
+  Object.assign(r, {
+    rps_vs_cbor: +(r.rps / cbor.rps).toFixed(2), rps_vs_cbor_paired: +median(paired).toFixed(2),
+    server_cpu_vs_cbor: +(r.server_cpu_us_per_call / cbor.server_cpu_us_per_call).toFixed(2),
+  });
 }
 /** Mutual TLS against the same defaults over plain TCP: throughput and CPU per call. */
 function addTls(r: (typeof results)[number]): void {
