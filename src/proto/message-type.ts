@@ -1,5 +1,5 @@
 import {
-  create, fromBinary, fromJson, isMessage, toBinary, toJson,
+  ScalarType, create, fromBinary, fromJson, isMessage, toBinary, toJson,
   type DescMessage, type JsonValue, type MessageInitShape, type MessageShape,
 } from '@bufbuild/protobuf';
 import type { MessageType } from '../index.ts';
@@ -21,12 +21,36 @@ export function protoType<Desc extends DescMessage>(schema: Desc): MessageType<M
     if (isMessage(v)) throw new Error(`expected ${schema.typeName}, got ${v.$typeName}`);
     return create(schema, v as MessageInitShape<Desc>);
   };
+  const bytesIn = hasBytes(schema, new Set());
   return Object.freeze({
     typeName: schema.typeName,
     toBinary: (v: unknown) => toBinary(schema, message(v)),
-    // A copy: bytes fields are views into the input, the transport's read buffer (a Node Buffer).
-    fromBinary: (bytes: Uint8Array) => fromBinary(schema, new Uint8Array(bytes)),
+    fromBinary: bytesIn ? (bytes: Uint8Array) => fromBinary(schema, copy(bytes)) : (bytes: Uint8Array) => fromBinary(schema, bytes),
     toJson: (v: unknown) => toJson(schema, message(v), { alwaysEmitImplicit: true }),
     fromJson: (json: unknown) => fromJson(schema, json as JsonValue),
   });
+}
+
+/**
+ * A plain Uint8Array copy, for types with bytes fields: those are views into
+ * the input, which is the transport's read buffer (a Node Buffer), and would
+ * keep all of it alive. Types without any skip it (an allocation over 64
+ * bytes costs about as much as decoding a small message).
+ */
+function copy(bytes: Uint8Array): Uint8Array {
+  const out = new Uint8Array(bytes.length);
+  out.set(bytes);
+  return out;
+}
+
+/** Whether a message, or one it contains, has a bytes field. */
+function hasBytes(desc: DescMessage, seen: Set<string>): boolean {
+  if (seen.has(desc.typeName)) return false;
+  seen.add(desc.typeName);
+  for (const f of desc.fields) {
+    if ((f.fieldKind === 'scalar' || (f.fieldKind === 'list' && f.listKind === 'scalar') || (f.fieldKind === 'map' && f.mapKind === 'scalar')) && f.scalar === ScalarType.BYTES) return true;
+    const inner = f.fieldKind === 'message' ? f.message : (f.fieldKind === 'list' && f.listKind === 'message') || (f.fieldKind === 'map' && f.mapKind === 'message') ? f.message : undefined;
+    if (inner !== undefined && hasBytes(inner, seen)) return true;
+  }
+  return false;
 }
