@@ -18,6 +18,7 @@ export { REQUEST_TYPE_METADATA, RESPONSE_TYPE_METADATA } from './rpc/endpoint-me
 export { isServiceDefinition, type MethodDefinition, type MethodKind, type ServiceDefinition } from './rpc/definition.ts';
 export { defineService, type HandlerOf, type ImplOf, type MethodSpec } from './rpc/define.ts';
 export { createClient, type ClientMethod, type TypedClient, type TypedClientOptions } from './rpc/typed-client.ts';
+export { jsonBridge, type JsonBridgeOptions } from './rpc/json-bridge.ts';
 /** An endpoint's JSON Schema as `micro get service` printed it (`field type` lines): the CLI and the bot show schemas with it. */
 export { schemaLines } from './rpc/schema-fields.ts';
 export { endpointSchemas, type EndpointJsonSchemas, type EndpointSchemasOptions } from './rpc/schema-publish.ts';

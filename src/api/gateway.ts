@@ -1,4 +1,6 @@
-import { Lifecycle, SystemClock, SystemRandom, createLogger, type Clock, type Logger, type Random, type Service } from '../index.ts';
+import {
+  Lifecycle, SystemClock, SystemRandom, createLogger, jsonBridge, type Clock, type Logger, type Random, type Service, type ServiceDefinition,
+} from '../index.ts';
 import {
   Catalog, HttpProxy, HttpServer, Invoker, accessPolicy, registerEvents, registerRpcRoutes, resolveHttpConfig, type HttpConfigInput,
 } from '../http/index.ts';
@@ -19,6 +21,14 @@ export interface ApiGatewayOptions {
   eventsPath?: string;
   /** Reverse-proxy services that serve HTTP themselves under `/<service>/`. Default true. */
   proxy?: boolean;
+  /**
+   * Definitions with message types (generated from `.proto`): their
+   * endpoints are called in protobuf, the HTTP JSON body parsed as the
+   * request's proto3 JSON form and the answer written back in it. Other
+   * endpoints, typed or not, get the body as it came (a typed service
+   * converts JSON itself).
+   */
+  definitions?: ServiceDefinition[];
   logger?: Logger;
   clock?: Clock;
   random?: Random;
@@ -46,7 +56,8 @@ export function createApiGateway(o: ApiGatewayOptions): ApiGateway {
   const exposes = accessPolicy({ allow: o.allow, deny: o.deny });
   const http = new HttpServer({ config, logger, clock, random, errorId: 'micromesh.api' });
   const catalog = new Catalog({ registry: o.service.registry, logger, exposes, clock });
-  const invoker = new Invoker(http, o.service.client);
+  const client = o.definitions === undefined || o.definitions.length === 0 ? o.service.client : jsonBridge(o.service.client, o.definitions);
+  const invoker = new Invoker(http, client);
   const eventsPath = o.eventsPath ?? '/events';
   if (eventsPath !== '') registerEvents(http, o.service.broker, eventsPath);
   const proxy = o.proxy === false ? undefined : new HttpProxy(http, catalog, random);
