@@ -9,10 +9,8 @@ import { once } from 'node:events';
 import { existsSync, mkdtempSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
-import type { ChildProcess } from 'node:child_process';
 import { handlerName, projectNames } from '../../bin/cli/new/names.ts';
-import { NODE, REPO, installPacked, npmMissing, packOnce, type PackedPackage, type TempProject } from '../support/pack.ts';
+import { NODE, REPO, firstJsonLine, installPacked, npmMissing, packOnce, type PackedPackage, type TempProject } from '../support/pack.ts';
 
 const skip = npmMissing();
 // Nothing may rely on Node stripping types: the project is plain JavaScript.
@@ -132,14 +130,3 @@ test('npm start prints its addresses; npm run call and npx micromesh call reach 
   process.kill(-node.pid!, 'SIGTERM');
   await exited;
 });
-
-/** The first stdout line that is JSON (npm prints its own header lines first). */
-function firstJsonLine(child: ChildProcess): Promise<string> {
-  let stderr = '';
-  child.stderr!.setEncoding('utf8').on('data', (d: string) => { stderr += d; });
-  const lines = createInterface({ input: child.stdout! });
-  return new Promise((resolve, reject) => {
-    lines.on('line', (line) => { if (line.startsWith('{')) resolve(line); });
-    child.once('exit', (code) => reject(new Error(`npm start exited ${code}: ${stderr}`)));
-  });
-}

@@ -10,6 +10,7 @@ import { once } from 'node:events';
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative, sep } from 'node:path';
+import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 
 export const REPO = fileURLToPath(new URL('../../', import.meta.url));
@@ -280,4 +281,15 @@ export async function installPacked(pkg: PackedPackage, opts: {
   });
   await runOk('npm', ['ci', '--offline', '--no-audit', '--no-fund'], { cwd: dir, env, timeoutMs: 120_000 });
   return project;
+}
+
+/** The first stdout line of a started `npm start` that is JSON (npm prints its own header lines first). */
+export function firstJsonLine(child: ChildProcess): Promise<string> {
+  let stderr = '';
+  child.stderr!.setEncoding('utf8').on('data', (d: string) => { stderr += d; });
+  const lines = createInterface({ input: child.stdout! });
+  return new Promise((resolve, reject) => {
+    lines.on('line', (line) => { if (line.startsWith('{')) resolve(line); });
+    child.once('exit', (code) => reject(new Error(`npm start exited ${code}: ${stderr}`)));
+  });
 }

@@ -2,7 +2,7 @@
 // the service's main, a client, and the test. Plain ES modules with JSDoc
 // types (`// @ts-check` lets editors check them against micromesh's .d.ts):
 // see bin/cli/commands/new.ts for why not TypeScript.
-import type { ProjectNames } from './names.ts';
+import type { ProjectNames, ProtoNames } from './names.ts';
 
 /** handler.js: the handler class; every method is an endpoint `<Handler>.<Method>`. */
 export function handlerJs(n: ProjectNames): string {
@@ -58,41 +58,55 @@ export class ${n.handler} {
 `;
 }
 
-/** main.js: the service on the mesh until SIGINT/SIGTERM (`npm start`). */
-export function mainJs(n: ProjectNames): string {
-  return `// @ts-check
-// Runs ${n.service} on the mesh until Ctrl-C or SIGTERM (\`npm start\`), then stops
+/**
+ * main.js (main.ts with `proto`): the service on the mesh until
+ * SIGINT/SIGTERM (`npm start`). One template for both projects: they differ
+ * in how types are written (JSDoc or TypeScript), in what `handle` takes (the
+ * handler's name or the generated definition) and in where the code runs
+ * from (the project, or dist/ where tsc writes it).
+ */
+export function mainJs(n: ProjectNames, proto?: ProtoNames): string {
+  const ts = proto !== undefined;
+  const endpoints = proto?.service ?? n.handler;
+  const handled = proto ? `${proto.service}Definition` : `'${n.handler}'`;
+  const entry = ts ? 'dist/main.js' : 'main.js';
+  /** `expr` as `type`: a JSDoc cast, or a TypeScript assertion. */
+  const as = (expr: string, type: string, paren = false) => {
+    if (!ts) return `/** @type {${type}} */ (${expr})`;
+    return paren ? `(${expr} as ${type})` : `${expr} as ${type}`;
+  };
+  return `${ts ? '' : '// @ts-check\n'}// Runs ${n.service} on the mesh until Ctrl-C or SIGTERM (\`npm start\`), then stops
 // gracefully. Peers on the LAN find it by mDNS; elsewhere they join through the
 // gossip address it prints. \`--address 127.0.0.1:0 --no-mdns\` keeps it on this machine.
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { createService } from 'micromesh';
-import { loadConfig, mesh } from 'micromesh/config';
-import { ${n.handler} } from './handler.js';
+import { loadConfig, mesh${ts ? ', type StandardSchemaV1' : ''} } from 'micromesh/config';
+${proto ? `import { ${handled} } from './${proto.gen}_micromesh.js';\n` : ''}import { ${endpoints} } from './handler.js';
 
 /**
  * The config's schema (any Standard Schema works: zod, valibot...); this one
- * needs no dependency: \`greeting\`, a non-empty string.
- * @type {import('micromesh/config').StandardSchemaV1<unknown, { greeting: string }>}
+ * needs no dependency: \`greeting\`, a non-empty string.${ts ? '' : `
+ * @type {import('micromesh/config').StandardSchemaV1<unknown, { greeting: string }>}`}
  */
-const greetingSchema = {
+const greetingSchema${ts ? ': StandardSchemaV1<unknown, { greeting: string }>' : ''} = {
   '~standard': {
     version: 1,
     vendor: '${n.service}',
     validate: (value) => {
-      const g = /** @type {{ greeting?: unknown }} */ (value)?.greeting;
+      const g = ${as('value', ts ? '{ greeting?: unknown } | undefined' : '{ greeting?: unknown }', true)}?.greeting;
       return typeof g === 'string' && g.length > 0 ? { value: { greeting: g } } : { issues: [{ message: 'must be a non-empty string', path: ['greeting'] }] };
     },
   },
 };
 
-const USAGE = 'usage: node main.js [--address HOST:PORT] [--gossip HOST:PORT] [--join HOST:PORT,...] [--no-mdns]';
-const options = /** @type {const} */ ({
+const USAGE = 'usage: node ${entry} [--address HOST:PORT] [--gossip HOST:PORT] [--join HOST:PORT,...] [--no-mdns]';
+const options = ${as(`{
   address: { type: 'string', default: '0.0.0.0:0' }, // RPC listen address
   gossip: { type: 'string' }, // SWIM (membership) address; default: the RPC host, a free port
   join: { type: 'string', default: process.env.MICROMESH_JOIN ?? '' }, // gossip addresses of peers to join
   'no-mdns': { type: 'boolean', default: false }, // seeds only, no multicast
-});
+}`, 'const')};
 let flags;
 try {
   flags = parseArgs({ options }).values;
@@ -101,14 +115,14 @@ try {
   process.exit(2);
 }
 
-const { version } = JSON.parse(readFileSync(new URL('./package.json', import.meta.url), 'utf8'));
-const handler = new ${n.handler}();
+const { version } = JSON.parse(readFileSync(new URL('${ts ? '../' : './'}package.json', import.meta.url), 'utf8'));
+const handler = new ${endpoints}();
 const service = createService({
   name: '${n.service}',
   version,
   address: flags.address,
   mesh: { join: flags.join.split(',').filter(Boolean), mdns: !flags['no-mdns'], gossipAddress: flags.gossip },
-}).handle('${n.handler}', handler);
+}).handle(${handled}, handler);
 
 await service.start();
 // The greeting lives in the mesh's key/value store, live:
@@ -118,35 +132,45 @@ const config = await loadConfig({
   schema: greetingSchema,
 });
 handler.greeting = config.value.greeting;
-config.watch('greeting', (now) => { handler.greeting = /** @type {string} */ (now); });
+config.watch('greeting', (now) => { handler.greeting = ${as('now', 'string')}; });
 config.onError((err) => console.error(\`config refused: \${err}\`));
 const gossip = service.mesh?.swim.address;
 // One JSON line on stdout, as \`micromesh run\` prints: where the service listens.
 console.log(JSON.stringify({ service: service.name, id: service.id, address: service.address, gossip }));
 if (service.mesh?.mdnsError) console.error(\`mDNS unavailable here (\${service.mesh.mdnsError.detail}); peers must --join \${gossip}\`);
-console.error(\`try: npx micromesh --join \${gossip} call ${n.service} ${n.handler}.Hello '{"name":"Ada"}'   (Ctrl-C stops)\`);
+console.error(\`try: npx micromesh --join \${gossip} call ${n.service} ${endpoints}.Hello '{"name":"Ada"}'   (Ctrl-C stops)\`);
 await service.run();
 `;
 }
 
-/** client.js: calls the service by name through the mesh (`npm run call`). */
-export function clientJs(n: ProjectNames): string {
-  return `// @ts-check
-// Calls ${n.service} by name through the mesh, as another service would (\`npm run call\`):
+/**
+ * client.js (client.ts with `proto`: through the generated client, in
+ * protobuf): calls the service by name through the mesh (`npm run call`).
+ */
+export function clientJs(n: ProjectNames, proto?: ProtoNames): string {
+  const ts = proto !== undefined;
+  const endpoints = proto?.service ?? n.handler;
+  const calls = proto
+    ? `const greeter = new ${proto.service}Client(client.client, { service: '${n.service}' });
+  console.log((await greeter.hello({ name: flags.name })).msg);
+  for await (const m of greeter.stream({ name: flags.name, count: 3 })) console.log(m.msg);`
+    : `console.log(await client.client.call('${n.service}', '${n.handler}.Hello', { name: flags.name }));
+  for await (const m of await client.client.stream('${n.service}', '${n.handler}.Stream', { name: flags.name, count: 3 })) console.log(m);`;
+  return `${ts ? '' : '// @ts-check\n'}// Calls ${n.service} by name through the mesh, as another service would (\`npm run call\`):
 // joins the mesh (mDNS finds peers on the LAN; --join HOST:PORT, the gossip address
 // \`npm start\` printed, where multicast does not reach), waits until the registry
-// lists ${n.service}, calls ${n.handler}.Hello and ${n.handler}.Stream, then leaves.
+// lists ${n.service}, calls ${endpoints}.Hello and ${endpoints}.Stream${proto ? ' (in protobuf)' : ''}, then leaves.
 import { parseArgs } from 'node:util';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createService } from 'micromesh';
-
-const USAGE = 'usage: node client.js [--name NAME] [--join HOST:PORT,...] [--no-mdns] [--address HOST:PORT]';
-const options = /** @type {const} */ ({
+${proto ? `import { ${proto.service}Client } from './${proto.gen}_micromesh.js';\n` : ''}
+const USAGE = 'usage: node ${ts ? 'dist/' : ''}client.js [--name NAME] [--join HOST:PORT,...] [--no-mdns] [--address HOST:PORT]';
+const options = ${ts ? '' : '/** @type {const} */ ('}{
   name: { type: 'string', default: 'World' }, // who to greet
   join: { type: 'string', default: process.env.MICROMESH_JOIN ?? '' },
   'no-mdns': { type: 'boolean', default: false },
   address: { type: 'string', default: '0.0.0.0:0' }, // this client's RPC address (peers gossip with it)
-});
+}${ts ? ' as const' : ')'};
 let flags;
 try {
   flags = parseArgs({ options }).values;
@@ -167,8 +191,7 @@ try {
     if (waited >= 10_000) throw new Error('${n.service} not found in the mesh within 10 s (is \`npm start\` running? else try --join HOST:PORT)');
     await sleep(50);
   }
-  console.log(await client.client.call('${n.service}', '${n.handler}.Hello', { name: flags.name }));
-  for await (const m of await client.client.stream('${n.service}', '${n.handler}.Stream', { name: flags.name, count: 3 })) console.log(m);
+  ${calls}
 } catch (err) {
   console.error(\`error: \${err instanceof Error ? err.message : err}\`);
   process.exitCode = 1;

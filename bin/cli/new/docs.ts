@@ -8,8 +8,7 @@ import type { ProjectNames } from './names.ts';
  * test/*.test.js), `npm run call`.
  */
 export function packageJson(n: ProjectNames, micromeshVersion: string): string {
-  // A micromesh whose version cannot be read (not expected) still gives an installable project.
-  const range = /^\d+\.\d+\.\d+/.test(micromeshVersion) ? `^${micromeshVersion}` : 'latest';
+  const range = micromeshRange(micromeshVersion);
   const pkg = {
     name: n.service,
     version: '0.1.0',
@@ -28,6 +27,12 @@ export function packageJson(n: ProjectNames, micromeshVersion: string): string {
   return `${JSON.stringify(pkg, null, 2)}\n`;
 }
 
+/** The dependency on the micromesh that generates the project. */
+export function micromeshRange(micromeshVersion: string): string {
+  // A micromesh whose version cannot be read (not expected) still gives an installable project.
+  return /^\d+\.\d+\.\d+/.test(micromeshVersion) ? `^${micromeshVersion}` : 'latest';
+}
+
 export function readme(n: ProjectNames): string {
   return `# ${n.service}
 
@@ -43,23 +48,7 @@ ${commented([
   ])}
 \`\`\`
 
-With \`npm start\` running, in a second terminal:
-
-\`\`\`sh
-${commented([
-    [`npx micromesh call ${n.service} ${n.handler}.Hello '{"name":"Ada"}'`, '{"msg": "Hello Ada"}'],
-    [`npx micromesh stream ${n.service} ${n.handler}.Stream '{"name":"Ada","count":3}'`, 'three greetings'],
-    ['npm run call -- --name Ada', 'client.js: the same from code'],
-    [`npx micromesh kv put ${n.service}/greeting Hola`, 'the greeting is mesh config: every node now says Hola'],
-  ])}
-\`\`\`
-
-The second terminal finds the service by mDNS. Where multicast does not
-reach, join through the gossip address \`npm start\` printed:
-\`npx micromesh --join HOST:PORT call ...\`, \`npm run call -- --join HOST:PORT\`
-(also \`MICROMESH_JOIN\`). To stay on this machine, start it with
-\`npm start -- --address 127.0.0.1:0 --no-mdns\` and call it with \`--join\`.
-
+${callingIt(n, n.handler, 'client.js: the same from code')}
 | File | What it is |
 | --- | --- |
 | \`handler.js\` | the \`${n.handler}\` handler: each method is an endpoint |
@@ -69,8 +58,29 @@ reach, join through the gossip address \`npm start\` printed:
 `;
 }
 
+/** The README's part on calling the running service (`npm start`), by endpoint prefix. */
+export function callingIt(n: ProjectNames, endpoints: string, client: string): string {
+  return `With \`npm start\` running, in a second terminal:
+
+\`\`\`sh
+${commented([
+    [`npx micromesh call ${n.service} ${endpoints}.Hello '{"name":"Ada"}'`, '{"msg": "Hello Ada"}'],
+    [`npx micromesh stream ${n.service} ${endpoints}.Stream '{"name":"Ada","count":3}'`, 'three greetings'],
+    ['npm run call -- --name Ada', client],
+    [`npx micromesh kv put ${n.service}/greeting Hola`, 'the greeting is mesh config: every node now says Hola'],
+  ])}
+\`\`\`
+
+The second terminal finds the service by mDNS. Where multicast does not
+reach, join through the gossip address \`npm start\` printed:
+\`npx micromesh --join HOST:PORT call ...\`, \`npm run call -- --join HOST:PORT\`
+(also \`MICROMESH_JOIN\`). To stay on this machine, start it with
+\`npm start -- --address 127.0.0.1:0 --no-mdns\` and call it with \`--join\`.
+`;
+}
+
 /** Shell lines with their comments aligned. */
-function commented(lines: [command: string, comment: string][]): string {
+export function commented(lines: [command: string, comment: string][]): string {
   const width = Math.max(...lines.map(([c]) => c.length));
   return lines.map(([c, comment]) => `${c.padEnd(width)}   # ${comment}`).join('\n');
 }

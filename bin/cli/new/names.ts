@@ -44,3 +44,25 @@ export function handlerName(name: string): string {
   const pascal = name.split(/[._-]+/).filter((w) => w.length > 0).map((w) => w[0]!.toUpperCase() + w.slice(1)).join('');
   return Object.hasOwn(globalThis, pascal) ? `${pascal}Handler` : pascal;
 }
+
+/** The protobuf names of a `--proto` project, e.g. for `demo-svc`. */
+export interface ProtoNames {
+  /** The proto package, `demo_svc.v1`: NAME in snake case (`buf lint`'s rule), versioned. */
+  package: string;
+  /** The proto service, `DemoSvc`: the handler name, so the endpoints are the same (`DemoSvc.Hello`). */
+  service: string;
+  /** The .proto file within proto/, `demo_svc/v1/demo_svc.proto` (its directory is its package). */
+  file: string;
+  /** The generated modules without `_pb.js`/`_micromesh.js`, from the project root: `gen/demo_svc/v1/demo_svc`. */
+  gen: string;
+}
+
+// What the .proto and protoc-gen-es's <file>_pb.ts declare besides the service.
+const PROTO_TAKEN = new Set(['HelloRequest', 'HelloResponse', 'StreamRequest'].flatMap((m) => [m, `${m}Schema`]));
+
+export function protoNames(n: ProjectNames): ProtoNames {
+  const snake = n.service.replaceAll(/[.-]/g, '_');
+  // A service named like a message would clash with it in the .proto or in <file>_pb.ts.
+  const service = PROTO_TAKEN.has(n.handler) ? `${n.handler}Service` : n.handler;
+  return { package: `${snake}.v1`, service, file: `${snake}/v1/${snake}.proto`, gen: `gen/${snake}/v1/${snake}` };
+}
