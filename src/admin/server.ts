@@ -199,8 +199,10 @@ export class AdminServer {
         if (r.ready) return this.send(res, 200, JSON_TYPE, JSON.stringify({ status: 'ok' }));
         return this.send(res, 503, JSON_TYPE, JSON.stringify({ status: 'unavailable', reason: r.reason ?? 'not ready' }));
       }
-      case 'targets':
-        return this.send(res, 200, JSON_TYPE, JSON.stringify(this.source.targets()));
+      case 'targets': {
+        const groups = await this.fromSource('targets', res, stopping, async (signal) => this.source.targets(signal));
+        return this.send(res, 200, JSON_TYPE, JSON.stringify(groups));
+      }
       case 'metrics': {
         const m = await this.fromSource('metrics', res, stopping, (signal) => this.source.metrics(signal));
         return this.send(res, 200, m.contentType, m.body);

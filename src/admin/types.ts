@@ -24,7 +24,7 @@ export interface AdminSource {
   /** The node's Debug.Stats document (JSON-able). */
   stats(signal?: AbortSignal): Promise<unknown>;
   /** Every live member that publishes an admin address, in http_sd format. */
-  targets(): HttpSdGroup[];
+  targets(signal?: AbortSignal): HttpSdGroup[] | Promise<HttpSdGroup[]>;
 }
 
 /** A mesh member as the http_sd list needs it (see `httpSdGroups`). */

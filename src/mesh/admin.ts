@@ -10,6 +10,7 @@ import type { MetricsRegistry } from '../metrics/registry.ts';
 import { formatHostPort, parseHostPort } from '../net/address.ts';
 import { isUnspecified, primaryIPv4 } from '../net/interfaces.ts';
 import { servicesOf } from '../registry/mesh.ts';
+import type { Registry } from '../registry/types.ts';
 import type { MeshNode } from './node.ts';
 
 /** What a service's admin port reads from it. */
@@ -21,7 +22,9 @@ export interface ServiceAdminParts {
   stats: () => unknown;
   readiness: () => { ready: boolean; reason?: string };
   mesh: MeshNode | undefined;
-  /** This node as a target, for a service off the mesh (its only target is itself). */
+  /** Off the mesh, where the other nodes' admin addresses are (their registry metadata). */
+  registry: Registry;
+  /** This node as a target. */
   self: () => Omit<AdminMember, 'admin'>;
 }
 
@@ -44,7 +47,7 @@ export class ServiceAdmin {
       metrics: () => this.exporter.render(),
       readiness: p.readiness,
       stats: () => Promise.resolve(p.stats()),
-      targets: () => this.targets(),
+      targets: (signal) => (p.mesh?.members === undefined ? this.registryTargets(signal) : this.targets()),
     };
     this.server = new AdminServer({ address: p.address, source, clock: p.clock, logger: p.logger });
   }
@@ -71,11 +74,32 @@ export class ServiceAdmin {
     return this.server.stop(opts);
   }
 
-  /** Every live member's admin port, from the member records and SWIM's states; off the mesh, this node alone. */
+  /**
+   * Off the mesh (etcd): every registered node whose metadata carries an
+   * admin address (the registry keeps only live ones), its services merged
+   * by node id.
+   */
+  private async registryTargets(signal: AbortSignal | undefined): Promise<HttpSdGroup[]> {
+    const byId = new Map<string, AdminMember>([[this.p.self().id, { ...this.p.self(), admin: this.advertised ?? '' }]]);
+    const names = new Set((await this.p.registry.listServices({ signal })).map((s) => s.name));
+    for (const name of names) {
+      for (const s of await this.p.registry.getService(name, { signal })) {
+        for (const n of s.nodes) {
+          const admin = n.metadata?.[ADMIN_KEY];
+          if (typeof admin !== 'string') continue;
+          const m = byId.get(n.id) ?? { id: n.id, state: 'alive', admin, services: [] };
+          if (!m.services.some((x) => x.name === s.name && x.version === s.version)) m.services.push({ name: s.name, version: s.version });
+          byId.set(n.id, m);
+        }
+      }
+    }
+    return httpSdGroups([...byId.values()]);
+  }
+
+  /** Every live member's admin port, from the member records and SWIM's states. */
   private targets(): HttpSdGroup[] {
     const self: AdminMember = { ...this.p.self(), admin: this.advertised ?? '' };
-    const membership = this.p.mesh?.members;
-    if (membership === undefined) return httpSdGroups([self]);
+    const membership = this.p.mesh!.members!;
     const states = new Map(this.p.mesh!.swim.members().map((m) => [m.id, m.state]));
     const members: AdminMember[] = [self];
     for (const m of membership.members()) {

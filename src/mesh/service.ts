@@ -204,7 +204,7 @@ class ServiceImpl implements Service {
         throw new MeshError('INVALID_CONFIG', `admin.address must be host:port or :port, got ${JSON.stringify(opts.admin.address)}`);
       }
       this.adminParts = {
-        address: opts.admin.address, clock: parts.clock, logger: parts.logger, metrics: parts.metrics, mesh: parts.mesh,
+        address: opts.admin.address, clock: parts.clock, logger: parts.logger, metrics: parts.metrics, mesh: parts.mesh, registry: parts.registry,
         stats: debug.Stats, readiness: () => this.readiness(),
         self: () => ({ id: this.id, state: 'alive', services: [{ name: this.name, version: this.version }] }),
       };
