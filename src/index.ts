@@ -27,6 +27,7 @@ export * from './clock/index.ts';
 export * from './codec/index.ts';
 export { MemoryRegistry, StaticRegistry, type MemoryRegistryOptions, type StaticRegistryOptions } from './registry/index.ts';
 export type * from './registry/types.ts';
+export { NODE_PROTOCOL_KEY, RPC_PROTOCOL, speaksRpc } from './registry/types.ts';
 /** The registry's service record (`Service` at the root is the runnable service). */
 export type { Service as ServiceRecord } from './registry/types.ts';
 export * from './selector/index.ts';

@@ -1,4 +1,4 @@
-import { MeshError, type Clock, type Logger, type Registry, type ServiceRecord } from '../index.ts';
+import { MeshError, NODE_PROTOCOL_KEY, type Clock, type Logger, type Registry, type ServiceRecord } from '../index.ts';
 import { HTTP_ADDRESS_METADATA } from '../http/index.ts';
 import { AgentChecks, type CheckState } from './checks.ts';
 import { worstOf } from './catalog.ts';
@@ -175,7 +175,7 @@ export class LocalServices {
     const host = d.address || this.o.agentHost;
     const address = host.includes(':') ? `[${host}]:${d.port}` : `${host}:${d.port}`;
     const metadata: Record<string, string> = {
-      protocol: 'http',
+      [NODE_PROTOCOL_KEY]: 'http',
       [AGENT_METADATA.agent]: this.o.agentId,
       [AGENT_METADATA.serviceId]: d.id,
       [AGENT_METADATA.address]: d.address,

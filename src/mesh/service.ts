@@ -11,7 +11,7 @@ import { MetricsRegistry } from '../metrics/registry.ts';
 import { formatHostPort, parseHostPort, tryParseHostPort } from '../net/address.ts';
 import { isUnspecified, primaryIPv4 } from '../net/interfaces.ts';
 import { MemoryRegistry } from '../registry/memory.ts';
-import type { Registry } from '../registry/types.ts';
+import { NODE_PROTOCOL_KEY, RPC_PROTOCOL, type Registry } from '../registry/types.ts';
 import type { Service as ServiceRecord } from '../registry/types.ts';
 import { resolveRpcConfig } from '../rpc/config.ts';
 import { SessionPool } from '../rpc/pool.ts';
@@ -291,7 +291,7 @@ class ServiceImpl implements Service {
       version: this.version,
       metadata: { ...this.opts.metadata },
       endpoints: this.server.endpoints(),
-      nodes: [{ id: this.id, address: this.server.address!, metadata: { protocol: 'micromesh-rpc/1', ...this.adminMeta(), ...this.opts.nodeMetadata } }],
+      nodes: [{ id: this.id, address: this.server.address!, metadata: { [NODE_PROTOCOL_KEY]: RPC_PROTOCOL, ...this.adminMeta(), ...this.opts.nodeMetadata } }],
     };
   }
 

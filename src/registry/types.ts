@@ -16,6 +16,21 @@ export interface Endpoint {
   metadata: Metadata;
 }
 
+/**
+ * The node metadata key naming what its address speaks (Go Micro's
+ * `protocol`: `mucp`, `grpc`), and micromesh RPC's value. Nodes that speak
+ * something else (an HTTP service registered through the Consul agent) are
+ * listed like any other but never chosen for an RPC call.
+ */
+export const NODE_PROTOCOL_KEY = 'protocol';
+export const RPC_PROTOCOL = 'micromesh-rpc/1';
+
+/** Whether a node's address speaks micromesh RPC (no `protocol` at all counts: registries of older nodes and hand-made records). */
+export function speaksRpc(node: Node): boolean {
+  const p = node.metadata?.[NODE_PROTOCOL_KEY];
+  return p === undefined || p.startsWith('micromesh-rpc/');
+}
+
 /** One running instance of a service. */
 export interface Node {
   /** Unique per process instance (survives nothing: a restart gets a new id). */

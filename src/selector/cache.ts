@@ -1,11 +1,11 @@
 /** The selector's cached registry lookups: flattened and frozen once, so `select` does no work per call. */
-import type { Node, Service } from '../registry/types.ts';
+import { speaksRpc, type Node, type Service } from '../registry/types.ts';
 import type { Filter } from './types.ts';
 
 /** One registry lookup, prepared for the hot path. */
 export interface CacheEntry {
   services: readonly Service[];
-  /** Every node of every version, flattened once (first occurrence of an id wins). */
+  /** Every node of every version that speaks RPC, flattened once (first occurrence of an id wins). */
   nodes: readonly Node[];
   ids: ReadonlySet<string>;
   /** Clock time after which the entry is not reused (Infinity while a watch guards it). */
@@ -15,12 +15,13 @@ export interface CacheEntry {
   memoNodes?: readonly Node[];
 }
 
+/** The nodes an RPC call may go to: other protocols (an HTTP service the Consul agent registered) are skipped. */
 export function flatten(services: readonly Service[]): Node[] {
   const seen = new Set<string>();
   const out: Node[] = [];
   for (const s of services) {
     for (const n of s.nodes) {
-      if (seen.has(n.id)) continue;
+      if (seen.has(n.id) || !speaksRpc(n)) continue;
       seen.add(n.id);
       out.push(n);
     }

@@ -3,7 +3,7 @@ import { SystemClock, SystemRandom } from '../clock/system.ts';
 import { MeshError } from '../errors/index.ts';
 import type { Logger } from '../log/types.ts';
 import { silentLogger } from '../log/silent.ts';
-import type { Node, Registry, RegistryEvent, Service, Watcher } from '../registry/types.ts';
+import { NODE_PROTOCOL_KEY, speaksRpc, type Node, type Registry, type RegistryEvent, type Service, type Watcher } from '../registry/types.ts';
 import { ejectionBackoffMs, isCancellation, isNodeError, parseSelectorConfig, type SelectorConfig } from './config.ts';
 import { buildEntry, flatten, type CacheEntry } from './cache.ts';
 import { NodeState, type ServiceState } from './state.ts';
@@ -329,6 +329,10 @@ export class DefaultSelector implements Selector {
       entry.memoNodes = nodes;
     }
     if (nodes.length > 0) return nodes;
+    const foreign = [...new Set(entry.services.flatMap((s) => s.nodes.filter((n) => !speaksRpc(n)).map((n) => n.metadata[NODE_PROTOCOL_KEY])))];
+    if (foreign.length > 0 && (filters === undefined || filters.length === 0)) {
+      throw new MeshError('NONE_AVAILABLE', `service ${st.name} has no node that speaks micromesh RPC: its nodes speak ${foreign.join(', ')} (reach an http one through the API gateway's proxy, /${st.name}/)`, { id: ID });
+    }
     const seen = entry.services.map((s) => `${s.version === '' ? '(no version)' : s.version} (${s.nodes.length} node${s.nodes.length === 1 ? '' : 's'})`).join(', ');
     const detail = filters === undefined || filters.length === 0
       ? `service ${st.name} has no nodes; versions seen: ${seen}`

@@ -232,3 +232,17 @@ test('works over the static registry', async () => {
   assert.equal((await selector.select('anything'))().address, '127.0.0.1:7000');
   selector.close();
 });
+
+test('nodes that speak another protocol (an HTTP service the Consul agent registered) are never picked; only those is NONE_AVAILABLE naming it', async () => {
+  const registry = new StaticRegistry({ services: {} });
+  const mixed: Service[] = [svc('web', '1', [node('h1', { protocol: 'http' }), node('r1', { protocol: 'micromesh-rpc/1' }), node('old')])];
+  const onlyHttp: Service[] = [svc('site', '', [node('h2', { protocol: 'http' })])];
+  registry.getService = async (name) => (name === 'web' ? mixed : onlyHttp);
+  const selector = new DefaultSelector({ registry, logger: silentLogger });
+  const next = await selector.select('web');
+  const picked = new Set(Array.from({ length: 20 }, () => next().id));
+  assert.deepEqual([...picked].sort(), ['old', 'r1'], 'no protocol at all counts as RPC');
+  await assert.rejects(async () => (await selector.select('site'))(), (e: unknown) =>
+    e instanceof MeshError && e.code === 'NONE_AVAILABLE' && /site has no node that speaks micromesh RPC: its nodes speak http/.test(e.detail));
+  selector.close();
+});
