@@ -58,6 +58,7 @@ const RPC_HELP: Record<string, string> = {
   timeouts: 'rpc: calls whose deadline expired (client side)',
   bytesRead: 'rpc: bytes read from RPC connections',
   bytesWritten: 'rpc: bytes written to RPC connections',
+  idleClosed: 'rpc: connections this side closed after they carried no stream for rpc.idleTimeoutMs',
 };
 
 function selectorFamilies(s: DefaultSelector): MetricFamily[] {

@@ -36,6 +36,8 @@ export interface CallHost {
   readonly closed: boolean;
   readonly goingAway: boolean;
   readonly peerGoingAway: boolean;
+  /** A GoAway went either way: tell the session when a stream ends (streamDone). */
+  readonly draining: boolean;
   readonly peerWindowBytes: number;
   readonly peerMaxFrameBytes: number;
   /** Clock reading taken when the chunk being parsed was read. */

@@ -149,7 +149,7 @@ export class UnaryCall extends Outgoing {
     this.sink = undefined;
     this.detach();
     const s = this.session;
-    if (s.goingAway || s.peerGoingAway) s.streamDone();
+    if (s.draining) s.streamDone();
   }
 }
 
@@ -373,6 +373,6 @@ export class RemoteCall {
     const s = this.session;
     s.remote.delete(this.id);
     s.wheel.remove(this);
-    if (s.goingAway || s.peerGoingAway) s.streamDone();
+    if (s.draining) s.streamDone();
   }
 }

@@ -40,6 +40,14 @@ export interface RpcConfig {
   silenceTimeoutMs: number;
   /** How long `server.stop()` waits for in-flight calls, ms. Default 10000. */
   drainTimeoutMs: number;
+  /**
+   * A connection that carried no stream for this long, ms, is closed
+   * gracefully (GoAway `idle`, both sides agree, nothing in flight is lost);
+   * the next call dials again. Checked on the keepalive timer, so it fires
+   * up to min(keepaliveIntervalMs, keepaliveTimeoutMs) late and never with
+   * keepalives off. 0 keeps connections until a side stops. Default 120000.
+   */
+  idleTimeoutMs: number;
   /** Connect timeout, ms, of a connection no call is waiting on; a call's own timeout also bounds its wait for one. Default 5000. */
   dialTimeoutMs: number;
   /** Granularity of call deadlines, ms: they fire up to this late. Default 5. */
@@ -87,6 +95,7 @@ export const RPC_DEFAULTS: Readonly<RpcConfig> = Object.freeze({
   silenceSuspectMs: 200,
   silenceTimeoutMs: 2000,
   drainTimeoutMs: 10_000,
+  idleTimeoutMs: 120_000,
   dialTimeoutMs: 5000,
   deadlineResolutionMs: 5,
   callTimeoutMs: 5000,
@@ -107,6 +116,7 @@ const schema = v.strictObject({
   silenceSuspectMs: intIn(1, 600_000),
   silenceTimeoutMs: intIn(1, 3_600_000),
   drainTimeoutMs: intIn(0, 3_600_000),
+  idleTimeoutMs: intIn(0, 86_400_000),
   dialTimeoutMs: intIn(1, 600_000),
   deadlineResolutionMs: intIn(1, 1000),
   callTimeoutMs: intIn(0, 86_400_000),

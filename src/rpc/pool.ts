@@ -194,7 +194,8 @@ export class SessionPool {
 
   private onHello(s: Session): void {
     const claimed = s.peer?.address;
-    if (s.peerGoingAway) {
+    // Draining (a GoAway either way): new calls dial a fresh connection.
+    if (s.sentGoAway || s.peerGoingAway) {
       for (const [addr, cur] of this.sessions) if (cur === s) this.sessions.delete(addr);
       return;
     }

@@ -1,5 +1,5 @@
 import { Encoder } from 'cbor-x';
-import type { Clock, TimerHandle } from '../clock/types.ts';
+import type { Clock } from '../clock/types.ts';
 import { MeshError, fromWire } from '../errors/index.ts';
 import type { Logger } from '../log/types.ts';
 import type { Socket } from '../transport/types.ts';
@@ -9,9 +9,11 @@ import { DeadlineWheel } from './deadlines.ts';
 import { Flag, FrameParser, FrameType, INLINE_ROUTE } from './frame.ts';
 import { LocalCall, RemoteCall, UnaryCall, type UnarySink } from './calls.ts';
 import type { RpcStats } from './stats.ts';
-import { RouteTable, type Route } from './routes.ts';
+import { RouteTable } from './routes.ts';
+import { parseRequestHead } from './request-head.ts';
 import type { SilenceWatch } from './silence.ts';
 import { watchSilence } from './session-silence.ts';
+import { Keepalive } from './session-keepalive.ts';
 import { decodeHello, encodeHello, MIN_WINDOW_BYTES } from './hello.ts';
 import { FrameWriter } from './writer.ts';
 
@@ -60,16 +62,16 @@ export class Session implements CallHost {
   closedWith: MeshError | undefined;
   /** The peer sent GoAway: open no new streams here. */
   peerGoingAway = false;
-  /** We sent GoAway: refuse new inbound streams. */
+  /** We sent GoAway because we stop: refuse new inbound streams. */
   goingAway = false;
+  /** We sent GoAway (stopping, idle, or answering the peer's): we open no new streams here. */
+  sentGoAway = false;
   private nextId: number;
   private readonly parser: FrameParser;
   private readonly routes: RouteTable;
-  private pingTimer: TimerHandle | undefined;
-  private pingSentAt = 0;
-  /** Bumped per request sent or received; the keepalive timer pings only when it stood still. */
+  private readonly keepalive: Keepalive;
+  /** Bumped per stream opened either way: the keepalive pings and the idle close look at it. */
   private activity = 0;
-  private activitySeen = -1;
   private readonly prefix = new Uint8Array(64);
   /**
    * Clock reading taken when the chunk being parsed was read. Every frame in
@@ -92,17 +94,23 @@ export class Session implements CallHost {
     this.writer = new FrameWriter(socket, opts.config.flushBytes, opts.config.flush);
     this.routes = new RouteTable(this.cbor, opts.config.maxRoutes, (payload) => this.writer.frame(FrameType.Route, 0, 0, payload));
     this.wheel = new DeadlineWheel<Expiring>(opts.clock, opts.config.deadlineResolutionMs, (item) => item.expire());
-    this.silence = watchSilence({
+    // What the silence watch and the keepalive timer see of this connection, and may do to it.
+    const conn = {
       remoteAddress: socket.remoteAddress,
       local: this.local,
       isClosed: () => this.closed,
+      activity: () => this.activity,
+      activeStreams: () => this.activeStreams,
       ping: () => this.writer.frame(FrameType.Ping, 0, 0, new Uint8Array(8)),
-      onSilence: (on) => this.opts.onSilence?.(this, on),
-      kill: (err) => {
-        this.socket.destroy(new Error('peer silent'));
+      onSilence: (on: boolean) => this.opts.onSilence?.(this, on),
+      idle: () => this.sendGoAway('idle'),
+      kill: (err: MeshError) => {
+        this.socket.destroy(new Error(err.detail));
         this.teardown(err);
       },
-    }, opts);
+    };
+    this.silence = watchSilence(conn, opts);
+    this.keepalive = new Keepalive(conn, opts);
     this.parser = new FrameParser(opts.config.maxFrameBytes, {
       frame: (type, flags, stream, payload) => this.onFrame(type, flags, stream, payload),
       oversized: (type, _flags, stream, bytes) => this.onOversized(type, stream, bytes),
@@ -111,8 +119,7 @@ export class Session implements CallHost {
     socket.attach({
       data: (chunk) => {
         this.opts.stats.inc('bytesRead', chunk.length);
-        // Anything from the peer proves it alive: an outstanding ping need not be answered in time.
-        this.pingSentAt = 0;
+        this.keepalive.heard();
         this.readAt = this.opts.clock.now();
         this.silence.heard(this.readAt);
         this.parser.push(chunk);
@@ -121,7 +128,7 @@ export class Session implements CallHost {
       close: (err) => this.onSocketClose(err),
     });
     this.writer.frame(FrameType.Hello, 0, 0, encodeHello(this.cbor, opts.config.maxFrameBytes, opts.config.initialWindowBytes, opts.advertiseAddress));
-    this.schedulePing();
+    this.keepalive.start();
   }
 
   get closed(): boolean {
@@ -130,7 +137,12 @@ export class Session implements CallHost {
 
   /** Whether new calls may be opened on this session. */
   get usable(): boolean {
-    return this.closedWith === undefined && !this.peerGoingAway;
+    return this.closedWith === undefined && !this.peerGoingAway && !this.sentGoAway;
+  }
+
+  /** A GoAway went either way: the session closes once it carries no stream (see streamDone). */
+  get draining(): boolean {
+    return this.sentGoAway || this.peerGoingAway;
   }
 
   /** Largest message the peer accepts (its Hello, or our own limit before it arrives). */
@@ -239,11 +251,28 @@ export class Session implements CallHost {
     return undefined;
   }
 
-  /** Stops taking new inbound streams; the peer learns it through GoAway. Idempotent. */
+  /** Stops taking new inbound streams (the server stops); the peer learns it through GoAway. Idempotent. */
   goAway(reason: string): void {
     if (this.goingAway || this.closed) return;
     this.goingAway = true;
-    this.writer.frame(FrameType.GoAway, 0, 0, this.cbor.encode({ reason }));
+    this.sendGoAway(reason);
+  }
+
+  /**
+   * Says we open no new streams here (`idle`, or answering the peer's
+   * GoAway), still serving what the peer sent before it heard us. Once
+   * GoAway went both ways nothing new can arrive (TCP keeps order), so the
+   * connection closes when its last stream ends, losing nothing.
+   */
+  private sendGoAway(reason: string): void {
+    if (this.closed) return;
+    if (!this.sentGoAway) {
+      this.sentGoAway = true;
+      this.writer.frame(FrameType.GoAway, 0, 0, this.cbor.encode({ reason }));
+      this.opts.onHello?.(this); // lets the pool stop handing this session out
+    }
+    // Both sides may have gone idle at once: their GoAways crossed, and each is the other's answer.
+    this.streamDone();
   }
 
   /** Closes gracefully once no stream is open in either direction. */
@@ -265,9 +294,9 @@ export class Session implements CallHost {
     this.teardown(err ?? new MeshError('CONNECTION_LOST', `connection to ${this.socket.remoteAddress} closed`));
   }
 
-  /** Called by streams when they finish, so a draining session can close. */
+  /** Called by streams when they finish, so a draining session can close: a stopping side at once, else once GoAway went both ways. */
   streamDone(): void {
-    if ((this.goingAway || this.peerGoingAway) && this.activeStreams === 0) this.close();
+    if (this.activeStreams === 0 && (this.goingAway || (this.sentGoAway && this.peerGoingAway))) this.close();
   }
 
   private onFrame(type: number, flags: number, stream: number, payload: Uint8Array): void {
@@ -300,8 +329,8 @@ export class Session implements CallHost {
         return;
       case FrameType.GoAway:
         this.peerGoingAway = true;
-        this.opts.onHello?.(this); // lets the pool stop handing this session out
-        this.streamDone();
+        // Our answer: we open nothing more either, so neither side can be surprised by a late stream.
+        this.sendGoAway('answer');
         return;
     }
   }
@@ -320,26 +349,12 @@ export class Session implements CallHost {
   }
 
   private onRequestFrame(flags: number, stream: number, p: Uint8Array): void {
-    if (p.length < 8) return this.protocolError('short Request frame');
-    const routeId = (p[0]! << 8) | p[1]!;
-    const timeoutMs = ((p[2]! << 24) | (p[3]! << 16) | (p[4]! << 8) | p[5]!) >>> 0;
-    const metaLen = (p[6]! << 8) | p[7]!;
-    let off = 8 + metaLen;
-    if (off > p.length) return this.protocolError('Request metadata overruns the frame');
-    let route: Route | undefined;
-    if (routeId === INLINE_ROUTE) {
-      if (off + 2 > p.length) return this.protocolError('short inline route');
-      const len = (p[off]! << 8) | p[off + 1]!;
-      route = this.routes.decode(p.subarray(off + 2, off + 2 + len));
-      off += 2 + len;
-    } else {
-      route = this.routes.get(routeId);
-    }
-    if (route === undefined || off > p.length) return this.protocolError(`Request names unknown route ${routeId}`);
+    const head = parseRequestHead(p, this.routes);
+    if (typeof head === 'string') return this.protocolError(head);
     if (this.remote.has(stream) || (stream & 1) === (this.opts.role === 'dialer' ? 1 : 0) || stream === 0) {
       return this.protocolError(`Request reuses or misnumbers stream ${stream}`);
     }
-    const call = new RemoteCall(this, stream, route, flags, timeoutMs, metaLen > 0 ? p.subarray(8, 8 + metaLen) : undefined, p.subarray(off));
+    const call = new RemoteCall(this, stream, head.route, flags, head.timeoutMs, head.metadata, p.subarray(head.bodyAt));
     if (this.goingAway) return call.reject(new MeshError('SERVER_STOPPING', 'server is stopping', { id: 'micromesh.server' }));
     if (this.remote.size >= this.opts.config.maxConcurrentStreams) {
       this.opts.stats.inc('streamsRefused');
@@ -389,7 +404,7 @@ export class Session implements CallHost {
   private teardown(err: MeshError): void {
     if (this.closedWith !== undefined) return;
     this.closedWith = err;
-    this.opts.clock.clearTimeout(this.pingTimer);
+    this.keepalive.stop();
     this.silence.stop();
     for (const call of [...this.local.values()]) call.abortWith(err);
     for (const call of [...this.remote.values()]) call.abortWith(err);
@@ -401,28 +416,6 @@ export class Session implements CallHost {
     const ws = this.closeWaiters;
     this.closeWaiters = [];
     for (const w of ws) w();
-  }
-
-  /** Idle connections are pinged so a vanished peer is noticed even when no call is open. */
-  private schedulePing(): void {
-    const every = this.opts.config.keepaliveIntervalMs;
-    if (every === 0) return;
-    this.pingTimer = this.opts.clock.setTimeout(() => {
-      if (this.closed) return;
-      const now = this.opts.clock.now();
-      if (this.pingSentAt !== 0 && now - this.pingSentAt > this.opts.config.keepaliveTimeoutMs) {
-        this.opts.stats.inc('keepaliveTimeouts');
-        this.socket.destroy(new Error('keepalive timeout'));
-        this.teardown(new MeshError('CONNECTION_LOST', `connection to ${this.socket.remoteAddress}: no answer to keepalive`));
-        return;
-      }
-      if (this.pingSentAt === 0 && this.activity === this.activitySeen) {
-        this.pingSentAt = now;
-        this.writer.frame(FrameType.Ping, 0, 0, new Uint8Array(8));
-      }
-      this.activitySeen = this.activity;
-      this.schedulePing();
-    }, Math.min(every, this.opts.config.keepaliveTimeoutMs), { unref: true });
   }
 
   /** Decodes a wire error payload (always CBOR). */

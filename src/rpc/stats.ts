@@ -12,6 +12,8 @@ export const RPC_COUNTERS = [
   'silenceTimeouts',
   /** Second attempts of hedged calls (CallOptions.hedge) sent to another node. */
   'hedges',
+  /** Connections closed after carrying no stream for rpc.idleTimeoutMs (counted by the side that began it). */
+  'idleClosed',
 ] as const;
 
 export type RpcCounter = (typeof RPC_COUNTERS)[number];
