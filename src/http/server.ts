@@ -165,11 +165,23 @@ export class HttpServer {
   /**
    * Graceful drain: new requests get 503 with `Connection: close`, open
    * streams end, in-flight requests get `drainTimeoutMs` to finish, then
-   * every connection is closed. Idempotent.
+   * every connection is closed. Idempotent. A fastify app can't listen
+   * again once closed, so the next `listen` builds a new one from the same
+   * routes and plugins: the server restarts.
    */
   async close(): Promise<void> {
     if (this.draining) return;
     this.draining = true;
+    try {
+      await this.drain();
+    } finally {
+      this.app = undefined;
+      this.listening = undefined;
+      this.draining = false;
+    }
+  }
+
+  private async drain(): Promise<void> {
     for (const s of [...this.streams]) s.close();
     const app = this.app;
     if (app === undefined) return;

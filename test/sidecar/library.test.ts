@@ -214,3 +214,20 @@ test('/broker over WebSocket: messages arrive as JSON frames; frames the app sen
   ws.close(1000);
   await once(ws, 'close');
 });
+
+test('stop, then start again: the sidecar\'s HTTP port and its forwarding work as before', { timeout: 15_000 }, async () => {
+  const app = await startApp({
+    'GET /.well-known/micromesh': (_q, _b, res) => json(res, 200, { endpoints: [{ name: 'Stock.Get' }] }),
+    'POST /Stock/Get': (_req, body, res) => json(res, 200, { echo: JSON.parse(body) }),
+  });
+  const r = rig('stock', { appAddress: app.address });
+  for (let round = 1; round <= 2; round++) {
+    await r.sidecar.start();
+    await r.service.start();
+    assert.deepEqual(await r.caller.client.call('stock', 'Stock.Get', { round }), { echo: { round } }, `round ${round}`);
+    const res = await fetch(`http://${r.sidecar.address}/registry/stock`);
+    assert.equal(res.status, 200, `the sidecar's HTTP API answers in round ${round}`);
+    await r.sidecar.stop();
+    assert.equal(r.sidecar.address, undefined);
+  }
+});

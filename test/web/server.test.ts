@@ -78,3 +78,16 @@ test('off the mesh the live stream still opens with a snapshot (no members); sta
   const health = await (await fetch(`${base}/api/health?service=kitchen`)).json() as { nodes: { result: { status: string } }[] };
   assert.equal(health.nodes[0]!.result.status, 'ok');
 });
+
+test('stop, then start again: the dashboard serves its page and API as before', async () => {
+  const other = createWebDashboard({ service: svc, address: '127.0.0.1:0' });
+  for (let round = 1; round <= 2; round++) {
+    await other.start();
+    const page = await fetch(`http://${other.address}/`);
+    assert.equal(page.status, 200, `round ${round}`);
+    const services = await fetch(`http://${other.address}/api/services`);
+    assert.equal(services.status, 200, `round ${round}`);
+    await other.stop();
+    assert.equal(other.address, undefined);
+  }
+});

@@ -100,6 +100,9 @@ export async function kv(sim: Sim): Promise<void> {
     const fetched = nodes.reduce((s, x) => s + x.kv.stats().fetched, 0);
     sim.extra.kv_repaired_by_anti_entropy_per_write = (fetched + (tally.get('Kv.Replicate.repair')?.calls ?? 0) - (before.get('Kv.Replicate.repair')?.calls ?? 0)) / o.kvWrites;
     sim.extra.kv_connections = nodes.reduce((s, x) => s + x.stats.get('connectionsOpened'), 0);
+    // Open at the end, per node (each connection counted at both ends): idle ones close after rpc.idleTimeoutMs.
+    const open = nodes.reduce((s, x) => s + x.stats.get('connectionsOpened') + x.stats.get('connectionsAccepted') - x.stats.get('connectionsClosed'), 0);
+    sim.extra.kv_open_connections_per_node = Math.round((open / n) * 10) / 10;
   } finally {
     await sim.drive(Promise.all(nodes.map((x) => x.stop())), 30_000).catch(() => {});
   }
