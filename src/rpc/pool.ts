@@ -10,10 +10,17 @@ import { SILENCE_UNSENT_ID } from './silence.ts';
 import type { RpcStats } from './stats.ts';
 
 /** A dial in progress and the callers that could go elsewhere, waiting on it. */
+/** A dial waits this many times the address's last connect time (at least rpc.silenceSuspectMs) before its calls go elsewhere. */
+const DIAL_SLACK = 4;
+/** Addresses whose last connect time is remembered. */
+const DIAL_MEMORY = 4096;
+
 interface PendingDial {
   p: Promise<Session>;
-  /** Past rpc.silenceSuspectMs without a connection. */
+  /** Past `waitMs` without a connection. */
   slow: boolean;
+  /** How long its waiters wait before going elsewhere, ms. */
+  waitMs: number;
   /** Absent when the silence watch is off. */
   waiters?: Set<(err: MeshError) => void>;
 }
@@ -59,6 +66,8 @@ export class SessionPool {
   private closed = false;
   /** Sessions reported silent, with the addresses reported for them. */
   private readonly silent = new Map<Session, string[]>();
+  /** How long the last successful dial to each address took, ms. */
+  private readonly dialMs = new Map<string, number>();
 
   constructor(opts: SessionPoolOptions) {
     this.opts = opts;
@@ -79,7 +88,7 @@ export class SessionPool {
     const d = this.dialing.get(address) ?? this.startDial(address);
     let p = d.p;
     if (elsewhere && d.waiters !== undefined) {
-      if (d.slow) return Promise.reject(this.slowError(address));
+      if (d.slow) return Promise.reject(this.slowError(address, d));
       const waiters = d.waiters;
       p = new Promise<Session>((resolve, reject) => {
         waiters.add(reject);
@@ -96,30 +105,45 @@ export class SessionPool {
   }
 
   private startDial(address: string): PendingDial {
-    const d: PendingDial = { p: this.dial(address), slow: false };
-    this.dialing.set(address, d);
+    const { clock } = this.opts;
+    const startedAt = clock.now();
     const { silenceProbeMs, silenceSuspectMs } = this.opts.config;
+    // A peer that took long to reach before (a WAN, a TLS handshake across continents) is given as long again, with slack.
+    const waitMs = Math.max(silenceSuspectMs, DIAL_SLACK * (this.dialMs.get(address) ?? 0));
+    const d: PendingDial = { p: this.dial(address), slow: false, waitMs };
+    this.dialing.set(address, d);
     const report = this.opts.onSilence;
-    const timer = silenceProbeMs === 0 ? undefined : this.opts.clock.setTimeout(() => {
+    const timer = silenceProbeMs === 0 ? undefined : clock.setTimeout(() => {
       d.slow = true;
       this.opts.stats.inc('silentPeers');
       report?.(address, true);
-      const err = this.slowError(address);
+      const err = this.slowError(address, d);
       for (const reject of d.waiters!) reject(err);
       d.waiters!.clear();
-    }, silenceSuspectMs, { unref: true });
+    }, waitMs, { unref: true });
     if (timer !== undefined) d.waiters = new Set();
     const settle = (): void => {
-      this.opts.clock.clearTimeout(timer);
+      clock.clearTimeout(timer);
       if (this.dialing.get(address) === d) this.dialing.delete(address);
       if (d.slow) report?.(address, false);
     };
-    d.p.then(settle, settle);
+    d.p.then(() => {
+      this.rememberDial(address, clock.now() - startedAt);
+      settle();
+    }, settle);
     return d;
   }
 
-  private slowError(address: string): MeshError {
-    return new MeshError('UNAVAILABLE', `no connection to ${address} within ${this.opts.config.silenceSuspectMs} ms (rpc.silenceSuspectMs); the call was not sent`, { id: SILENCE_UNSENT_ID });
+  /** The last connect time per address, oldest forgotten first past DIAL_MEMORY addresses. */
+  private rememberDial(address: string, ms: number): void {
+    this.dialMs.delete(address);
+    this.dialMs.set(address, ms);
+    if (this.dialMs.size > DIAL_MEMORY) this.dialMs.delete(this.dialMs.keys().next().value!);
+  }
+
+  private slowError(address: string, d: PendingDial): MeshError {
+    const why = d.waitMs > this.opts.config.silenceSuspectMs ? `${DIAL_SLACK} × its last connect time` : 'rpc.silenceSuspectMs';
+    return new MeshError('UNAVAILABLE', `no connection to ${address} within ${d.waitMs} ms (${why}); the call was not sent`, { id: SILENCE_UNSENT_ID });
   }
 
   /** Hands calls peers open to `dispatcher` (the server, once it listens). */

@@ -133,3 +133,27 @@ test('a service whose only node connects slowly (300 ms) is still called: the ca
   await client.stop();
   await server.stop();
 });
+
+test('a peer that was slow to reach (a WAN) is given as long the next time: 4 × its last connect time before calls go elsewhere', async () => {
+  const clock = new VirtualClock();
+  const net = new MemoryNetwork({ clock });
+  const server = makePeer(net.transport('far'), { name: 'greeter', address: 'far:0', clock });
+  server.server.handle('Greeter', { Hello: () => ({ msg: 'hi' }) });
+  await server.server.start();
+  const client = makePeer(slowDialing(net.transport('caller'), clock, 300), { name: 'caller', address: 'caller:0', clock });
+  const address = server.server.address!;
+  const outcome = (p: Promise<unknown>, into: { v?: unknown }): void => void p.then((s) => { into.v = s; }, (e: unknown) => { into.v = e; });
+  const first: { v?: unknown } = {};
+  outcome(Promise.resolve(client.pool.get(address, undefined, true)), first);
+  await settle(clock, 250);
+  assert.ok(first.v instanceof MeshError && first.v.code === 'UNAVAILABLE' && /within 200 ms \(rpc\.silenceSuspectMs\)/.test(first.v.detail), String(first.v));
+  await settle(clock, 100); // the dial itself completes at 300 ms and is remembered
+  for (const s of client.pool.sessionsOpen()) s.close();
+  await settle(clock, 20);
+  const second: { v?: unknown } = {};
+  outcome(Promise.resolve(client.pool.get(address, undefined, true)), second);
+  await settle(clock, 400);
+  assert.ok(second.v !== undefined && !(second.v instanceof Error), `the second dial was waited for: ${String(second.v)}`);
+  await client.stop();
+  await server.stop();
+});
