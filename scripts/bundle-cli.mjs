@@ -8,6 +8,8 @@
 // the HTTP stack (loaded by `api` and `sidecar` only), ajv (loaded when a
 // handler declares a plain JSON Schema) and cbor-extract (a native addon)
 // stay outside, resolved from node_modules, so other commands don't parse them.
+// yaml is required by the config loader on the first YAML document only
+// (250 KB that the demo node, which reads JSON, never needs).
 // esbuild too: the dashboard imports it only to build its app from the
 // sources, never from the package (it serves dist/web).
 import { build } from 'esbuild';
@@ -24,7 +26,7 @@ await build({
   platform: 'node',
   format: 'esm',
   target: 'node22',
-  external: ['cbor-extract', 'libp2p', '@libp2p/*', '@chainsafe/*', '@multiformats/*', 'fastify', '@fastify/*', 'ws', 'find-my-way', 'undici', 'ajv', 'esbuild', '@xmpp/*', 'irc-framework', '@slack/*', 'etcd3', 'cockatiel', '@nats-io/*', '@peculiar/*', 'reflect-metadata'],
+  external: ['cbor-extract', 'libp2p', '@libp2p/*', '@chainsafe/*', '@multiformats/*', 'fastify', '@fastify/*', 'ws', 'find-my-way', 'undici', 'ajv', 'esbuild', '@xmpp/*', 'irc-framework', '@slack/*', 'etcd3', 'cockatiel', '@nats-io/*', '@peculiar/*', 'reflect-metadata', 'yaml'],
   // Bundled CommonJS packages call require() for Node's modules.
   banner: { js: "import { createRequire as micromeshRequire } from 'node:module'; const require = micromeshRequire(import.meta.url);" },
   legalComments: 'eof',

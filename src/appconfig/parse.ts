@@ -1,10 +1,19 @@
 /** Text into config values: the rules env, flags, files and mesh keys share. */
-import { parse as parseYaml, YAMLParseError } from 'yaml';
+import { createRequire } from 'node:module';
+import type * as Yaml from 'yaml';
 import { MeshError } from '../index.ts';
 import { isPlainObject } from './merge.ts';
 import type { ConfigTree } from './types.ts';
 
 export const ID = 'micromesh.config';
+
+/**
+ * yaml (250 KB of code, ~8 MB of heap once loaded) is required when the
+ * first YAML document is parsed, not when config is imported: the demo node
+ * and most services only ever read JSON and single values.
+ */
+const load = createRequire(import.meta.url);
+const yaml = (): typeof Yaml => load('yaml') as typeof Yaml;
 
 /** `8080` → 8080, `true` → true, `{"a":1}` → object: JSON when it parses, else the string itself. */
 export function parseScalar(text: string): unknown {
@@ -26,7 +35,7 @@ export function parseKvValue(text: string): unknown {
   } catch {
     if (!text.includes('\n')) return text;
     try {
-      return parseYaml(text);
+      return yaml().parse(text);
     } catch {
       return text;
     }
@@ -41,9 +50,9 @@ export function parseKvValue(text: string): unknown {
 export function parseDocument(text: string, what: string, format: 'json' | 'yaml'): ConfigTree {
   let doc: unknown;
   try {
-    doc = format === 'json' ? JSON.parse(text) : parseYaml(text, { prettyErrors: true, maxAliasCount: 100 });
+    doc = format === 'json' ? JSON.parse(text) : yaml().parse(text, { prettyErrors: true, maxAliasCount: 100 });
   } catch (err) {
-    const why = err instanceof YAMLParseError ? err.message.split('\n')[0] : err instanceof Error ? err.message : String(err);
+    const why = err instanceof Error && err.name === 'YAMLParseError' ? err.message.split('\n')[0] : err instanceof Error ? err.message : String(err);
     throw new MeshError('INVALID_CONFIG', `${what}: not valid ${format.toUpperCase()}: ${why}`, { id: ID, cause: err });
   }
   if (doc === null || doc === undefined) return {};
