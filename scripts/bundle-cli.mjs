@@ -12,6 +12,7 @@
 // (250 KB that the demo node, which reads JSON, never needs).
 // esbuild too: the dashboard imports it only to build its app from the
 // sources, never from the package (it serves dist/web).
+import { readFileSync } from 'node:fs';
 import { build } from 'esbuild';
 
 await build({
@@ -30,5 +31,22 @@ await build({
   // Bundled CommonJS packages call require() for Node's modules.
   banner: { js: "import { createRequire as micromeshRequire } from 'node:module'; const require = micromeshRequire(import.meta.url);" },
   legalComments: 'eof',
+  // No comments or indentation (1.4 → 0.9 MB to parse at every start). Keep
+  // the bundle ASCII: one non-ASCII character anywhere (a regex literal, which
+  // esbuild does not escape) makes V8 hold the whole source as UTF-16.
+  minifyWhitespace: true,
   logLevel: 'warning',
 });
+
+// Guards for what made every command slower and bigger once (issues 21-22):
+// Node modules that only one command needs, imported statically (hoisted to
+// the top, so loaded by all), and non-ASCII characters.
+const out = readFileSync('dist/bin/micromesh.js', 'latin1');
+const HEAVY = ['node:http', 'node:https', 'node:http2', 'node:zlib', 'node:tls', 'node:worker_threads', 'node:inspector'];
+const hoisted = HEAVY.filter((m) => new RegExp(`(^|;)import([^;"]*from)?"${m}"`, "m").test(out));
+const wide = /[^\x00-\x7f]/.exec(out);
+if (hoisted.length > 0 || wide !== null) {
+  if (hoisted.length > 0) console.error(`dist/bin/micromesh.js imports ${hoisted.join(', ')} statically: require them where they are used (createRequire), so other commands don't load them`);
+  if (wide !== null) console.error(`dist/bin/micromesh.js has a non-ASCII character near: ${JSON.stringify(out.slice(Math.max(0, wide.index - 60), wide.index + 20))}; escape it (\\uXXXX)`);
+  process.exit(1);
+}

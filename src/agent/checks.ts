@@ -1,9 +1,14 @@
-import http from 'node:http';
-import https from 'node:https';
+import { createRequire } from 'node:module';
+import type http from 'node:http';
+import type https from 'node:https';
 import net from 'node:net';
 import { MeshError, tryParseHostPort, type Clock, type Logger, type TimerHandle } from '../index.ts';
 import type { CheckDefinition } from './registration.ts';
 import type { CheckStatus } from './types.ts';
+
+
+/** node:http and node:https are required at the first probe (see httpProbe). */
+const load = createRequire(import.meta.url);
 
 /**
  * The agent's health checks (Consul's agent/checks): HTTP and TCP probes
@@ -293,7 +298,8 @@ function httpProbe(def: CheckDefinition, limitBytes: number, signal: AbortSignal
     const fail = (err: unknown): void => done({ status: 'critical', output: `${prefix}: ${reasonOf(signal, err)}` });
     const url = new URL(h.url);
     const headers: Record<string, string | string[]> = { 'User-Agent': 'Consul Health Check', Accept: 'text/plain, text/*, */*', ...h.headers };
-    const lib = url.protocol === 'https:' ? https : http;
+    // Required here, not imported: a static import would load node:https (TLS) for every command of the CLI bundle.
+    const lib = load(url.protocol === 'https:' ? 'node:https' : 'node:http') as typeof https;
     let req: http.ClientRequest;
     try {
       // agent: false: a fresh connection per probe, as Consul disables keep-alive, so a dead server shows at once.

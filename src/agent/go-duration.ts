@@ -18,7 +18,7 @@ const NS_PER: Readonly<Record<string, bigint>> = {
 
 /** Go's time.Duration is an int64 of ns; beyond it ParseDuration fails. */
 const MAX_NS = (1n << 63n) - 1n;
-const PART = /^(\d*)(?:\.(\d*))?([a-zµμ]+)/u;
+const PART = /^(\d*)(?:\.(\d*))?([a-z\u00b5\u03bc]+)/u;
 
 /** Milliseconds, rounded up, from nanoseconds (exact, in BigInt). */
 function nsToMs(ns: bigint): number {

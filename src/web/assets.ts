@@ -1,8 +1,13 @@
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
-import { gzipSync } from 'node:zlib';
+import { createRequire } from 'node:module';
+import type * as Zlib from 'node:zlib';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { HttpServer } from '../http/index.ts';
+
+
+/** node:zlib is required when the dashboard loads its assets: a static import would load it for every command of the CLI bundle. */
+const load = createRequire(import.meta.url);
 
 /** One file as served: its bytes, gzipped bytes and ETag. */
 interface Asset {
@@ -27,7 +32,7 @@ export async function loadAssets(): Promise<Map<string, Asset>> {
   const out = new Map<string, Asset>();
   for (const [name, bytes] of files) {
     const body = Buffer.from(bytes);
-    out.set(name, { type: TYPES[name] ?? 'application/octet-stream', body, gzip: gzipSync(body, { level: 9 }), etag: `"${createHash('sha256').update(body).digest('base64url').slice(0, 22)}"` });
+    out.set(name, { type: TYPES[name] ?? 'application/octet-stream', body, gzip: (load('node:zlib') as typeof Zlib).gzipSync(body, { level: 9 }), etag: `"${createHash('sha256').update(body).digest('base64url').slice(0, 22)}"` });
   }
   return out;
 }
