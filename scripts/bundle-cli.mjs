@@ -13,6 +13,7 @@
 // esbuild too: the dashboard imports it only to build its app from the
 // sources, never from the package (it serves dist/web).
 import { readFileSync } from 'node:fs';
+import { exit, stderr } from 'node:process';
 import { build } from 'esbuild';
 
 await build({
@@ -44,9 +45,9 @@ await build({
 const out = readFileSync('dist/bin/micromesh.js', 'latin1');
 const HEAVY = ['node:http', 'node:https', 'node:http2', 'node:zlib', 'node:tls', 'node:worker_threads', 'node:inspector'];
 const hoisted = HEAVY.filter((m) => new RegExp(`(^|;)import([^;"]*from)?"${m}"`, "m").test(out));
-const wide = /[^\x00-\x7f]/.exec(out);
+const wide = /[\u0080-\u00ff]/.exec(out); // read as latin1: every byte above 0x7f
 if (hoisted.length > 0 || wide !== null) {
-  if (hoisted.length > 0) console.error(`dist/bin/micromesh.js imports ${hoisted.join(', ')} statically: require them where they are used (createRequire), so other commands don't load them`);
-  if (wide !== null) console.error(`dist/bin/micromesh.js has a non-ASCII character near: ${JSON.stringify(out.slice(Math.max(0, wide.index - 60), wide.index + 20))}; escape it (\\uXXXX)`);
-  process.exit(1);
+  if (hoisted.length > 0) stderr.write(`dist/bin/micromesh.js imports ${hoisted.join(', ')} statically: require them where they are used (createRequire), so other commands don't load them\n`);
+  if (wide !== null) stderr.write(`dist/bin/micromesh.js has a non-ASCII character near: ${JSON.stringify(out.slice(Math.max(0, wide.index - 60), wide.index + 20))}; escape it (\\uXXXX)\n`);
+  exit(1);
 }
