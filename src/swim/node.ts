@@ -345,6 +345,7 @@ class SwimNodeImpl implements SwimNode, ShellContext {
         this.timers.armGossip();
       },
       event: (type, m) => {
+        if (type === 'join' && m !== this.state.self) this.timers.noteJoin();
         if (this.events.wants(type)) this.events.push({ type, member: m.snapshot(m === this.state.self), atMs: this.clock.now() });
       },
       suspicionChanged: (m) => this.timers.armSuspicion(m),

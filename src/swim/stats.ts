@@ -68,6 +68,8 @@ export const SWIM_COUNTERS = [
   'nameConflicts',
   // Push-pull.
   'pushPulls', 'pushPullFailures', 'pushPullsServed', 'pushPullsRefused', 'streamErrors',
+  /** Push-pulls brought forward by a burst of new members, so gossip's tail is repaired in seconds. */
+  'burstPushPulls',
   /** Broadcasts dropped because the queue was full. */
   'broadcastsDropped',
   /** Event listeners that threw. */

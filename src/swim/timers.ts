@@ -7,6 +7,13 @@ import type { Prober } from './probe.ts';
 import type { ShellContext } from './shell.ts';
 import { firedLate } from './late.ts';
 
+/** A burst of new members (see noteJoin): this many at least, or this share of the table, within this window. */
+const BURST_MIN_JOINS = 3;
+const BURST_SHARE = 0.1;
+const BURST_WINDOW_MS = 5000;
+/** A burst's push-pull comes between this and twice this after it. */
+const BURST_PUSH_PULL_MS = 2000;
+
 /**
  * The node's clock-driven work: the probe, gossip and push-pull loops, and
  * one timer per suspect member. Nothing else in SWIM keeps a timer per
@@ -25,6 +32,12 @@ export class Timers {
   /** When the gossip loop's first tick fell: its ticks are this plus whole intervals. */
   private gossipPhaseMs = 0;
   private readonly suspicions = new Map<string, TimerHandle>();
+  /** When the next push-pull is due (clock ms). */
+  private pushPullDueMs = Infinity;
+  /** The current burst of members new to us: since when, how many, and whether it brought a push-pull forward. */
+  private burstStartMs = -Infinity;
+  private burstJoins = 0;
+  private burstHandled = false;
 
   constructor(sh: ShellContext, prober: Prober, packets: PacketIO, queue: BroadcastQueue, pushPull: () => Promise<boolean>) {
     this.sh = sh;
@@ -44,7 +57,7 @@ export class Timers {
       this.gossipPhaseMs = clock.now() + stagger;
       this.gossipTimer = clock.setTimeout(this.gossipTick, stagger);
     }
-    if (cfg.pushPullIntervalMs > 0) this.pushPullTimer = clock.setTimeout(this.pushPullTick, random.int(cfg.pushPullIntervalMs));
+    if (cfg.pushPullIntervalMs > 0) this.schedulePushPull(random.int(cfg.pushPullIntervalMs));
   }
 
   /** Cancels everything (the node stops). */
@@ -142,10 +155,43 @@ export class Timers {
     this.armGossip();
   };
 
+  /**
+   * A member new to us. Gossip spreads a burst of them (a healed partition,
+   * a mass restart) with a tail: a few nodes miss a few of them until their
+   * next push-pull, up to pushPullIntervalMs later (the simulator's healed
+   * partitions at N = 100 waited 30 s in 3 runs of 5). So when at least
+   * max(3, 10 % of the table) arrive within BURST_WINDOW_MS, the next
+   * push-pull comes 2-4 s later instead (once per burst); the usual cadence
+   * follows it.
+   */
+  noteJoin(): void {
+    const { clock, random, cfg, state } = this.sh;
+    if (cfg.pushPullIntervalMs === 0 || !this.sh.running) return;
+    const now = clock.now();
+    if (now - this.burstStartMs > BURST_WINDOW_MS) {
+      this.burstStartMs = now;
+      this.burstJoins = 0;
+      this.burstHandled = false;
+    }
+    this.burstJoins++;
+    if (this.burstHandled || this.burstJoins < Math.max(BURST_MIN_JOINS, Math.ceil(BURST_SHARE * state.table.size))) return;
+    this.burstHandled = true;
+    const delay = BURST_PUSH_PULL_MS + random.int(BURST_PUSH_PULL_MS);
+    if (this.pushPullDueMs <= now + delay) return;
+    this.sh.counters.inc('burstPushPulls');
+    clock.clearTimeout(this.pushPullTimer);
+    this.schedulePushPull(delay);
+  }
+
+  private schedulePushPull(delayMs: number): void {
+    this.pushPullDueMs = this.sh.clock.now() + delayMs;
+    this.pushPullTimer = this.sh.clock.setTimeout(this.pushPullTick, delayMs);
+  }
+
   private readonly pushPullTick = (): void => {
     const sh = this.sh;
     if (!sh.running) return;
     void this.pushPull();
-    this.pushPullTimer = sh.clock.setTimeout(this.pushPullTick, pushPullScaleMs(sh.cfg.pushPullIntervalMs, sh.state.table.size));
+    this.schedulePushPull(pushPullScaleMs(sh.cfg.pushPullIntervalMs, sh.state.table.size));
   };
 }
