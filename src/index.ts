@@ -15,7 +15,7 @@ export type { RpcConfig } from './rpc/config.ts';
 export { STREAM_METADATA, streamKind, type StreamKind } from './rpc/endpoint-meta.ts';
 export { REQUEST_SCHEMA_METADATA, RESPONSE_SCHEMA_METADATA, SCHEMA_REF_METADATA } from './rpc/endpoint-meta.ts';
 export { REQUEST_TYPE_METADATA, RESPONSE_TYPE_METADATA } from './rpc/endpoint-meta.ts';
-export { isServiceDefinition, type MethodDefinition, type MethodKind, type ServiceDefinition } from './rpc/definition.ts';
+export { isServiceDefinition } from './rpc/definition.ts';
 export { defineService, type HandlerOf, type ImplOf, type MethodSpec } from './rpc/define.ts';
 export { createClient, type ClientMethod, type TypedClient, type TypedClientOptions } from './rpc/typed-client.ts';
 export { jsonBridge, type JsonBridgeOptions } from './rpc/json-bridge.ts';

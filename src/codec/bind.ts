@@ -28,7 +28,7 @@ export class CodecBinding {
 
   /** Whether this codec can carry the endpoint's messages (protobuf needs types). */
   static supports(codec: Codec, types: EndpointTypes | undefined): boolean {
-    return types !== undefined || codec.typedOnly !== true;
+    return types !== undefined || codec.binary !== true;
   }
 
   forCall(): Codec {
@@ -78,7 +78,7 @@ class TypedCodec implements Codec {
 }
 
 /** A MeshError from the inner codec passes as is; a schema library's error gets the code and the type's name. */
-function failed(err: unknown, code: 'ENCODE_FAILED' | 'DECODE_FAILED', what: string, status: number): MeshError {
+export function failed(err: unknown, code: 'ENCODE_FAILED' | 'DECODE_FAILED', what: string, status: number): MeshError {
   if (isMeshError(err)) return err;
   return new MeshError(code, `${what}: ${err instanceof Error ? err.message : String(err)}`, { status, cause: err });
 }

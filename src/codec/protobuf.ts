@@ -10,13 +10,12 @@ const ALIASES = ['application/proto', 'application/x-protobuf'] as const;
  * protoc-gen-es, adapted by `micromesh/proto`): the body is the message's
  * protobuf encoding, written and read by the type itself (see bind.ts), so
  * this file needs no protobuf runtime. A value without a type has no
- * protobuf form, hence `typedOnly`.
+ * protobuf form.
  */
 export class ProtobufCodec implements Codec {
   readonly contentType = PROTOBUF_CONTENT_TYPE;
   readonly aliases = ALIASES;
   readonly binary = true;
-  readonly typedOnly = true;
 
   encode(): Uint8Array {
     throw untyped();

@@ -14,13 +14,12 @@ export interface Codec {
   readonly aliases?: readonly string[];
   /**
    * How this codec carries messages that have a type (an endpoint's
-   * protobuf schema): `binary` writes the type's own encoding (protobuf);
-   * without it the codec carries the type's JSON form. A codec with
-   * `binary` and no `encode` of untyped values sets `typedOnly`.
+   * protobuf schema): `binary` writes the type's own encoding (protobuf),
+   * so a value without a type has no form in it and endpoints without types
+   * can't be served in it (UNSUPPORTED_CODEC); without it the codec carries
+   * the type's JSON form.
    */
   readonly binary?: boolean;
-  /** Needs a message type: endpoints without one can't be served in it (UNSUPPORTED_CODEC). */
-  readonly typedOnly?: boolean;
   /**
    * Codecs whose framing carries per-call state (JSON-RPC's `id`): a fresh
    * copy per call and side, so a response echoes its own request.

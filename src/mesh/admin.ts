@@ -80,7 +80,8 @@ export class ServiceAdmin {
    * by node id.
    */
   private async registryTargets(signal: AbortSignal | undefined): Promise<HttpSdGroup[]> {
-    const byId = new Map<string, AdminMember>([[this.p.self().id, { ...this.p.self(), admin: this.advertised ?? '' }]]);
+    const self = this.p.self();
+    const byId = new Map<string, AdminMember>([[self.id, { ...self, admin: this.advertised ?? '' }]]);
     const names = new Set((await this.p.registry.listServices({ signal })).map((s) => s.name));
     for (const name of names) {
       for (const s of await this.p.registry.getService(name, { signal })) {

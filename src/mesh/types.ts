@@ -13,9 +13,8 @@ import type { Registry } from '../registry/types.ts';
 import type { EtcdRegistryOptions } from '../registry/etcd-config.ts';
 import type { NatsBrokerOptions } from '../pubsub/nats.ts';
 import type { RpcConfig } from '../rpc/config.ts';
-import type { ServiceDefinition } from '../rpc/definition.ts';
 import type {
-  Client, ClientMiddleware, HandleOptions, HandlerMiddleware, Metadata, Server,
+  Client, ClientMiddleware, HandleOptions, HandlerMiddleware, Metadata, Server, ServiceDefinition,
 } from '../rpc/types.ts';
 import type { Selector } from '../selector/types.ts';
 import type { MdnsConfig } from '../mdns/config.ts';

@@ -52,7 +52,7 @@ export class RpcClient implements Client {
   /** The codec one call encodes its request and decodes its response with: bound to the endpoint's types when given. */
   private callCodec(o: CallOptions, endpoint: string): Codec {
     const c = this.codec(o.contentType);
-    if (o.types === undefined && c.perCall === undefined && c.typedOnly !== true) return c;
+    if (o.types === undefined && c.perCall === undefined && c.binary !== true) return c;
     if (!CodecBinding.supports(c, o.types)) {
       throw new MeshError('UNSUPPORTED_CODEC', `${c.contentType} carries typed messages only: pass the endpoint's types (CallOptions.types; generated clients do)`, { id: 'micromesh.client' });
     }

@@ -5,7 +5,7 @@
  * requests with them and publishes their JSON Schemas.
  */
 import { MeshError } from '../errors/index.ts';
-import type { MethodKind, ServiceDefinition } from './definition.ts';
+import type { MethodKind, ServiceDefinition } from './types.ts';
 import type { HandlerContext, StandardSchemaV1 } from './types.ts';
 
 /** One method: its kind (default unary) and the schemas of its two sides. */

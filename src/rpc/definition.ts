@@ -7,9 +7,8 @@
 import type { EndpointTypes } from '../codec/types.ts';
 import { MeshError } from '../errors/index.ts';
 import { STREAM_METADATA } from './endpoint-meta.ts';
+import { perMethod } from './schema-server.ts';
 import type { EndpointSchemas, HandleOptions, Metadata, ServiceDefinition } from './types.ts';
-
-export type { MethodDefinition, MethodKind, ServiceDefinition } from './types.ts';
 
 /** Whether `v` is a ServiceDefinition rather than a handler name. */
 export function isServiceDefinition(v: unknown): v is ServiceDefinition {
@@ -38,14 +37,12 @@ export function fromDefinition(def: ServiceDefinition, impl: object, extra: Hand
     if (m.types !== undefined) types[method] = m.types;
     if (m.schemas !== undefined) schemas[method] = m.schemas;
   }
-  const pick = <T>(own: Record<string, T>, given: HandleOptions[keyof HandleOptions]) =>
-    (method: string): T | undefined => own[method] ?? (typeof given === 'function' ? (given as (m: string) => T | undefined)(method) : (given as Record<string, T> | undefined)?.[method]);
   return {
     handlers,
     opts: {
-      metadata: (method) => ({ ...metadata[method], ...pick<Metadata>({}, extra.metadata)(method) }),
-      types: pick(types, extra.types),
-      schemas: pick(schemas, extra.schemas),
+      metadata: (method) => ({ ...metadata[method], ...perMethod(extra.metadata, method) }),
+      types: (method) => types[method] ?? perMethod(extra.types, method),
+      schemas: (method) => schemas[method] ?? perMethod(extra.schemas, method),
     },
   };
 }

@@ -6,9 +6,9 @@
  * endpoint is called as asked. A typed endpoint answers JSON callers itself
  * (the service converts), so this is for a hop that should carry protobuf.
  */
+import { failed } from '../codec/bind.ts';
 import { PROTOBUF_CONTENT_TYPE } from '../codec/protobuf.ts';
 import type { EndpointTypes } from '../codec/types.ts';
-import { MeshError, isMeshError } from '../errors/index.ts';
 import type { CallOptions, Client, ClientStream, ServiceDefinition } from './types.ts';
 
 export interface JsonBridgeOptions {
@@ -39,13 +39,12 @@ export function jsonBridge(client: Client, definitions: readonly ServiceDefiniti
   };
 }
 
-/** A request's JSON form as its message; a bad one is BAD_REQUEST naming the type. */
+/** A request's JSON form as its message; a bad one is DECODE_FAILED naming the type, as the codecs say it. */
 function parse(types: EndpointTypes, json: unknown): unknown {
   try {
     return types.request.fromJson(json ?? {});
   } catch (err) {
-    if (isMeshError(err)) throw err;
-    throw new MeshError('DECODE_FAILED', `malformed ${types.request.typeName}: ${err instanceof Error ? err.message : String(err)}`, { status: 400, cause: err });
+    throw failed(err, 'DECODE_FAILED', `malformed ${types.request.typeName}`, 400);
   }
 }
 

@@ -25,7 +25,7 @@ export class ServerSchemas {
 
   /** The handler to register for `endpoint` (validating when it has a request schema and `validate`) and the metadata to publish. */
   apply(opt: HandleOptions['schemas'], method: string, endpoint: string, handler: Handler, validate = true): { handler: Handler; metadata: Record<string, string> } {
-    const given = typeof opt === 'function' ? opt(method) : opt?.[method];
+    const given = perMethod(opt, method);
     const schemas = checkSchemas(given, endpoint);
     if (schemas === undefined) return { handler, metadata: {} };
     const h = schemas.request === undefined || !validate ? handler : validating(handler, requestCheck(schemas.request, this.id, this.compiler, endpoint));
@@ -38,8 +38,13 @@ export class ServerSchemas {
   }
 }
 
+/** A per-method option of `handle` for one method: from its record, or by calling it. */
+export function perMethod<T>(opt: Record<string, T> | ((method: string) => T | undefined) | undefined, method: string): T | undefined {
+  return typeof opt === 'function' ? opt(method) : opt?.[method];
+}
+
 /**
- * A per-method option of `handle` (`metadata`, `schemas`): a record whose
+ * A per-method option of `handle` (`metadata`, `schemas`, `types`): a record whose
  * keys are methods of the handler, or a function of the method name;
  * INVALID_ARGUMENT otherwise.
  */

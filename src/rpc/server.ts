@@ -19,10 +19,10 @@ import type { RpcStats } from './stats.ts';
 import { streamResponse, decodeInput, isAsyncIterable } from './server-streams.ts';
 import { REQUEST_TYPE_METADATA, RESPONSE_TYPE_METADATA, STREAM_METADATA } from './endpoint-meta.ts';
 import { checkTypes } from './endpoint-types.ts';
-import { fromDefinition, isServiceDefinition, type ServiceDefinition } from './definition.ts';
-import { checkPerMethod, ServerSchemas } from './schema-server.ts';
+import { fromDefinition, isServiceDefinition } from './definition.ts';
+import { checkPerMethod, perMethod, ServerSchemas } from './schema-server.ts';
 import type {
-  HandleOptions, Handler, HandlerMiddleware, Server, ServerStartOptions, ServerStopOptions,
+  HandleOptions, Handler, HandlerMiddleware, Server, ServerStartOptions, ServerStopOptions, ServiceDefinition,
 } from './types.ts';
 
 export interface RpcServerOptions {
@@ -100,12 +100,12 @@ export class RpcServer implements Server, Dispatcher {
     for (const method of methods) {
       const fn = (handlers as Record<string, unknown>)[method] as (...args: unknown[]) => unknown;
       const info = { service, endpoint: `${name}.${method}` };
-      const types = checkTypes(typeof opts.types === 'function' ? opts.types(method) : opts.types?.[method], info.endpoint);
+      const types = checkTypes(perMethod(opts.types, method), info.endpoint);
       // Request validation is the innermost layer: middleware sees the request as sent. A typed request was checked by its type.
       const declared = this.schemas.apply(opts.schemas, method, info.endpoint, fn.bind(handlers) as Handler, types === undefined);
       let h = declared.handler;
       for (let i = this.middleware.length - 1; i >= 0; i--) h = this.middleware[i]!(h, info);
-      const given = typeof meta === 'function' ? meta(method) : meta?.[method];
+      const given = perMethod(meta, method);
       const metadata: Record<string, string> = isAsyncGeneratorFunction(fn) ? { [STREAM_METADATA]: 'true' } : {};
       if (types !== undefined) {
         metadata[REQUEST_TYPE_METADATA] = types.request.typeName;

@@ -5,7 +5,7 @@
  * only the type is imported and a method's kind is read from its type.
  */
 import { MeshError } from '../errors/index.ts';
-import type { MethodKind, ServiceDefinition } from './definition.ts';
+import type { MethodKind, ServiceDefinition } from './types.ts';
 import type { CallOptions, Client, ClientStream } from './types.ts';
 
 /** What one handler method becomes on the client. */
