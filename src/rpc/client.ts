@@ -1,6 +1,6 @@
 import { Encoder } from 'cbor-x';
 import { CodecBinding } from '../codec/bind.ts';
-import type { Codec, Codecs } from '../codec/types.ts';
+import type { Codec, Codecs, EndpointTypes } from '../codec/types.ts';
 import { MeshError, toMeshError } from '../errors/index.ts';
 import type { Node } from '../registry/types.ts';
 import type { Next } from '../selector/types.ts';
@@ -27,6 +27,8 @@ export class RpcClient implements Client {
   private readonly cbor = new Encoder({ useRecords: false, mapsAsObjects: true });
   /** Recent latencies of hedged endpoints (their p95 times the hedge). */
   private readonly latencies = new LatencyWindows();
+  /** Bindings of stateless codecs to message types, built once per (types, codec) rather than per call. */
+  private readonly bindings = new WeakMap<EndpointTypes, Map<Codec, CodecBinding>>();
 
   constructor(opts: RpcClientOptions) {
     this.opts = opts;
@@ -56,7 +58,13 @@ export class RpcClient implements Client {
     if (!CodecBinding.supports(c, o.types)) {
       throw new MeshError('UNSUPPORTED_CODEC', `${c.contentType} carries typed messages only: pass the endpoint's types (CallOptions.types; generated clients do)`, { id: 'micromesh.client' });
     }
-    return new CodecBinding(c, endpoint, o.types, 'client').forCall();
+    // A per-call codec (JSON-RPC) names the endpoint in its framing: bound afresh.
+    if (o.types === undefined || c.perCall !== undefined) return new CodecBinding(c, endpoint, o.types, 'client').forCall();
+    let byCodec = this.bindings.get(o.types);
+    if (byCodec === undefined) this.bindings.set(o.types, (byCodec = new Map()));
+    let b = byCodec.get(c);
+    if (b === undefined) byCodec.set(c, (b = new CodecBinding(c, endpoint, o.types, 'client')));
+    return b.forCall();
   }
 
   /** Caller metadata over inherited metadata, CBOR-encoded once per call (undefined when empty). */
